@@ -1,0 +1,1 @@
+"""Extractors: measures, actors and commitments from a structured, parsed document."""

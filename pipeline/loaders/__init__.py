@@ -1,0 +1,1 @@
+"""Loaders: one per format, all returning a SourceDocument; ``load_document`` picks one by content."""

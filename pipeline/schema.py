@@ -1,0 +1,187 @@
+"""The output contract: one JSON document per input, described by these pydantic models.
+
+The published JSON Schema (``pipeline/schemas/``) is generated from these models by ``tiltak schema --write``;
+a test fails when the committed file and the models disagree, so the two are never edited apart.
+
+Offsets: every ``start``/``end`` is a character offset (Python ``str`` index, end exclusive) into the
+document's normalised ``text``; ``text[start:end]`` is exactly the item's text.
+
+Versioning: ``SCHEMA_VERSION`` follows semantic versioning. Adding an optional field is a minor bump;
+renaming, removing or retyping a field is a major bump and gets a new schema file.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0.0"
+SCHEMA_ID = f"https://tiltak.invalid/schemas/tiltak-document-{SCHEMA_VERSION}.schema.json"
+
+Offset = Annotated[int, Field(ge=0)]
+Page = Annotated[int, Field(ge=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=True)
+
+
+class BlockKind(StrEnum):
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    LIST_ITEM = "list_item"
+    TABLE = "table"
+
+
+class Strength(StrEnum):
+    """How binding a commitment is (see eval/GUIDELINES.md)."""
+
+    BINDING = "binding"
+    INTENTION = "intention"
+    EXPLORATORY = "exploratory"
+
+
+class DocumentType(StrEnum):
+    MELDING = "melding_til_stortinget"
+    PROPOSISJON = "proposisjon"
+    INNSTILLING = "innstilling"
+    NOU = "nou"
+    STRATEGI = "strategi"
+    HANDLINGSPLAN = "handlingsplan"
+    VEIKART = "veikart"
+    NYHET = "nyhet"
+    UNKNOWN = "ukjent"
+
+
+class Language(StrEnum):
+    BOKMAAL = "nb"
+    NYNORSK = "nn"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Span(_Model):
+    start: Offset
+    end: Offset
+    page: Page | None = Field(description="1-based page of the span's first character; null for sources without pages.")
+
+
+class Block(Span):
+    """A structural unit of the normalised text. List items exclude their marker; ``marker`` keeps it."""
+
+    id: str
+    kind: BlockKind
+    page_end: Page | None = None
+    level: int | None = Field(default=None, description="Heading level (1 = title), or list nesting depth.")
+    list_id: str | None = None
+    marker: str | None = None
+    intro_block: str | None = Field(
+        default=None, description="For a list item: the id of the line that introduces its list, if any."
+    )
+
+
+class Measure(Span):
+    """One policy action the author commits to (a tiltak)."""
+
+    id: str
+    text: str
+    strength: Strength | None = Field(default=None, description="binding / intention / exploratory; null if not assessed.")
+    focus_area: str | None = Field(default=None, description="Label from the focus-area taxonomy; null if not classified.")
+    focus_area_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    actors: list[str] = Field(default_factory=list, description="Canonical names of the actors named in the measure.")
+    block_id: str | None = Field(default=None, description="The block the measure was found in.")
+    section: list[str] = Field(default_factory=list, description="Heading path above the measure, outermost first.")
+    intro: str | None = Field(default=None, description="The line that introduces the measure's list, if any.")
+    method: str = Field(description="Which extraction rule found the measure (e.g. 'list_under_intro').")
+
+
+class Mention(Span):
+    text: str
+
+
+class Actor(_Model):
+    name: str = Field(description="Canonical name.")
+    type: str = Field(description="ministry, agency, state_enterprise, company, organisation, parliament, ...")
+    mentions: list[Mention] = Field(default_factory=list)
+
+
+class Amount(_Model):
+    text: str
+    nok: float | None = Field(default=None, description="The amount in Norwegian kroner, when it could be normalised.")
+    period: str | None = Field(default=None, description="e.g. 'per_year', or null for a one-off amount.")
+
+
+class Commitment(_Model):
+    measure_id: str
+    strength: Strength | None = None
+    modality: str | None = Field(default=None, description="The wording that sets the strength (e.g. 'vurdere').")
+    responsible: str | None = Field(default=None, description="Canonical name of the responsible actor, if stated.")
+    amounts: list[Amount] = Field(default_factory=list)
+    deadlines: list[str] = Field(default_factory=list)
+
+
+class DocumentInfo(_Model):
+    id: str = Field(description="Stable id: the output file's stem.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source_path: str
+    file_name: str
+    format: Literal["pdf", "html", "docx", "text"]
+    size_bytes: int = Field(ge=0)
+    encoding: str | None = Field(default=None, description="Encoding used to decode a text or HTML source.")
+    title: str | None = None
+    document_type: DocumentType
+    language: Language
+    page_count: int | None = Field(default=None, ge=1, description="null for sources without pages.")
+    char_count: int = Field(ge=0)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class NlpModelInfo(_Model):
+    name: str
+    version: str
+    kind: Literal["upstream", "shipped", "blank"] = Field(
+        description="upstream nb_core_news pipeline, the project's shipped model, or a blank tokenizer-only pipeline."
+    )
+    components: list[str] = Field(default_factory=list)
+
+
+class ClassifierInfo(_Model):
+    name: str
+    version: str
+
+
+class Provenance(_Model):
+    tool: Literal["tiltak"] = "tiltak"
+    tool_version: str
+    schema_version: str = SCHEMA_VERSION
+    nlp_model: NlpModelInfo
+    classifier: ClassifierInfo | None = None
+    config_hash: str
+    created_at: str = Field(description="UTC timestamp (ISO 8601) of the analysis.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
+
+
+class DocumentResult(_Model):
+    """The whole output for one input document."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_enum_values=True,
+        json_schema_extra={"$id": SCHEMA_ID, "$schema": "https://json-schema.org/draft/2020-12/schema"},
+        title="tiltak document",
+    )
+
+    schema_version: str = SCHEMA_VERSION
+    document: DocumentInfo
+    text: str = Field(description="The normalised text; all offsets point into it.")
+    blocks: list[Block]
+    measures: list[Measure]
+    actors: list[Actor]
+    commitments: list[Commitment]
+    provenance: Provenance
+
+
+def document_json_schema() -> dict:
+    return DocumentResult.model_json_schema(mode="serialization")
