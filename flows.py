@@ -1,0 +1,192 @@
+"""Prefect flows: orchestration only. Each task calls a plain, tested function from pipeline/ or extractors/.
+
+``process_corpus``: fingerprint every input → analyse each distinct content once (cached by content hash,
+tool version, NLP model and config hash, so an unchanged re-run does no extraction work) → write each output
+atomically → write the run manifest. A document that fails is recorded (file, stage, error) and the others
+finish.
+
+Runs offline on Prefect's embedded default (a temporary local server, started once per process). Unless the
+user set ``PREFECT_HOME``, Prefect's state and the analysis cache live in ``.prefect/`` inside the project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _default_prefect_home() -> Path:
+    project = Path(__file__).resolve().parent
+    if (project / "pyproject.toml").is_file():
+        return project / ".prefect"
+    return Path.home() / ".tiltak" / "prefect"
+
+
+# Prefect reads these when it is imported, so they are set before the import below.
+os.environ.setdefault("PREFECT_HOME", str(_default_prefect_home()))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+from prefect import flow, task  # noqa: E402
+from prefect.context import get_run_context  # noqa: E402
+from prefect.futures import as_completed  # noqa: E402
+
+from pipeline import __version__  # noqa: E402
+from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
+from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.errors import DocumentError  # noqa: E402
+from pipeline.manifest import DocumentRecord, RunManifest  # noqa: E402
+from pipeline.nlp import LoadedNlp, load_nlp  # noqa: E402
+from pipeline.outputs import new_run_id, utc_now, write_document, write_manifest  # noqa: E402
+from pipeline.process import analyse_document  # noqa: E402
+from pipeline.schema import SCHEMA_VERSION  # noqa: E402
+
+ProgressListener = Callable[[DocumentRecord], None]
+_progress_listeners: list[ProgressListener] = []
+
+
+@contextmanager
+def progress_listener(listener: ProgressListener) -> Iterator[None]:
+    """Call ``listener`` with each document's record as it finishes (the CLI's progress bar)."""
+    _progress_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _progress_listeners.remove(listener)
+
+
+def analysis_identity(config: PipelineConfig, nlp: LoadedNlp) -> str:
+    """Everything besides the content that decides an analysis's result."""
+    return f"tiltak {__version__}|{nlp.fingerprint}|config {config.config_hash}"
+
+
+def _analysis_cache_key(_context, parameters: dict) -> str:
+    identity = f"{parameters['sha256']}|{parameters['identity']}"
+    return "tiltak-analysis-" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+@task(name="fingerprint", task_run_name="fingerprint {path}")
+def fingerprint_task(path: str) -> str:
+    return file_sha256(Path(path))
+
+
+@task(
+    name="analyse",
+    task_run_name="analyse {path}",
+    cache_key_fn=_analysis_cache_key,
+    persist_result=True,
+    result_serializer="json",
+)
+def analyse_task(path: str, sha256: str, identity: str, config: dict) -> dict:
+    result = analyse_document(Path(path), PipelineConfig(**config))
+    if result.document.sha256 != sha256:
+        raise DocumentError(path, "load", "the file changed while it was being processed")
+    return result.model_dump(mode="json")
+
+
+@task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1)
+def write_task(result: dict, out_dir: str, stem: str, source: str) -> str:
+    return str(write_document(result, Path(out_dir), stem=stem, source=Path(source)))
+
+
+def _failure(exc: BaseException | None) -> tuple[str, str]:
+    if isinstance(exc, DocumentError):
+        return exc.stage, exc.reason
+    return "unknown", f"{type(exc).__name__}: {exc}" if exc else "unknown error"
+
+
+@flow(name="process-corpus", flow_run_name="process-corpus {run_id}", validate_parameters=True)
+def process_corpus(
+    paths: list[str],
+    out_dir: str = "outputs",
+    nlp: str = "best",
+    config_file: str | None = None,
+    refresh_cache: bool = False,
+    run_id: str | None = None,
+) -> dict:
+    """Process every document under ``paths`` into ``out_dir``; returns the run manifest."""
+    run_id = run_id or new_run_id()
+    out = Path(out_dir)
+    config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp) if config_file
+              else PipelineConfig(nlp=nlp))
+    files = discover_inputs([Path(p) for p in paths], exclude=out)
+    loaded = load_nlp(config.nlp)
+    identity = analysis_identity(config, loaded)
+    manifest = RunManifest(
+        run_id=run_id,
+        flow_run_id=str(get_run_context().flow_run.id),
+        tool_version=__version__,
+        schema_version=SCHEMA_VERSION,
+        started_at=utc_now(),
+        out_dir=str(out),
+        config_hash=config.config_hash,
+        settings=config.model_dump(mode="json"),
+        nlp_model=loaded.info,
+    )
+
+    def record(entry: DocumentRecord) -> None:
+        manifest.documents.append(entry)
+        for listener in list(_progress_listeners):
+            listener(entry)
+
+    fingerprints: dict[Path, str] = {}
+    for path, future in zip(files, fingerprint_task.map([str(f) for f in files]), strict=True):
+        future.wait()
+        if future.state.is_failed():
+            stage, error = _failure(future.state.result(raise_on_failure=False))
+            record(DocumentRecord(source=str(path), status="failed", stage="load", error=error))
+        else:
+            fingerprints[path] = future.result()
+
+    plan = plan_outputs(fingerprints)
+    analyse = analyse_task.with_options(refresh_cache=True) if refresh_cache else analyse_task
+    submitted = {
+        analyse.submit(str(doc.path), doc.sha256, identity, config.model_dump(mode="json")): doc
+        for doc in plan
+        if doc.duplicate_of is None
+    }
+    written: dict[str, str] = {}
+    for future in as_completed(list(submitted)):
+        doc: PlannedDocument = submitted[future]
+        future.wait()
+        state = future.state
+        if state.is_failed():
+            stage, error = _failure(state.result(raise_on_failure=False))
+            record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=stage, error=error))
+            continue
+        result = future.result()
+        write = write_task.submit(result, str(out), doc.stem, str(doc.path))
+        write.wait()
+        if write.state.is_failed():
+            _stage, error = _failure(write.state.result(raise_on_failure=False))
+            record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))
+            continue
+        written[doc.sha256] = os.path.relpath(write.result(), out)
+        cached = state.name == "Cached"
+        record(DocumentRecord(
+            source=str(doc.path),
+            sha256=doc.sha256,
+            status="cached" if cached else "processed",
+            output=written[doc.sha256],
+            measures=len(result["measures"]),
+            seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
+        ))
+    for doc in plan:
+        if doc.duplicate_of is not None:
+            original_ok = doc.sha256 in written
+            record(DocumentRecord(
+                source=str(doc.path),
+                sha256=doc.sha256,
+                status="duplicate" if original_ok else "failed",
+                duplicate_of=str(doc.duplicate_of),
+                output=written.get(doc.sha256),
+                stage=None if original_ok else "load",
+                error=None if original_ok else f"same content as {doc.duplicate_of}, which failed",
+            ))
+
+    manifest.finished_at = utc_now()
+    write_manifest(manifest, out)
+    return manifest.model_dump(mode="json")

@@ -1,0 +1,80 @@
+"""Assembly: the parts each stage produced become one validated DocumentResult."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pipeline import __version__
+from pipeline.config import PipelineConfig
+from pipeline.document_info import detect_document_type, detect_language
+from pipeline.io import safe_stem
+from pipeline.schema import (
+    Actor,
+    Commitment,
+    DocumentInfo,
+    DocumentResult,
+    Measure,
+    NlpModelInfo,
+    Provenance,
+)
+from pipeline.source import SourceDocument
+
+if TYPE_CHECKING:
+    from pipeline.structure import StructuredDocument
+
+
+def document_title(source: SourceDocument, structured: StructuredDocument) -> str | None:
+    if source.title and source.title.strip():
+        return source.title.strip()
+    for block in structured.blocks:
+        if block.kind == "heading":
+            return structured.text[block.start : block.end]
+    first = next(iter(structured.blocks), None)
+    return structured.text[first.start : first.end][:200] if first else None
+
+
+def assemble(
+    *,
+    source: SourceDocument,
+    structured: StructuredDocument,
+    nlp_model: NlpModelInfo,
+    measures: list[Measure],
+    actors: list[Actor],
+    commitments: list[Commitment],
+    config: PipelineConfig,
+    timings: dict[str, float],
+    warnings: list[str],
+) -> DocumentResult:
+    title = document_title(source, structured)
+    info = DocumentInfo(
+        id=safe_stem(source.path),
+        sha256=source.sha256,
+        source_path=str(source.path),
+        file_name=source.path.name,
+        format=source.format.value,
+        size_bytes=source.size_bytes,
+        encoding=source.encoding,
+        title=title,
+        document_type=detect_document_type(title, structured.text, config.document_types),
+        language=detect_language(structured.text, config.languages),
+        page_count=source.page_count,
+        char_count=len(structured.text),
+        warnings=[*source.warnings, *structured.warnings, *warnings],
+    )
+    provenance = Provenance(
+        tool_version=__version__,
+        nlp_model=nlp_model,
+        config_hash=config.config_hash,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        timings={stage: round(seconds, 4) for stage, seconds in timings.items()},
+    )
+    return DocumentResult(
+        document=info,
+        text=structured.text,
+        blocks=structured.blocks,
+        measures=measures,
+        actors=actors,
+        commitments=commitments,
+        provenance=provenance,
+    )

@@ -1,0 +1,210 @@
+"""The ``tiltak`` command line.
+
+Exit codes: 0 everything worked; 1 some documents failed (the rest were written; see the run manifest) or
+some files are invalid; 2 the command cannot start (a missing path, an unsupported file, a model that is
+not installed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.errors import TiltakError
+
+app = typer.Typer(
+    name="tiltak",
+    help="Read Norwegian policy documents and turn their measures, actors and commitments into data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_DOCUMENTS_FAILED = 1
+EXIT_CANNOT_START = 2
+
+
+def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
+    errors.print(f"tiltak: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"tiltak {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """tiltak: Norwegian policy documents in, structured measures out."""
+
+
+def _check_named_files(paths: list[Path]) -> None:
+    """Refuse at once a named file that is missing or is not a document tiltak reads."""
+    from pipeline.loaders import sniff_format
+
+    for path in paths:
+        if not path.exists():
+            raise fail(f"{path}: no such file or folder")
+        if path.is_file():
+            try:
+                sniff_format(path.read_bytes(), path)
+            except TiltakError as exc:
+                raise fail(str(exc)) from exc
+            except OSError as exc:
+                raise fail(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Documents or folders (PDF, HTML, DOCX, TXT, MD).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("outputs"),
+    nlp: Annotated[str, typer.Option(help="spaCy pipeline: best, a package name, a directory, or blank.")] = "best",
+    config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+) -> None:
+    """Process documents into one schema-valid JSON each, plus a run manifest in OUT/runs/."""
+    _check_named_files(paths)
+    if config is not None and not config.is_file():
+        raise fail(f"{config}: no such config file")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
+
+    from pipeline.batch import discover_inputs
+
+    documents = discover_inputs(paths, exclude=out)
+    if not documents:
+        raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
+
+    from flows import process_corpus, progress_listener
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"), console=console, transient=False,
+    )
+    with progress:
+        bar = progress.add_task("starting Prefect", total=len(documents), current="")
+
+        def advance(record) -> None:
+            progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
+
+        with progress_listener(advance):
+            try:
+                manifest = process_corpus(
+                    paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
+                    config_file=str(config) if config else None, refresh_cache=refresh,
+                )
+            except TiltakError as exc:
+                raise fail(str(exc)) from exc
+        progress.update(bar, description="done", current="")
+
+    counts = manifest["counts"]
+    console.print(
+        f"{counts['processed']} processed, {counts['cached']} cached, {counts['duplicate']} duplicate, "
+        f"{counts['failed']} failed → {out}/  (manifest: {out}/runs/{manifest['run_id']}.json)"
+    )
+    model = manifest["nlp_model"]
+    console.print(f"NLP model: {model['name']} {model['version']} ({model['kind']})", highlight=False)
+    for record in manifest["documents"]:
+        if record["status"] == "failed":
+            errors.print(f"failed: {record['source']}: {record['stage']}: {record['error']}",
+                         markup=False, highlight=False, soft_wrap=True)
+    if counts["failed"]:
+        raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+@app.command()
+def show(file: Annotated[Path, typer.Argument(help="A document JSON written by `tiltak run`.")]) -> None:
+    """A readable summary of one output file."""
+    from pipeline.schema import DocumentResult
+
+    try:
+        result = DocumentResult.model_validate_json(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise fail(f"{file}: no such file") from exc
+    except ValueError as exc:
+        raise fail(f"{file}: not a tiltak document JSON: {str(exc).splitlines()[0]}") from exc
+    doc, prov = result.document, result.provenance
+    console.print(f"[bold]{doc.title or doc.file_name}[/bold]")
+    console.print(
+        f"{doc.file_name} · {doc.format} · {doc.document_type} · language {doc.language} · "
+        f"{doc.page_count or 'no'} pages · {doc.char_count} chars · sha256 {doc.sha256[:12]}",
+        highlight=False,
+    )
+    console.print(
+        f"{len(result.blocks)} blocks · {len(result.measures)} measures · {len(result.actors)} actors · "
+        f"model {prov.nlp_model.name} {prov.nlp_model.version} ({prov.nlp_model.kind}) · tiltak {prov.tool_version}",
+        highlight=False,
+    )
+    for warning in doc.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if result.measures:
+        table = Table(show_lines=False, expand=True)
+        for column, style in (("#", "dim"), ("page", ""), ("strength", ""), ("focus area", ""), ("measure", "")):
+            table.add_column(column, style=style, overflow="fold")
+        for measure in result.measures:
+            table.add_row(
+                measure.id, str(measure.page or "–"), measure.strength or "–", measure.focus_area or "–",
+                measure.text if len(measure.text) <= 200 else measure.text[:197] + "…",
+            )
+        console.print(table)
+
+
+@app.command()
+def validate(paths: Annotated[list[Path], typer.Argument(help="Output JSON files or folders.")]) -> None:
+    """Check document JSONs (and run manifests) against the published schema and their own offsets."""
+    from pipeline.validate import validate_file
+
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise fail(f"{path}: no such file or folder")
+        files.extend(sorted(path.rglob("*.json")) if path.is_dir() else [path])
+    if not files:
+        raise fail("no JSON files to validate")
+    invalid = 0
+    for file in files:
+        problems = validate_file(file)
+        if problems:
+            invalid += 1
+            console.print(f"[red]invalid[/red] {file}", highlight=False)
+            for problem in problems[:10]:
+                console.print(f"  {problem}", markup=False, highlight=False)
+        else:
+            console.print(f"[green]valid[/green]   {file}", highlight=False)
+    console.print(f"{len(files) - invalid} valid, {invalid} invalid")
+    if invalid:
+        raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+@app.command()
+def schema(
+    write: Annotated[bool, typer.Option("--write", help="Regenerate the committed schema files.")] = False,
+) -> None:
+    """Print the document JSON Schema, or regenerate the published schema files from the models."""
+    from pipeline.validate import SCHEMAS_DIR, generated_schemas, render_schema
+
+    schemas = generated_schemas()
+    if not write:
+        name = next(iter(schemas))
+        console.print_json(json.dumps(schemas[name]))
+        return
+    from pipeline.io import atomic_write_text
+
+    for name, content in schemas.items():
+        atomic_write_text(SCHEMAS_DIR / name, render_schema(content))
+        console.print(f"wrote {SCHEMAS_DIR / name}")

@@ -1,0 +1,62 @@
+"""Run settings: what the pipeline does, read from defaults, an optional TOML file and the command line.
+
+Everything that changes an output enters the config hash, so a cached result is only reused for the same
+settings: the settings themselves and the bytes of every data file the extractors read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.errors import TiltakError
+
+PIPELINE_DATA = Path(__file__).parent / "data"
+EXTRACTOR_DATA = Path(__file__).parent.parent / "extractors" / "data"
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nlp: str = Field(
+        default="best",
+        description="spaCy pipeline: 'best' (installed nb_core_news lg > md > sm, else the shipped model, else "
+        "a blank tokenizer), a package name such as 'nb_core_news_md', a model directory, or 'blank'.",
+    )
+    list_intros: Path = EXTRACTOR_DATA / "list_intros.yaml"
+    document_types: Path = PIPELINE_DATA / "document_types.yaml"
+    languages: Path = PIPELINE_DATA / "languages.yaml"
+
+    @cached_property
+    def config_hash(self) -> str:
+        """sha256 over the settings and the content of every data file they point to."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps(self.model_dump(mode="json", exclude=set(self._data_files())),
+                                 sort_keys=True).encode())
+        for name in sorted(self._data_files()):
+            path: Path = getattr(self, name)
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    @staticmethod
+    def _data_files() -> tuple[str, ...]:
+        return ("list_intros", "document_types", "languages")
+
+    @classmethod
+    def from_toml(cls, path: Path, **overrides) -> PipelineConfig:
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise TiltakError(f"{path}: cannot read config: {exc}") from exc
+        values = values.get("tiltak", values)
+        base = path.parent
+        for name in cls._data_files():
+            if name in values:
+                values[name] = (base / values[name]).resolve()
+        return cls(**{**values, **{k: v for k, v in overrides.items() if v is not None}})

@@ -1,0 +1,56 @@
+"""Writing outputs so that a crash or a concurrent reader never sees a half-written file.
+
+Every file is written to a temporary file in the target folder, flushed to disk and renamed over the target
+(``os.replace`` is atomic on POSIX and Windows within one filesystem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+MAX_STEM_CHARS = 120
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on every platform.
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def safe_stem(path: Path) -> str:
+    """A file-name stem that is safe on every filesystem and keeps Norwegian letters: 'Meld. St. 18.pdf' ->
+    'Meld._St._18'."""
+    stem = unicodedata.normalize("NFC", path.stem)
+    stem = _UNSAFE.sub("_", stem).strip("._-")
+    return stem[:MAX_STEM_CHARS] or "document"

@@ -1,0 +1,59 @@
+"""The run manifest: one JSON per run saying what happened to every input document."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from pipeline.schema import NlpModelInfo
+
+MANIFEST_SCHEMA_VERSION = "1.0.0"
+
+DocumentStatus = Literal["processed", "cached", "duplicate", "failed"]
+
+
+class DocumentRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    status: DocumentStatus = Field(
+        description="processed: analysed in this run; cached: an identical earlier analysis was reused; "
+        "duplicate: same content as another input of this run (see duplicate_of); failed: see stage and error."
+    )
+    sha256: str | None = None
+    output: str | None = Field(default=None, description="Path of the document JSON, relative to the output folder.")
+    duplicate_of: str | None = None
+    stage: str | None = Field(default=None, description="The stage that failed (load, structure, nlp, extract, ...).")
+    error: str | None = None
+    measures: int | None = None
+    seconds: float | None = None
+
+
+class RunManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="tiltak run manifest")
+
+    manifest_version: str = MANIFEST_SCHEMA_VERSION
+    run_id: str
+    flow_run_id: str | None = None
+    tool_version: str
+    schema_version: str
+    started_at: str
+    finished_at: str | None = None
+    out_dir: str
+    config_hash: str
+    settings: dict
+    nlp_model: NlpModelInfo | None = None
+    documents: list[DocumentRecord] = Field(default_factory=list)
+
+    @computed_field
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"processed": 0, "cached": 0, "duplicate": 0, "failed": 0}
+        for record in self.documents:
+            counts[record.status] += 1
+        return counts
+
+    @property
+    def failed(self) -> list[DocumentRecord]:
+        return [r for r in self.documents if r.status == "failed"]

@@ -1,0 +1,53 @@
+"""Writing a run's results: document JSON files and the run manifest, each validated, each atomic."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.errors import TiltakError
+from pipeline.io import atomic_write_text
+from pipeline.manifest import RunManifest
+from pipeline.schema import DocumentResult
+from pipeline.validate import document_errors, manifest_errors
+
+RUNS_DIR = "runs"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+
+
+def name_document(result: dict, *, stem: str, source: Path) -> dict:
+    """An analysis is keyed by content; the names it is written under belong to this run's input file."""
+    document = {**result["document"], "id": stem, "source_path": str(source), "file_name": source.name}
+    return {**result, "document": document}
+
+
+def render_document(result: dict) -> str:
+    """The JSON text of a document, refused unless it validates against the published schema."""
+    errors = document_errors(result)
+    if errors:
+        raise TiltakError(f"{result['document']['source_path']}: output fails its schema: {'; '.join(errors[:5])}")
+    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> Path:
+    named = name_document(result, stem=stem, source=source)
+    text = render_document(DocumentResult.model_validate(named).model_dump(mode="json"))
+    return atomic_write_text(out_dir / f"{stem}.json", text)
+
+
+def write_manifest(manifest: RunManifest, out_dir: Path) -> Path:
+    data = manifest.model_dump(mode="json")
+    errors = manifest_errors(data)
+    if errors:
+        raise TiltakError(f"run manifest fails its schema: {'; '.join(errors[:5])}")
+    path = out_dir / RUNS_DIR / f"{manifest.run_id}.json"
+    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")

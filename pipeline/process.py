@@ -1,0 +1,65 @@
+"""One document through every stage: load → normalise → structure → NLP → extract → assemble.
+
+Plain functions, no orchestration: ``flows.py`` wraps them in Prefect tasks, tests call them directly. A
+failure in any stage becomes a DocumentError naming the file, the stage and the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from extractors.measures import extract_list_measures, load_list_intro_rules
+from pipeline.assemble import assemble
+from pipeline.config import PipelineConfig
+from pipeline.errors import DocumentError
+from pipeline.loaders import load_document
+from pipeline.nlp import BLANK_WARNING, load_nlp, parse
+from pipeline.schema import DocumentResult
+from pipeline.structure import build_structure
+
+
+@contextmanager
+def stage(path: Path, name: str, timings: dict[str, float]) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    except DocumentError:
+        raise
+    except MemoryError as exc:
+        raise DocumentError(path, name, "out of memory") from exc
+    except Exception as exc:
+        raise DocumentError(path, name, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+    with stage(path, "load", timings):
+        source = load_document(path)
+    with stage(path, "structure", timings):
+        structured = build_structure(source)
+    with stage(path, "nlp", timings):
+        loaded = load_nlp(config.nlp)
+        if loaded.info.kind == "blank":
+            warnings.append(BLANK_WARNING)
+        # The list extractor needs only the structure; the actor and commitment extractors read this Doc.
+        _doc = parse(loaded, structured.text)
+    with stage(path, "extract", timings):
+        measures = extract_list_measures(structured, load_list_intro_rules(config.list_intros))
+    with stage(path, "assemble", timings):
+        return assemble(
+            source=source,
+            structured=structured,
+            nlp_model=loaded.info,
+            measures=measures,
+            actors=[],
+            commitments=[],
+            config=config,
+            timings=timings,
+            warnings=warnings,
+        )

@@ -1,0 +1,91 @@
+"""The published JSON Schemas and checking files against them.
+
+The schemas are generated from the pydantic models (``pipeline.schema``, ``pipeline.manifest``) and committed
+under ``pipeline/schemas/``; ``tiltak schema --write`` regenerates them and a test keeps them in step.
+Validation checks the schema and what a schema cannot say: every offset points at the text it claims.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from pipeline.manifest import MANIFEST_SCHEMA_VERSION, RunManifest
+from pipeline.schema import SCHEMA_VERSION, document_json_schema
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+DOCUMENT_SCHEMA_FILE = f"tiltak-document-{SCHEMA_VERSION}.schema.json"
+MANIFEST_SCHEMA_FILE = f"tiltak-run-manifest-{MANIFEST_SCHEMA_VERSION}.schema.json"
+
+
+def generated_schemas() -> dict[str, dict]:
+    manifest = RunManifest.model_json_schema(mode="serialization")
+    manifest["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return {DOCUMENT_SCHEMA_FILE: document_json_schema(), MANIFEST_SCHEMA_FILE: manifest}
+
+
+def render_schema(schema: dict) -> str:
+    return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+@cache
+def _validator(file_name: str) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS_DIR / file_name).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def document_errors(data: object) -> list[str]:
+    """Everything wrong with a document JSON (parsed), as readable lines; empty when it is valid."""
+    errors = [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+        for error in sorted(_validator(DOCUMENT_SCHEMA_FILE).iter_errors(data), key=lambda e: list(e.path))
+    ]
+    if errors or not isinstance(data, dict):
+        return errors
+    return _offset_errors(data)
+
+
+def _offset_errors(data: dict) -> list[str]:
+    text: str = data["text"]
+    errors: list[str] = []
+    block_ids = {block["id"] for block in data["blocks"]}
+    for index, block in enumerate(data["blocks"]):
+        if not block["start"] <= block["end"] <= len(text):
+            errors.append(f"blocks/{index}: offsets {block['start']}:{block['end']} outside the text")
+    for index, measure in enumerate(data["measures"]):
+        start, end = measure["start"], measure["end"]
+        if text[start:end] != measure["text"]:
+            errors.append(f"measures/{index}: text does not equal text[{start}:{end}]")
+        if measure.get("block_id") and measure["block_id"] not in block_ids:
+            errors.append(f"measures/{index}: block_id {measure['block_id']!r} is not a block")
+    for a_index, actor in enumerate(data["actors"]):
+        for m_index, mention in enumerate(actor["mentions"]):
+            if text[mention["start"] : mention["end"]] != mention["text"]:
+                errors.append(f"actors/{a_index}/mentions/{m_index}: text does not equal its span")
+    for section in ("measures", "blocks"):
+        ids = [item["id"] for item in data[section]]
+        if len(ids) != len(set(ids)):
+            errors.append(f"{section}: ids are not unique")
+    return errors
+
+
+def manifest_errors(data: object) -> list[str]:
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+        for error in _validator(MANIFEST_SCHEMA_FILE).iter_errors(data)
+    ]
+
+
+def validate_file(path: Path) -> list[str]:
+    """Errors of a document JSON or run manifest on disk (told apart by their content)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return [f"not readable JSON: {exc}"]
+    if isinstance(data, dict) and "manifest_version" in data:
+        return manifest_errors(data)
+    return document_errors(data)

@@ -1,0 +1,34 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import TiltakError
+from pipeline.io import atomic_write_text, safe_stem
+from pipeline.outputs import render_document
+
+
+def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path: Path):
+    target = tmp_path / "out" / "doc.json"
+    atomic_write_text(target, '{"a": 1}')
+    atomic_write_text(target, '{"a": "æøå"}')
+    assert json.loads(target.read_text(encoding="utf-8")) == {"a": "æøå"}
+    assert [p.name for p in target.parent.iterdir()] == ["doc.json"]
+
+
+def test_invalid_document_is_refused_before_anything_is_written(tmp_path: Path):
+    target = tmp_path / "doc.json"
+    target.write_text("previous good content", encoding="utf-8")
+    bad = {"document": {"source_path": "x.txt"}, "measures": []}
+    with pytest.raises(TiltakError, match="x.txt: output fails its schema"):
+        atomic_write_text(target, render_document(bad))
+    assert target.read_text(encoding="utf-8") == "previous good content"
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [("Meld. St. 18 (2018–2019).pdf", "Meld._St._18_2018_2019"), ("../../etc/passwd", "passwd"),
+     ("Helse- og omsorgsdepartementet – plan.docx", "Helse-_og_omsorgsdepartementet_plan"), ("«–».txt", "document")],
+)
+def test_safe_stem_keeps_norwegian_letters_and_drops_path_tricks(name: str, stem: str):
+    assert safe_stem(Path(name)) == stem
