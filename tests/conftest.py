@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -6,6 +8,7 @@ import pytest
 
 # Prefect reads PREFECT_HOME at import: keep the suite's Prefect state and analysis cache out of the project.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="tiltak-test-prefect-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 REPO = Path(__file__).resolve().parents[1]
