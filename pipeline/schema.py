@@ -87,8 +87,12 @@ class Measure(Span):
 
     id: str
     text: str
-    strength: Strength | None = Field(default=None, description="binding / intention / exploratory; null if not assessed.")
-    focus_area: str | None = Field(default=None, description="Label from the focus-area taxonomy; null if not classified.")
+    strength: Strength | None = Field(
+        default=None, description="binding / intention / exploratory; null if not assessed."
+    )
+    focus_area: str | None = Field(
+        default=None, description="Label from the focus-area taxonomy; null if not classified."
+    )
     focus_area_score: float | None = Field(default=None, ge=0.0, le=1.0)
     actors: list[str] = Field(default_factory=list, description="Canonical names of the actors named in the measure.")
     block_id: str | None = Field(default=None, description="The block the measure was found in.")

@@ -18,7 +18,7 @@ def test_discover_recurses_takes_supported_and_skips_hidden_and_output(tmp_path:
 
 
 def test_discover_missing_path_names_it(tmp_path: Path):
-    with pytest.raises(InputError, match="finnes-ikke.pdf: no such file"):
+    with pytest.raises(InputError, match=r"finnes-ikke\.pdf: no such file"):
         discover_inputs([tmp_path / "finnes-ikke.pdf"])
 
 

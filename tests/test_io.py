@@ -20,7 +20,7 @@ def test_invalid_document_is_refused_before_anything_is_written(tmp_path: Path):
     target = tmp_path / "doc.json"
     target.write_text("previous good content", encoding="utf-8")
     bad = {"document": {"source_path": "x.txt"}, "measures": []}
-    with pytest.raises(TiltakError, match="x.txt: output fails its schema"):
+    with pytest.raises(TiltakError, match=r"x\.txt: output fails its schema"):
         atomic_write_text(target, render_document(bad))
     assert target.read_text(encoding="utf-8") == "previous good content"
 
