@@ -59,11 +59,12 @@ class PlannedDocument:
 
 
 def plan_outputs(fingerprints: dict[Path, str]) -> list[PlannedDocument]:
-    """One output per distinct content. Files with the same bytes are analysed once (the first named one);
-    the others are recorded as its duplicates. Output stems are unique within the batch: a clash of names
-    gets the content hash appended."""
+    """One output per distinct content. Files with the same bytes are analysed once, under the shortest file
+    name (copies are usually the longer names: "kopi av …", "… (1)"; ties go to the first in path order); the
+    others are recorded as its duplicates. Output stems are unique within the batch: a clash of names gets the
+    content hash appended."""
     first_by_hash: dict[str, Path] = {}
-    for path, sha in fingerprints.items():
+    for path, sha in sorted(fingerprints.items(), key=lambda item: (len(item[0].name), str(item[0]))):
         first_by_hash.setdefault(sha, path)
     stems = [safe_stem(path) for path in first_by_hash.values()]
     clashes = {stem for stem in stems if stems.count(stem) > 1}

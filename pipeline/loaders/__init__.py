@@ -1,1 +1,103 @@
-"""Loaders: one per format, all returning a SourceDocument; ``load_document`` picks one by content."""
+"""Loaders: one interface, ``load_document(path) -> SourceDocument``, for PDF, HTML, DOCX and plain text.
+
+The format is sniffed from the bytes (magic numbers, the parts inside a zip, markup), not taken from the
+extension: a PDF saved as ``.txt`` is read as a PDF, and a spreadsheet renamed ``.docx`` is refused with a reason.
+When content and extension disagree the document carries a warning saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from pathlib import Path
+
+from pipeline.errors import UnsupportedFormatError
+from pipeline.source import SourceDocument, SourceFormat
+
+SUPPORTED_SUFFIXES: dict[str, SourceFormat] = {
+    ".pdf": SourceFormat.PDF,
+    ".html": SourceFormat.HTML,
+    ".htm": SourceFormat.HTML,
+    ".xhtml": SourceFormat.HTML,
+    ".docx": SourceFormat.DOCX,
+    ".txt": SourceFormat.TEXT,
+    ".md": SourceFormat.TEXT,
+}
+
+# Markup that only an HTML page starts with (after an optional BOM, whitespace and comments).
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
+_HTML_ANYWHERE = re.compile(rb"<(?:html|body|article|main)\b[^>]*>", re.I)
+_TEXT_CONTROL = set(range(32)) - {9, 10, 12, 13}
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith(_UTF16_BOMS):
+        return True
+    if b"\x00" in head:
+        return False
+    controls = sum(1 for byte in head if byte in _TEXT_CONTROL)
+    return controls <= max(2, len(head) // 200)
+
+
+def sniff_format(data: bytes, path: Path) -> SourceFormat:
+    """The format of ``data`` (the file's bytes, or at least its first 64 KiB for non-zip formats).
+
+    Raises UnsupportedFormatError naming the file and why it cannot be read.
+    """
+    if not data:
+        raise UnsupportedFormatError(path, "empty file (0 bytes)")
+    head = data[:65536]
+    if head.lstrip()[:5] == b"%PDF-" or head[:1024].find(b"%PDF-") >= 0:
+        return SourceFormat.PDF
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile as exc:
+            raise UnsupportedFormatError(path, f"damaged zip archive (a .docx is a zip): {exc}") from exc
+        if "word/document.xml" in names:
+            return SourceFormat.DOCX
+        kind = "a spreadsheet (.xlsx)" if any(n.startswith("xl/") for n in names) else "not a Word document"
+        raise UnsupportedFormatError(path, f"zip archive but {kind}; tiltak reads Word documents (.docx)")
+    if head.startswith(_OLE_MAGIC):
+        raise UnsupportedFormatError(path, "old binary Office file (.doc/.xls); save it as .docx or PDF first")
+    if not _looks_like_text(head):
+        raise UnsupportedFormatError(path, "binary content, not a PDF, HTML, DOCX or text file")
+    text_head = head.decode("utf-16", "ignore").encode() if head.startswith(_UTF16_BOMS) else head
+    text_head = text_head.removeprefix(b"\xef\xbb\xbf")
+    if _HTML_START.match(text_head) or (path.suffix.lower() in {".html", ".htm", ".xhtml"}
+                                         and _HTML_ANYWHERE.search(text_head)):
+        return SourceFormat.HTML
+    return SourceFormat.TEXT
+
+
+def _extension_warning(path: Path, fmt: SourceFormat) -> str | None:
+    expected = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if expected is None or expected == fmt:
+        return None
+    return f"content is {fmt.value} although the file name ends in {path.suffix}; read as {fmt.value}"
+
+
+def load_document(path: Path) -> SourceDocument:
+    """Read ``path`` into a SourceDocument, choosing the loader by its content."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnsupportedFormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+    fmt = sniff_format(data, path)
+    from pipeline.loaders import docx, html, pdf, text
+
+    reader = {SourceFormat.PDF: pdf.read, SourceFormat.HTML: html.read,
+              SourceFormat.DOCX: docx.read, SourceFormat.TEXT: text.read}[fmt]
+    document = reader(path, data)
+    document.sha256 = hashlib.sha256(data).hexdigest()
+    document.size_bytes = len(data)
+    if warning := _extension_warning(path, fmt):
+        document.warnings.insert(0, warning)
+    return document

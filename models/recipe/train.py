@@ -1,0 +1,163 @@
+"""Train the project's Norwegian Bokmål spaCy pipeline from NorNE / NDT.
+
+    python models/recipe/train.py /work/shared/corpora/norne \
+        [--work /tmp/tiltak-train] [--config models/recipe/config.cfg] \
+        [--stages convert,train,finalize,evaluate] [spaCy overrides, e.g. --training.max_steps 500]
+
+Stages:
+  convert   NDT train range -> UD (ndt2ud) -> <work>/corpus/{train,dev,dev-ndt,test}.spacy
+  train     spacy train (one process, CPU) -> <work>/output/{model-best,model-last}
+  finalize  model-best -> model-final (tokenizer suffixes for "2025.", senter
+            disabled by default, meta)
+  evaluate  spacy evaluate model-final on the UD *test* file, speed (words/s, one
+            process) and size on disk -> <work>/output/test-metrics.json
+
+The corpus is read-only and its texts must not enter the repository: all data
+and models are written under --work (default /tmp/tiltak-train).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# one process, one thread: the machine is shared
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+
+def run(cmd: list[str], max_minutes: float | None = None) -> None:
+    """Run a command; with max_minutes, stop it (SIGTERM) after that wall-clock time.
+    spaCy writes model-best at every evaluation that improves the score, so a
+    stopped training run still leaves the best model so far."""
+    print("+", " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd)
+    try:
+        proc.wait(timeout=None if max_minutes is None else max_minutes * 60)
+    except subprocess.TimeoutExpired:
+        print(f"time budget of {max_minutes} min reached: stopping training", flush=True)
+        proc.terminate()
+        proc.wait()
+        return
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+
+
+def dir_size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def measure_speed(model: Path, data: Path, repeats: int = 3) -> dict:
+    """Words/s of the full pipeline, single process, on the UD test texts."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.load(model)
+    texts = [d.text for d in DocBin().from_disk(data).get_docs(nlp.vocab)]
+    n_words = sum(len(nlp.make_doc(t)) for t in texts)
+    list(nlp.pipe(texts[:20]))  # warm-up
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _doc in nlp.pipe(texts, batch_size=64):
+            pass
+        best = max(best, n_words / (time.perf_counter() - t0))
+    return {"words_per_sec": round(best), "n_words": n_words, "pipeline": nlp.pipe_names}
+
+
+# Extra tokenizer suffixes: a full stop after a year ("innen 2025.") or after a
+# decimal/time ("kl. 10.30.") ends the sentence; the nb defaults keep it on the
+# number (as for ordinals like "1. januar").
+EXTRA_SUFFIXES = [r"(?<=[0-9]{4})\.", r"(?<=[0-9][.,:][0-9]{2})\."]
+
+META = {
+    "name": "tiltak_sm",
+    "version": "0.1.0",
+    "description": (
+        "Norwegian Bokmål pipeline of the tiltak project: tok2vec (small CNN, no vectors), "
+        "morphologizer (UPOS + UD features), parser (UD relations), senter (disabled by default; "
+        "the parser sets sentence boundaries), trainable lemmatizer, NER (NorNE labels). "
+        "Trained by models/recipe/train.py on the NDT/NorNE UD train range converted from NDT "
+        "to UD by the project's own mapping (models/recipe/ndt2ud.py)."
+    ),
+    "license": "CC0 annotations (NorNE / NDT); model weights trained on them",
+    "sources": [
+        {"name": "NorNE", "url": "https://github.com/ltgoslo/norne", "license": "CC0 (annotations)"},
+        {"name": "Norwegian Dependency Treebank", "license": "CC0 (annotations)"},
+    ],
+}
+
+
+def finalize(model: Path, final: Path) -> None:
+    """model-best -> model-final: tokenizer suffixes, senter disabled, meta."""
+    import spacy
+    from spacy.util import compile_suffix_regex
+
+    nlp = spacy.load(model)
+    suffixes = list(nlp.Defaults.suffixes) + EXTRA_SUFFIXES
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+    if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
+        nlp.disable_pipe("senter")
+    for k, v in META.items():
+        nlp.meta[k] = v
+    nlp.to_disk(final)
+    print(f"wrote {final}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("norne", type=Path, help="path to the NorNE corpus (read-only)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/tiltak-train"))
+    ap.add_argument("--config", type=Path, default=HERE / "config.cfg")
+    ap.add_argument("--stages", default="convert,train,finalize,evaluate")
+    ap.add_argument("--n-sents", type=int, default=10, help="sentences per training/eval doc")
+    ap.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget for training")
+    a, overrides = ap.parse_known_args()
+    stages = set(a.stages.split(","))
+    corpus = a.work / "corpus"
+    out = a.work / "output"
+    py = sys.executable
+
+    if "convert" in stages:
+        import convert_ndt
+
+        for name, (docs, sents, words) in convert_ndt.convert(a.norne, corpus, a.n_sents).items():
+            print(f"{name:8} {docs:6} docs {sents:6} sentences {words:7} words", flush=True)
+
+    if "train" in stages:
+        t0 = time.time()
+        run(
+            [py, "-m", "spacy", "train", str(a.config), "--output", str(out),
+             "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
+             *overrides],
+            max_minutes=a.max_minutes,
+        )
+        print(f"training took {(time.time() - t0) / 60:.1f} min", flush=True)
+
+    if "finalize" in stages:
+        finalize(out / "model-best", out / "model-final")
+
+    if "evaluate" in stages:
+        model = out / "model-final"
+        metrics_path = out / "test-metrics.json"
+        run([py, "-m", "spacy", "evaluate", str(model), str(corpus / "test.spacy"),
+             "--output", str(metrics_path)])
+        metrics = json.loads(metrics_path.read_text())
+        metrics["speed"] = measure_speed(model, corpus / "test.spacy")
+        metrics["size_mb"] = round(dir_size_mb(model), 1)
+        metrics_path.write_text(json.dumps(metrics, indent=2))
+        keys = ["pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las", "sents_f", "ents_f"]
+        print({k: round(metrics[k], 4) for k in keys if k in metrics})
+        print("words/s", metrics["speed"]["words_per_sec"], "size MB", metrics["size_mb"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""PDF with pdfplumber: the printed lines of each page, with their position, font size and weight.
+
+Layout is what later tells a heading from body text, a running header from the first line of a page, and a
+wrapped line from a new paragraph (pipeline.normalise). Pages are numbered from 1 as the reader counts them.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+from pathlib import Path
+
+from pipeline.errors import UnsupportedFormatError
+from pipeline.source import LineLayout, PageInfo, SourceDocument, SourceFormat, SourceLine
+
+NO_TEXT_LAYER = "no_text_layer"
+_BOLD = ("bold", "black", "heavy", "semibold", "demi")
+
+
+def _open(path: Path, data: bytes):
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+        _ = pdf.pages  # parses the page tree: damage shows here
+    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
+        raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
+    except Exception as exc:  # pdfminer raises many types (PSEOF, PDFSyntaxError, ValueError …) for damage
+        cause = exc.__cause__ or exc
+        if "password" in str(cause).lower() or type(cause).__name__ == "PDFPasswordIncorrect":
+            raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
+        raise UnsupportedFormatError(path, f"damaged or truncated PDF ({type(cause).__name__}: {cause})") from exc
+    return pdf
+
+
+def _layout(line: dict) -> LineLayout:
+    chars = [c for c in line.get("chars", []) if c.get("text", "").strip()]
+    sizes = [round(float(c.get("size", 0)), 1) for c in chars] or [0.0]
+    bold = sum(1 for c in chars if any(w in str(c.get("fontname", "")).lower() for w in _BOLD))
+    return LineLayout(x0=float(line["x0"]), x1=float(line["x1"]), top=float(line["top"]),
+                      bottom=float(line["bottom"]), font_size=statistics.median(sizes),
+                      bold=bool(chars) and bold >= 0.8 * len(chars))
+
+
+def read(path: Path, data: bytes) -> SourceDocument:
+    pdf = _open(path, data)
+    lines: list[SourceLine] = []
+    pages: list[PageInfo] = []
+    image_pages = 0
+    try:
+        title = (pdf.metadata or {}).get("Title")
+        for number, page in enumerate(pdf.pages, start=1):
+            pages.append(PageInfo(number, float(page.width), float(page.height)))
+            try:
+                found = page.extract_text_lines(layout=False, strip=True, return_chars=True)
+            except Exception as exc:
+                raise UnsupportedFormatError(path, f"cannot read page {number}: {type(exc).__name__}: {exc}") from exc
+            found = [line for line in found if line["text"].strip()]
+            if not found and page.images:
+                image_pages += 1
+            for line in sorted(found, key=lambda item: (round(item["top"]), item["x0"])):
+                lines.append(SourceLine(text=line["text"], page=number, layout=_layout(line)))
+            page.close()
+    finally:
+        pdf.close()
+    warnings = []
+    if not lines:
+        hint = "the pages are images (scanned?)" if image_pages else "no text found"
+        warnings.append(f"{NO_TEXT_LAYER}: {hint}; run OCR (e.g. ocrmypdf) first to get a text layer")
+    elif image_pages:
+        warnings.append(f"{NO_TEXT_LAYER}: {image_pages} of {len(pages)} pages are images without text; "
+                        "run OCR (e.g. ocrmypdf) to read them")
+    title_text = title.strip() if isinstance(title, str) and title.strip() else None
+    return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.PDF, lines=lines,
+                          title=title_text, pages=pages, warnings=warnings)

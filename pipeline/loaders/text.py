@@ -1,0 +1,60 @@
+"""Plain text and Markdown: decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252.
+
+Form feeds separate pages (as ``pdftotext`` writes them). Markdown headings (``# …``) are kept as headings;
+everything else is left to structure detection.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.errors import UnsupportedFormatError
+from pipeline.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def decode_text(data: bytes, path: Path) -> tuple[str, str, list[str]]:
+    """The text, the encoding used, and warnings about the choice."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig", []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16", []
+    try:
+        return data.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedFormatError(path, f"text is neither UTF-8 ({utf8_error.reason} at byte "
+                                           f"{utf8_error.start}) nor cp1252") from exc
+    warning = (f"not valid UTF-8 (byte {utf8_error.start}); decoded as cp1252 (Windows-1252), the usual "
+               "encoding of older Norwegian Windows files")
+    return text, "cp1252", [warning]
+
+
+def read(path: Path, data: bytes) -> SourceDocument:
+    text, encoding, warnings = decode_text(data, path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    markdown = path.suffix.lower() == ".md"
+    pages = text.split("\f")
+    paginated = len(pages) > 1
+    lines: list[SourceLine] = []
+    for number, page_text in enumerate(pages, start=1):
+        blank = True  # a page starts a new paragraph
+        for raw in page_text.split("\n"):
+            if not raw.strip():
+                blank = True
+                continue
+            kind = level = None
+            content = raw.rstrip()
+            if markdown and (heading := _MD_HEADING.match(content.strip())):
+                kind, level, content = LineKind.HEADING, len(heading.group(1)), heading.group(2)
+            lines.append(SourceLine(text=content, page=number if paginated else None, kind=kind, level=level,
+                                    blank_before=blank))
+            blank = False
+    page_infos = [PageInfo(n) for n in range(1, len(pages) + 1)] if paginated else []
+    return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.TEXT, lines=lines,
+                          encoding=encoding, pages=page_infos, warnings=warnings)
