@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ndt2ud  # noqa: E402
-import splits  # noqa: E402
+import ndt2ud
+import splits
 
 
 def read_ud(path: Path) -> list[list[list[str]]]:
@@ -69,9 +69,9 @@ def main() -> None:
     c = Counter()
     conf_pos, conf_rel, conf_feat, conf_head = Counter(), Counter(), Counter(), Counter()
     shown = 0
-    for stem, conv, gold in pairs:
+    for _stem, conv, gold in pairs:
         bad = False
-        for t, g in zip(conv, gold):
+        for t, g in zip(conv, gold, strict=True):
             c["tok"] += 1
             feats = ndt2ud.feats_str(t.feats)
             c["upos"] += t.upos == g[3]
@@ -90,14 +90,15 @@ def main() -> None:
                 conf_rel[(t.nrel, t.rel, g[7])] += 1
             if str(t.head) != g[6]:
                 conf_head[(t.nrel, t.rel, g[7])] += 1
-            if a.show and str(t.head) + t.rel != g[6] + g[7]:
-                if a.show == f"{t.nrel}/{t.rel}/{g[7]}" or a.show == g[7]:
-                    bad = True
+            wrong = str(t.head) + t.rel != g[6] + g[7]
+            if a.show and wrong and a.show in (f"{t.nrel}/{t.rel}/{g[7]}", g[7]):
+                bad = True
         if bad and shown < a.n:
             shown += 1
-            for t, g in zip(conv, gold):
+            for t, g in zip(conv, gold, strict=True):
                 mark = "" if str(t.head) == g[6] and t.rel == g[7] else "  <<<"
-                print(f"{t.id:>3} {t.form[:16]:16} {t.xpos:7} {t.nrel:8} {t.upos:6} {t.head:>3} {t.rel:12} | {g[3]:6} {g[6]:>3} {g[7]}{mark}")
+                print(f"{t.id:>3} {t.form[:16]:16} {t.xpos:7} {t.nrel:8} {t.upos:6} {t.head:>3} {t.rel:12} | "
+                      f"{g[3]:6} {g[6]:>3} {g[7]}{mark}")
             print()
     n = c["tok"]
     print(f"dev sentences aligned: {len(pairs)}/{n_ud} (NDT dev sentences not found in UD: {missing}); tokens {n}")

@@ -27,8 +27,8 @@ from spacy.vocab import Vocab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ndt2ud  # noqa: E402
-import splits  # noqa: E402
+import ndt2ud
+import splits
 
 NO_SPACE_BEFORE = {",", ".", ":", ";", "!", "?", ")", "]", "}", "»", "%", "...", "…"}
 NO_SPACE_AFTER = {"(", "[", "{", "«"}
@@ -135,7 +135,7 @@ def make_doc(vocab: Vocab, sents: list[dict]) -> Doc:
         lemmas += s["lemmas"]
         pos += s["pos"]
         morphs += s["morphs"]
-        for i, (h, d) in enumerate(zip(s["heads"], s["deps"])):
+        for i, (h, d) in enumerate(zip(s["heads"], s["deps"], strict=True)):
             if h == 0:
                 heads.append(off + i)
                 deps.append("ROOT")

@@ -139,7 +139,7 @@ NUM_WORDS = {
 # NDT tags these as prepositions; UD as adverbs
 PRON_ADVERBS = {"her", "der", "hit", "dit", "hvor", "herfra", "derfra", "hvorfra", "heretter", "deretter"}
 
-POSS = {"min", "din", "sin", "hans", "hennes", "dens", "dets", "vår", "deres", "deres", "eders"}
+POSS = {"min", "din", "sin", "hans", "hennes", "dens", "dets", "vår", "deres", "eders"}
 
 FEATMAP = {
     "ent": ("Number", "Sing"),
@@ -194,7 +194,7 @@ def base_upos(t: Tok) -> str:
             return "PART"
         return "ADV"
     if p == "prep":
-        if lem in PRON_ADVERBS or lem.startswith(("her", "der")) and len(lem) > 3 and lem not in ("herre",):
+        if lem in PRON_ADVERBS or (lem.startswith(("her", "der")) and len(lem) > 3 and lem not in ("herre",)):
             return "ADV"
         return "ADP"
     if p == "pron":
@@ -203,7 +203,7 @@ def base_upos(t: Tok) -> str:
         if "poss" in f or lem in POSS:
             return "PRON"
         if "kvant" in f:
-            if _digits(t.form) or lem in NUM_WORDS and lem not in ("en", "ett", "ei"):
+            if _digits(t.form) or (lem in NUM_WORDS and lem not in ("en", "ett", "ei")):
                 return "NUM"
             if "romertall" in f:
                 return "NUM"
@@ -261,7 +261,7 @@ def base_feats(t: Tok, upos: str) -> dict[str, str]:
             if k in f:
                 a, v = FEATMAP[k]
                 out[a] = v
-        if genders and upos == "NOUN" or (upos == "PROPN" and genders):
+        if (genders and upos == "NOUN") or (upos == "PROPN" and genders):
             out["Gender"] = ",".join(sorted(FEATMAP[g][1] for g in genders))
         return out
     if upos == "ADJ":
@@ -285,7 +285,8 @@ def base_feats(t: Tok, upos: str) -> dict[str, str]:
                 out["Number"] = FEATMAP[k][1]
         return out
     if upos in ("PRON", "DET"):
-        for k in ("ent", "fl", "ub", "be", "nom", "akk", "gen", "1", "2", "3", "refl", "poss", "komp", "sup", "pos", "hum"):
+        for k in ("ent", "fl", "ub", "be", "nom", "akk", "gen", "1", "2", "3", "refl", "poss", "komp", "sup", "pos",
+                  "hum"):
             if k in f:
                 a, v = FEATMAP[k]
                 out[a] = v
@@ -382,11 +383,11 @@ def convert_sentence(sent: list[Tok]) -> list[Tok]:
             c = infv[0]
             cf = c.nfeats
             ok = False
-            if v.lemma in MODALS and ("inf" in cf or "perf-part" in cf):
-                ok = True
-            elif v.lemma in ("ha", "få") and ("perf-part" in cf or "inf" in cf and v.lemma == "ha"):
-                ok = True
-            elif v.lemma in ("være", "bli") and "perf-part" in cf:
+            if (
+                (v.lemma in MODALS and ("inf" in cf or "perf-part" in cf))
+                or (v.lemma in ("ha", "få") and ("perf-part" in cf or ("inf" in cf and v.lemma == "ha")))
+                or (v.lemma in ("være", "bli") and "perf-part" in cf)
+            ):
                 ok = True
             if not ok:
                 continue
@@ -446,7 +447,7 @@ def convert_sentence(sent: list[Tok]) -> list[Tok]:
 
     # ---- 5. relabel ----------------------------------------------------------
     new_rels = [ud_relation(t, tr) for t in sent]  # decided on the NDT labels
-    for t, r in zip(sent, new_rels):
+    for t, r in zip(sent, new_rels, strict=True):
         t.rel = r
 
     # ---- 6. POS depending on the function ------------------------------------
@@ -538,12 +539,6 @@ def ud_relation(t: Tok, tr: Tree) -> str:
     if t.head == 0:
         return "root"
     h = tr.by[t.head]
-    kids_rels = {k.rel for k in tr.kids(t)}
-    is_clause = _clausal(tr, t) or "cop" in kids_rels and (
-        _has_kid(tr, t, ("SUBJ",)) or False
-    )
-    has_case = "case" in kids_rels
-    h_nominal = h.upos in ("NOUN", "PROPN", "PRON", "NUM", "DET", "SYM") and not _has_kid(tr, h, ("cop",))
 
     if r == "FSPRED-acl":
         return "acl"
