@@ -208,3 +208,31 @@ def schema(
     for name, content in schemas.items():
         atomic_write_text(SCHEMAS_DIR / name, render_schema(content))
         console.print(f"wrote {SCHEMAS_DIR / name}")
+
+
+DEFAULT_NORNE = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "norne"
+
+
+@app.command("train-nlp")
+def train_nlp(
+    corpus: Annotated[Path, typer.Option(help="The NorNE / NDT corpus folder (read-only).")] = DEFAULT_NORNE,
+    work: Annotated[Path, typer.Option(help="Where converted data and checkpoints go (never the repo).")] = (
+        Path("/tmp/tiltak-train")),
+    stages: Annotated[str, typer.Option(help="Comma-separated: convert,train,finalize,evaluate,install.")] = (
+        "convert,train,finalize,evaluate,install"),
+    max_minutes: Annotated[float | None, typer.Option(help="Wall-clock budget for the training stage.")] = None,
+    dest: Annotated[Path | None, typer.Option(help="Install the model here (default models/nb_tiltak_core).")] = None,
+) -> None:
+    """Train, evaluate and install the project's Norwegian spaCy pipeline from NorNE (recipe: models/recipe/)."""
+    import subprocess
+    import sys
+
+    if not (corpus / "SOURCE.md").is_file():
+        raise fail(f"{corpus}: not the NorNE corpus folder (no SOURCE.md); pass --corpus")
+    recipe = Path(__file__).resolve().parents[1] / "models" / "recipe" / "train.py"
+    command = [sys.executable, str(recipe), str(corpus), "--work", str(work), "--stages", stages]
+    if max_minutes is not None:
+        command += ["--max-minutes", str(max_minutes)]
+    if dest is not None:
+        command += ["--dest", str(dest)]
+    raise typer.Exit(subprocess.run(command, check=False).returncode)

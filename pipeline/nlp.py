@@ -20,6 +20,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from pipeline import nlp_components  # noqa: F401  (registers the tiltak_* factories before any load)
 from pipeline.errors import TiltakError
 from pipeline.schema import NlpModelInfo
 
@@ -94,6 +95,18 @@ def _resolve(name: str) -> LoadedNlp:
     )
 
 
+def _with_block_boundaries(nlp: Language) -> Language:
+    """Blocks are separated by blank lines: every pipeline starts a sentence there (see nlp_components)."""
+    if "tiltak_block_boundaries" not in nlp.pipe_names:
+        for consumer in ("parser", "senter", "morphologizer", "tagger", "ner"):
+            if consumer in nlp.pipe_names:
+                nlp.add_pipe("tiltak_block_boundaries", before=consumer)
+                break
+        else:
+            nlp.add_pipe("tiltak_block_boundaries", last=True)  # after a sentencizer, which would overwrite it
+    return nlp
+
+
 def _info(nlp: Language, kind: str) -> NlpModelInfo:
     meta = nlp.meta
     name = f"{meta.get('lang', 'nb')}_{meta.get('name', 'pipeline')}"
@@ -106,6 +119,7 @@ def _load_package(package: str) -> LoadedNlp:
         nlp = spacy.load(package)
     except Exception as exc:
         raise TiltakError(f"spaCy pipeline '{package}' is installed but failed to load: {exc}") from exc
+    nlp = _with_block_boundaries(nlp)
     return LoadedNlp(nlp, _info(nlp, "upstream"))
 
 
@@ -114,11 +128,13 @@ def _load_directory(path: Path, kind: str) -> LoadedNlp:
         nlp = spacy.load(path)
     except Exception as exc:
         raise TiltakError(f"{path}: not a loadable spaCy pipeline: {exc}") from exc
+    nlp = _with_block_boundaries(nlp)
     return LoadedNlp(nlp, _info(nlp, kind))
 
 
 def _blank() -> LoadedNlp:
     nlp = spacy.blank("nb")
     nlp.add_pipe("sentencizer")
+    _with_block_boundaries(nlp)
     info = NlpModelInfo(name="blank_nb", version=spacy.__version__, kind="blank", components=list(nlp.pipe_names))
     return LoadedNlp(nlp, info)

@@ -11,7 +11,7 @@ def test_pipeline_is_loaded_once_per_process():
 def test_blank_pipeline_says_what_it_is():
     loaded = load_nlp("blank")
     assert loaded.info.kind == "blank"
-    assert loaded.info.components == ["sentencizer"]
+    assert loaded.info.components == ["sentencizer", "tiltak_block_boundaries"]
     doc = parse(loaded, "Regjeringen vil styrke helse- og omsorgstjenesten. Det er viktig.")
     assert [t.text for t in doc[:4]] == ["Regjeringen", "vil", "styrke", "helse-"]
     assert len(list(doc.sents)) == 2
