@@ -11,6 +11,7 @@ Span rule (eval/GUIDELINES.md): the whole item without its marker, final period 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -129,3 +130,158 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules) -> list[Me
             )
         )
     return measures
+
+
+# ---- measures in running text ------------------------------------------------------------------------------
+
+METHOD_PROSE = "prose_commitment"
+METHOD_REQUEST = "prose_request"
+METHOD_ANNOUNCEMENT = "prose_announcement"
+METHOD_REPORTED = "reported_speech"
+_QUOTE_START = ("–", "—", "-", "«", '"', "“", "„")
+_ATTRIBUTION = re.compile(r"[,–-]\s*(?:sier|sa|seier|skriver|skriv|mener|meiner|forteller|understreker|påpeker)\s+"
+                          r"(?P<who>[^,.;:!?]{1,80})", re.IGNORECASE)
+_PRONOUNS = frozenset({"han", "hun", "ho", "de", "dei"})
+_CONTENT_WORD = re.compile(r"[\wæøåÆØÅ]{4,}")
+_STOPWORDS = frozenset({"regjeringen", "regjeringa", "skal", "blant", "annet", "også", "som", "eller", "samt",
+                        "for", "med", "til", "være", "vere", "hvordan", "korleis", "dette", "denne", "disse",
+                        "kunne", "dermed", "slik", "under", "etter", "over", "inn", "mot", "ved", "gjennom"})
+
+
+@dataclass(frozen=True)
+class ProseRules:
+    version: int
+    direct: re.Pattern[str]
+    inverted: re.Pattern[str]
+    request: re.Pattern[str]
+    announcement: re.Pattern[str]
+    reported: re.Pattern[str]
+    first_person: frozenset[str]
+    government_speaker: re.Pattern[str]
+    duplicate_containment: float
+
+
+def _alternatives(items: Iterable[str]) -> str:
+    return "|".join(sorted(items, key=len, reverse=True))
+
+
+@cache
+def load_prose_rules(path: Path) -> ProseRules:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    subject = rf"(?P<subject>{_alternatives(data['subjects'])})"
+    modal = rf"(?P<modal>{_alternatives(data['modals'])})"
+    adverbs = rf"(?:\s+(?:{_alternatives(data['adverbs'])}))*"
+    rest = r"\s+(?P<rest>\S.*)"
+    flags = re.IGNORECASE | re.DOTALL
+    return ProseRules(
+        version=int(data["version"]),
+        direct=re.compile(rf"^{subject}\s+{modal}{adverbs}{rest}", flags),
+        inverted=re.compile(rf"^(?:{_alternatives(data['fronted'])})\s*{modal}\s+{subject}{adverbs}{rest}", flags),
+        request=re.compile(rf"^(?:{_alternatives(data['requests'])}){rest}", flags),
+        announcement=re.compile(rf"\b(?:{_alternatives(data['announcements'])}){rest}", flags),
+        reported=re.compile(rf"\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+{subject}\s+{modal}"
+                            rf"{adverbs}{rest}", flags),
+        first_person=frozenset(data["first_person"]),
+        government_speaker=re.compile(rf"\b(?:{_alternatives(data['government_speakers'])})\b", re.IGNORECASE),
+        duplicate_containment=float(data["duplicate_containment"]),
+    )
+
+
+def _content_words(text: str) -> set[str]:
+    # Six-letter prefixes: "katapultordningen" and "Katapultordningen", "helsenæringen" and "helsenæring" meet.
+    return {w.lower()[:6] for w in _CONTENT_WORD.findall(text) if w.lower() not in _STOPWORDS}
+
+
+def repeats(candidate: str, existing: Iterable[str], containment: float) -> bool:
+    """Whether ``candidate`` restates one of ``existing`` (most of its content words are in one of them)."""
+    words = _content_words(candidate)
+    if not words:
+        return False
+    return any(len(words & _content_words(other)) / len(words) >= containment for other in existing)
+
+
+class _Speakers:
+    """Who speaks in each quote paragraph of a news text, to trust "vi skal …" only from the government."""
+
+    def __init__(self, text: str, rules: ProseRules) -> None:
+        self.rules = rules
+        names = re.findall(r"(?:minister|statsråd|statsminister|statssekretær)\w*\s+((?:[A-ZÆØÅ][\wæøå-]+\s+){0,3}"
+                           r"[A-ZÆØÅ][\wæøå-]+)", text)
+        self.government_names = {name.split()[-1] for name in names}
+        self.last_is_government = True
+
+    def government_voice(self, block_text: str) -> bool:
+        if not block_text.lstrip().startswith(_QUOTE_START):
+            return True
+        attribution = _ATTRIBUTION.search(block_text)
+        if attribution:
+            who = attribution.group("who").strip()
+            if who.split()[0].lower() not in _PRONOUNS:
+                self.last_is_government = bool(self.rules.government_speaker.search(who)) or any(
+                    name in who.split() for name in self.government_names)
+        return self.last_is_government
+
+
+def _starts_with_action(text: str, strength_rules) -> bool:
+    words = [w.lower() for w in re.findall(r"[\wæøåÆØÅ]+", text[:80])]
+    return any(tuple(words[: len(phrase)]) == phrase for phrase, _strength in strength_rules.phrases)
+
+
+def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool
+                    ) -> tuple[int, str] | None:
+    """(offset in the sentence where the measure starts, method), or None."""
+    if match := rules.request.match(sentence):
+        return 0, METHOD_REQUEST
+    for pattern in (rules.direct, rules.inverted):
+        match = pattern.match(sentence)
+        if match and _starts_with_action(match.group("rest"), strength_rules):
+            if match.group("subject").lower() in rules.first_person and not government_voice:
+                return None
+            return 0, METHOD_PROSE
+    match = rules.reported.search(sentence)
+    if (match and _starts_with_action(match.group("rest"), strength_rules)
+            and (match.group("subject").lower() not in rules.first_person or government_voice)):
+        return match.start("subject"), METHOD_REPORTED
+    match = rules.announcement.search(sentence)
+    if match and _starts_with_action(match.group("rest"), strength_rules):
+        return match.start("rest"), METHOD_ANNOUNCEMENT
+    return None
+
+
+def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, int]], rules: ProseRules,
+                           strength_rules, taken: list[Measure]) -> list[Measure]:
+    """Measures stated in paragraphs: "Regjeringen vil etablere …", "Komiteen ber regjeringen …", "Ett av tiltakene
+    er å …", "…, sier statsråden, at regjeringen vil …". ``sentences`` are (start, end) offsets into the text.
+    A sentence that restates a measure already ``taken`` (from a list) is not counted again."""
+    paragraphs = [b for b in doc.blocks if b.kind == BlockKind.PARAGRAPH]
+    starts = [b.start for b in paragraphs]
+    speakers = _Speakers(doc.text, rules)
+    voice: dict[str, bool] = {}
+    found: list[Measure] = []
+    seen = [m.text for m in taken]
+    for sent_start, sent_end in sentences:
+        index = bisect.bisect_right(starts, sent_start) - 1
+        if index < 0 or not (paragraphs[index].start <= sent_start < paragraphs[index].end):
+            continue
+        block = paragraphs[index]
+        if block.id not in voice:
+            voice[block.id] = speakers.government_voice(doc.text[block.start : block.end])
+        sentence = doc.text[sent_start:min(sent_end, block.end)]
+        stripped = sentence.lstrip("–—-«\"“„ ")
+        lead = len(sentence) - len(stripped)
+        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id])
+        if verdict is None:
+            continue
+        offset, method = verdict
+        start, end = trim_measure_span(doc.text, sent_start + lead + offset, sent_start + len(sentence))
+        end = start + len(doc.text[start:end].rstrip("»”\"' "))
+        text = doc.text[start:end].rstrip(" .")
+        end = start + len(text)
+        if not text or repeats(text, seen, rules.duplicate_containment):
+            continue
+        seen.append(text)
+        found.append(Measure(
+            id="", text=text, start=start, end=end, page=doc.page_at(start) if hasattr(doc, "page_at") else block.page,
+            block_id=block.id, section=doc.section_path(block), intro=None, method=method,
+        ))
+    return found

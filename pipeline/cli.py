@@ -222,6 +222,8 @@ def train_nlp(
         "convert,train,finalize,evaluate,install"),
     max_minutes: Annotated[float | None, typer.Option(help="Wall-clock budget for the training stage.")] = None,
     dest: Annotated[Path | None, typer.Option(help="Install the model here (default models/nb_tiltak_core).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Override the config's training.max_steps.")] = None,
+    max_files: Annotated[int | None, typer.Option(help="Use only this many NDT files per split (smoke runs).")] = None,
 ) -> None:
     """Train, evaluate and install the project's Norwegian spaCy pipeline from NorNE (recipe: models/recipe/)."""
     import subprocess
@@ -235,4 +237,9 @@ def train_nlp(
         command += ["--max-minutes", str(max_minutes)]
     if dest is not None:
         command += ["--dest", str(dest)]
+    if max_files is not None:
+        command += ["--max-files", str(max_files)]
+    if max_steps is not None:
+        command += ["--training.max_steps", str(max_steps),
+                    "--training.eval_frequency", str(max(1, min(500, max_steps // 2)))]
     raise typer.Exit(subprocess.run(command, check=False).returncode)

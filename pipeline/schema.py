@@ -98,6 +98,8 @@ class Measure(Span):
     block_id: str | None = Field(default=None, description="The block the measure was found in.")
     section: list[str] = Field(default_factory=list, description="Heading path above the measure, outermost first.")
     intro: str | None = Field(default=None, description="The line that introduces the measure's list, if any.")
+    verb: str | None = Field(default=None, description="Lemma of the action verb (or the deciding wording).")
+    object: str | None = Field(default=None, description="The object phrase the action applies to.")
     method: str = Field(description="Which extraction rule found the measure (e.g. 'list_under_intro').")
 
 
@@ -107,14 +109,28 @@ class Mention(Span):
 
 class Actor(_Model):
     name: str = Field(description="Canonical name.")
-    type: str = Field(description="ministry, agency, state_enterprise, company, organisation, parliament, ...")
+    type: str = Field(description="ministry, directorate, state_enterprise, company, interest_organisation, "
+                                  "parliament, government, ... (see extractors/data/actors.yaml); person for people.")
+    source: Literal["gazetteer", "ner"] = Field(
+        default="gazetteer", description="gazetteer: a known body with a canonical name; ner: found by the NER model.")
+    abbreviation: str | None = None
     mentions: list[Mention] = Field(default_factory=list)
 
 
-class Amount(_Model):
+class Amount(Span):
     text: str
     nok: float | None = Field(default=None, description="The amount in Norwegian kroner, when it could be normalised.")
-    period: str | None = Field(default=None, description="e.g. 'per_year', or null for a one-off amount.")
+    approximate: bool = Field(default=False, description="A round figure ('ti-talls millioner'): nok is its floor.")
+    period: str | None = Field(
+        default=None, description="per_year, over_<n>_years, multi_year, in_year, from_year; null if not stated.")
+    year: int | None = Field(default=None, description="The year the amount is for, when stated.")
+
+
+class Deadline(Span):
+    text: str
+    year: int
+    kind: Literal["by", "during", "from", "in"] = Field(
+        description="by: 'innen 2025'; during: 'i løpet av 2024'; from: 'fra 2026'; in: 'i 2027', 'høsten 2026'.")
 
 
 class Commitment(_Model):
@@ -123,7 +139,7 @@ class Commitment(_Model):
     modality: str | None = Field(default=None, description="The wording that sets the strength (e.g. 'vurdere').")
     responsible: str | None = Field(default=None, description="Canonical name of the responsible actor, if stated.")
     amounts: list[Amount] = Field(default_factory=list)
-    deadlines: list[str] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
 
 
 class DocumentInfo(_Model):
@@ -182,7 +198,8 @@ class DocumentResult(_Model):
     text: str = Field(description="The normalised text; all offsets point into it.")
     blocks: list[Block]
     measures: list[Measure]
-    actors: list[Actor]
+    actors: list[Actor] = Field(description="Organisations and public bodies (not persons), canonical names.")
+    persons: list[Actor] = Field(default_factory=list, description="People named in the text (e.g. ministers).")
     commitments: list[Commitment]
     provenance: Provenance
 

@@ -249,8 +249,8 @@ def _first_heading_is_title(units: list[_Unit]) -> None:
 
 def _resolve_dash_lists(units: list[_Unit], texts: list[str]) -> None:
     """A dash opens a list item, or, in news, a quote ("– Vi skal bygge …, sier statsråden"). Runs of dash
-    paragraphs are lists when introduced by a colon line or a heading, written in lower case, or when none of
-    them reads as speech."""
+    paragraphs are lists when introduced by a colon line or written in lower case; otherwise when none of them
+    reads as speech and they follow a heading or are several."""
     index = 0
     while index < len(units):
         if not (units[index].marker_in_text and units[index].marker in DASHES):
@@ -261,10 +261,11 @@ def _resolve_dash_lists(units: list[_Unit], texts: list[str]) -> None:
             end += 1
         run = range(index, end)
         before = units[index - 1] if index else None
-        introduced = before is not None and (before.kind == BlockKind.HEADING or texts[index - 1].endswith(":"))
+        after_colon = before is not None and texts[index - 1].endswith(":")
+        after_heading = before is not None and before.kind == BlockKind.HEADING
         lowercase = any(texts[i][1:].lstrip()[:1].islower() for i in run)
         speech = any(_SPEECH.search(texts[i]) for i in run)
-        if not (introduced or lowercase or (len(run) >= 2 and not speech)):
+        if not (after_colon or lowercase or (not speech and (after_heading or len(run) >= 2))):
             for i in run:
                 units[i].kind, units[i].marker, units[i].marker_in_text = BlockKind.PARAGRAPH, None, False
         index = end

@@ -22,7 +22,7 @@ LOWER_IS_BETTER = {"size_mb"}
 
 
 def _figures(metrics: dict) -> dict:
-    return {**{key: metrics.get(key) for key, _ in ROWS},
+    return {**{key: metrics.get(key) for _, key in ROWS},
             "words_per_sec": metrics.get("speed", {}).get("words_per_sec"), "size_mb": metrics.get("size_mb")}
 
 
@@ -48,7 +48,8 @@ def missed_targets(metrics: dict) -> dict[str, tuple[float, float]]:
     return missed
 
 
-def render_card(meta: dict, metrics: dict, notes: list[str]) -> str:
+def render_card(meta: dict, metrics: dict, notes: list[str], reasons: dict[str, str] | None = None) -> str:
+    reasons = reasons or {}
     figures = _figures(metrics)
     lines = [
         f"# {meta['lang']}_{meta['name']} {meta['version']}",
@@ -79,13 +80,14 @@ def render_card(meta: dict, metrics: dict, notes: list[str]) -> str:
         for label, scores in sorted(per_type.items()):
             lines.append(f"| {label} | {scores['f']:.3f} | {scores['p']:.3f} | {scores['r']:.3f} |")
     missed = missed_targets(metrics)
-    lines += ["", "## Targets"]
+    lines += ["", "## Targets", ""]
     if not missed:
-        lines += ["", "All targets met."]
+        lines.append("All targets met.")
+    labels = {key: label for label, key in ROWS}
     for key, (value, target) in missed.items():
-        label = dict((k, lbl) for lbl, k in ROWS)[key]
-        lines += ["", f"- **Missed: {label}** {_fmt(key, value)} against {_fmt(key, target)} "
-                      f"(gap {_fmt(key, abs(target - value))})."]
+        reason = reasons.get(key, "see the notes below")
+        lines.append(f"- **Missed: {labels[key]}** {_fmt(key, value)} against {_fmt(key, target)} "
+                     f"(gap {_fmt(key, abs(target - value))}). Why: {reason}")
     if notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
     lines += ["", f"Speed measured on {metrics.get('speed', {}).get('n_words', '?')} words of the test texts with "
@@ -93,10 +95,10 @@ def render_card(meta: dict, metrics: dict, notes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_card(model_dir: Path, metrics_path: Path, notes: list[str]) -> Path:
+def write_card(model_dir: Path, metrics_path: Path, notes: list[str], reasons: dict[str, str] | None = None) -> Path:
     meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     card = model_dir / "README.md"
-    card.write_text(render_card(meta, metrics, notes), encoding="utf-8")
+    card.write_text(render_card(meta, metrics, notes, reasons), encoding="utf-8")
     (model_dir / "evaluation.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
     return card

@@ -175,13 +175,15 @@ def chunk(sents: list[dict], n: int) -> list[list[dict]]:
     return [sents[i : i + n] for i in range(0, len(sents), n)]
 
 
-def convert(norne: Path, out: Path, n_sents: int = 10) -> dict:
+def convert(norne: Path, out: Path, n_sents: int = 10, max_files: int | None = None) -> dict:
+    """Write the DocBins; ``max_files`` keeps only that many NDT files per split (and 50 UD sentences per file)
+    for a quick smoke run of the whole recipe."""
     stats = {}
     # NDT ranges: group sentences per file, n_sents per doc
     for split, name in (("train", "train"), ("dev", "dev-ndt")):
         groups = []
         labels = Counter()
-        for f in splits.ndt_files(norne, split):
+        for f in splits.ndt_files(norne, split)[:max_files]:
             sents = [sent_from_ndt(s) for s in ndt2ud.read_conll(str(f))]
             for s in sents:
                 labels.update(s["deps"])
@@ -189,6 +191,8 @@ def convert(norne: Path, out: Path, n_sents: int = 10) -> dict:
         stats[name] = write(out / f"{name}.spacy", groups)
     for split in ("dev", "test"):
         sents = read_ud(norne / "ud" / "nob" / f"no_bokmaal-ud-{split}.conllu")
+        if max_files is not None:
+            sents = sents[: 50 * max_files]
         stats[split] = write(out / f"{split}.spacy", chunk(sents, n_sents))
     return stats
 

@@ -55,6 +55,9 @@ def _is_chrome(element: lxml.html.HtmlElement) -> bool:
     tag = element.tag.lower()
     if tag in DROPPED_TAGS or element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True
+    if tag in {"header", "footer"} and not any(a.tag in {"main", "article"} for a in element.iterancestors()):
+        # The page's own header and footer (site name, contact); an article's header holds its title.
+        return tag == "footer" or element.find(".//h1") is None
     if (element.get("role") or "").lower() in DROPPED_ROLES:
         return True
     marks = f"{element.get('class') or ''} {element.get('id') or ''}"
@@ -183,14 +186,32 @@ def _title(root: lxml.html.HtmlElement, content: lxml.html.HtmlElement) -> str |
     return None
 
 
-def read(path: Path, data: bytes) -> SourceDocument:
-    text, encoding, warnings = _decode(data, path)
-    text = _XML_DECLARATION.sub("", text, count=1)
+_CONTAINERS = re.compile(r"</?(?:div|span|section|font|center)\b[^>]*>", re.IGNORECASE)
+
+
+def _parse(text: str, path: Path) -> lxml.html.HtmlElement | None:
+    """The parsed page, or None when libxml2 gave up on its nesting depth (it then silently drops the rest)."""
     parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, no_network=True)
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise UnsupportedFormatError(path, f"cannot parse HTML: {exc}") from exc
+    if any("depth" in entry.message.lower() for entry in parser.error_log):
+        return None
+    return root
+
+
+def read(path: Path, data: bytes) -> SourceDocument:
+    text, encoding, warnings = _decode(data, path)
+    text = _XML_DECLARATION.sub("", text, count=1)
+    root = _parse(text, path)
+    if root is None:
+        # libxml2 stops at 2,048 levels of nesting and drops the rest; layout containers carry no meaning for
+        # us, so read the page again without them rather than lose text.
+        root = _parse(_CONTAINERS.sub(" ", text), path)
+        if root is None:
+            raise UnsupportedFormatError(path, "HTML nested too deeply to read (more than 2,048 levels)")
+        warnings.append("HTML nested deeper than 2,048 levels; read with its div/span containers removed")
     content = _main_content(root)
     lines = _Walker().walk(content)
     if not lines:

@@ -27,8 +27,11 @@ def _open(path: Path, data: bytes):
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
     except Exception as exc:  # pdfminer raises many types (PSEOF, PDFSyntaxError, ValueError …) for damage
-        cause = exc.__cause__ or exc
-        if "password" in str(cause).lower() or type(cause).__name__ == "PDFPasswordIncorrect":
+        # pdfplumber wraps pdfminer's error without chaining it: the original is its argument or context.
+        wrapped = [exc.__cause__, exc.__context__, *(a for a in exc.args if isinstance(a, BaseException))]
+        cause = next((e for e in wrapped if e is not None), exc)
+        if any(isinstance(e, (PDFPasswordIncorrect, PDFEncryptionError)) for e in wrapped) or (
+                "password" in str(cause).lower()):
             raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
         raise UnsupportedFormatError(path, f"damaged or truncated PDF ({type(cause).__name__}: {cause})") from exc
     return pdf
@@ -41,6 +44,19 @@ def _layout(line: dict) -> LineLayout:
     return LineLayout(x0=float(line["x0"]), x1=float(line["x1"]), top=float(line["top"]),
                       bottom=float(line["bottom"]), font_size=statistics.median(sizes),
                       bold=bool(chars) and bold >= 0.8 * len(chars))
+
+
+_PLACEHOLDER_TITLES = {"untitled", "(anonymous)", "anonymous", "document", "dokument", "presentation"}
+
+
+def _meaningful_title(title: object) -> str | None:
+    """The metadata title, unless it is a tool's placeholder ("untitled", "Microsoft Word - rapport.docx")."""
+    if not isinstance(title, str):
+        return None
+    text = title.strip().removeprefix("Microsoft Word - ").strip()
+    if not text or text.lower() in _PLACEHOLDER_TITLES or text.lower().endswith((".doc", ".docx", ".indd")):
+        return None
+    return text
 
 
 def read(path: Path, data: bytes) -> SourceDocument:
@@ -71,6 +87,6 @@ def read(path: Path, data: bytes) -> SourceDocument:
     elif image_pages:
         warnings.append(f"{NO_TEXT_LAYER}: {image_pages} of {len(pages)} pages are images without text; "
                         "run OCR (e.g. ocrmypdf) to read them")
-    title_text = title.strip() if isinstance(title, str) and title.strip() else None
+    title_text = _meaningful_title(title)
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.PDF, lines=lines,
                           title=title_text, pages=pages, warnings=warnings)

@@ -40,6 +40,8 @@ def read(path: Path, data: bytes) -> SourceDocument:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     markdown = path.suffix.lower() == ".md"
     pages = text.split("\f")
+    if len(pages) > 1 and not pages[-1].strip():
+        pages.pop()  # pdftotext ends every page, the last one too, with a form feed
     paginated = len(pages) > 1
     lines: list[SourceLine] = []
     for number, page_text in enumerate(pages, start=1):

@@ -1,0 +1,183 @@
+"""Commitments: how binding each measure is, the money and deadlines it names, and who is responsible.
+
+Strength follows eval/GUIDELINES.md: the wording that carries the action decides (``binding`` etablere,
+innføre …; ``intention`` styrke, legge til rette for …; ``exploratory`` vurdere, utrede …), and a binding verb
+wrapped around an investigation ("gi i oppdrag å utrede", "legge fram en vurdering") is exploratory. The word
+lists live in ``extractors/data/commitments.yaml``. Amounts are normalised to NOK with their period; deadlines
+keep their year and kind (by / during / from / in).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from pipeline.schema import Amount, Deadline, Strength
+
+DEFAULT_RULES = Path(__file__).parent / "data" / "commitments.yaml"
+_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
+
+
+@dataclass(frozen=True)
+class StrengthRules:
+    version: int
+    phrases: tuple[tuple[tuple[str, ...], Strength], ...]  # longest first
+    wrappers: frozenset[tuple[str, ...]]
+    investigation: tuple[tuple[str, ...], ...]
+    wrapper_window: int
+    verbless: dict[str, Strength]
+    default: Strength
+    search_window: int
+
+
+@cache
+def load_strength_rules(path: Path = DEFAULT_RULES) -> StrengthRules:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    phrases: dict[tuple[str, ...], Strength] = {}
+    for strength in Strength:
+        for phrase in data[strength.value]:
+            phrases.setdefault(tuple(phrase.lower().split()), strength)
+    ordered = tuple(sorted(phrases.items(), key=lambda item: -len(item[0])))
+    verbless = {word.lower(): Strength(strength) for strength, words in data["verbless"].items() for word in words}
+    return StrengthRules(
+        version=int(data["version"]),
+        phrases=ordered,
+        wrappers=frozenset(tuple(p.lower().split()) for p in data["wrappers"]),
+        investigation=tuple(tuple(p.lower().split()) for p in data["investigation_words"]),
+        wrapper_window=int(data["wrapper_window"]),
+        verbless=verbless,
+        default=Strength(data["default"]),
+        search_window=int(data["search_window"]),
+    )
+
+
+@dataclass(frozen=True)
+class StrengthVerdict:
+    strength: Strength
+    modality: str | None  # the deciding wording, as written
+    verb_start: int | None  # char offset (in the measure text) of that wording
+    verb_end: int | None
+
+
+def _words(text: str) -> list[re.Match[str]]:
+    return list(_WORD.finditer(text))
+
+
+def _phrase_at(words: list[str], index: int, phrase: tuple[str, ...]) -> bool:
+    return tuple(words[index : index + len(phrase)]) == phrase
+
+
+def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
+    """The strength of one measure from its wording."""
+    matches = _words(text)
+    words = [m.group(0).lower() for m in matches]
+    for index in range(min(len(words), rules.search_window)):
+        for phrase, strength in rules.phrases:
+            if not _phrase_at(words, index, phrase):
+                continue
+            end = index + len(phrase)
+            verdict = strength
+            if phrase in rules.wrappers or any(words[index: index + len(w)] == list(w) for w in rules.wrappers):
+                window = words[end : end + rules.wrapper_window]
+                # Only up to a coordinated second action ("legge fram X og vurdere Y" keeps the main verb).
+                cut = next((i for i in range(1, len(window) - 1) if window[i] == "og" and
+                            any(p[0] == window[i + 1] for p, _s in rules.phrases)), len(window))
+                if any(_phrase_at(window[:cut], i, inv) for inv in rules.investigation for i in range(cut)):
+                    verdict = Strength.EXPLORATORY
+            start_char, end_char = matches[index].start(), matches[end - 1].end()
+            return StrengthVerdict(verdict, text[start_char:end_char], start_char, end_char)
+    if words and words[0] in rules.verbless:
+        return StrengthVerdict(rules.verbless[words[0]], matches[0].group(0), None, None)
+    return StrengthVerdict(rules.default, None, None, None)
+
+
+# ---- amounts ---------------------------------------------------------------------------------------------
+
+_NUMBER_WORDS = {"en": 1, "ett": 1, "ein": 1, "eitt": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6,
+                 "sju": 7, "syv": 7, "åtte": 8, "ni": 9, "ti": 10, "tolv": 12, "femten": 15, "tjue": 20,
+                 "tretti": 30, "førti": 40, "femti": 50, "hundre": 100, "et hundre": 100}
+_APPROXIMATE = {"ti-tall": 10, "titalls": 10, "tital": 10, "ti-talls": 10, "hundretalls": 100, "hundre-talls": 100,
+                "flere": 2, "fleire": 2, "noen": 2, "nokre": 2}
+_SCALES = {"mill.": 1e6, "mill": 1e6, "millioner": 1e6, "million": 1e6, "millionar": 1e6, "mnok": 1e6,
+           "mrd.": 1e9, "mrd": 1e9, "milliarder": 1e9, "milliard": 1e9, "milliardar": 1e9, "tusen": 1e3,
+           "tusener": 1e3}
+_NUMBER = r"\d{1,3}(?:[ \u00a0.]\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+_WORD_NUMBER = "|".join(sorted(map(re.escape, {**_NUMBER_WORDS, **_APPROXIMATE}), key=len, reverse=True))
+_SCALE = "|".join(sorted(map(re.escape, _SCALES), key=len, reverse=True))
+AMOUNT = re.compile(
+    rf"(?:(?P<nok_prefix>NOK|kr\.?)\s*)?(?P<number>{_NUMBER}|\b(?:{_WORD_NUMBER})\b)\s*(?:-\s*)?"
+    rf"(?:(?P<scale>{_SCALE})(?![\wæøå])\s*)?(?P<currency>kroner|kr\b\.?|NOK\b)?",
+    re.IGNORECASE,
+)
+_PERIOD = re.compile(r"^\s*(?:(?P<yearly>i året|per år|pr\.? år|årleg|årlig|kvart år|hvert år|i år(?:et)?\b)|"
+                     r"over (?P<years>\w+) år|i (?P<year>20\d\d)|fra (?P<from>20\d\d))", re.IGNORECASE)
+_YEAR_WORDS = {"to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7, "åtte": 8, "ti": 10}
+
+
+def _number_value(raw: str) -> tuple[float | None, bool]:
+    lowered = raw.lower()
+    if lowered in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[lowered]), False
+    if lowered in _APPROXIMATE:
+        return float(_APPROXIMATE[lowered]), True
+    digits = re.sub(r"[ \u00a0.]", "", raw).replace(",", ".")
+    try:
+        return float(digits), False
+    except ValueError:
+        return None, False
+
+
+def find_amounts(text: str, base: int = 0, page: int | None = None) -> list[Amount]:
+    """Sums of money in ``text`` (offsets shifted by ``base``), normalised to NOK."""
+    amounts: list[Amount] = []
+    for match in AMOUNT.finditer(text):
+        scale_text, currency, prefix = match.group("scale"), match.group("currency"), match.group("nok_prefix")
+        abbreviated = scale_text is not None and scale_text.lower() in {"mill.", "mrd.", "mnok"}
+        if not (currency or prefix or abbreviated):
+            continue
+        if match.group("number").isalpha() and not (scale_text or prefix):
+            continue  # "to kroner" is rare in policy text; "to" alone is a preposition
+        value, approximate = _number_value(match.group("number"))
+        if value is None:
+            continue
+        nok = value * (_SCALES[scale_text.lower()] if scale_text else 1.0)
+        end = match.end()
+        period = None
+        year = None
+        if period_match := _PERIOD.match(text[end:]):
+            if period_match.group("yearly"):
+                period = "per_year"
+            elif years := period_match.group("years"):
+                count = int(years) if years.isdigit() else _YEAR_WORDS.get(years.lower())
+                period = f"over_{count}_years" if count else "multi_year"
+            elif period_match.group("year") or period_match.group("from"):
+                year = int(period_match.group("year") or period_match.group("from"))
+                period = "from_year" if period_match.group("from") else "in_year"
+            end += period_match.end()
+        surface = text[match.start() : end].rstrip(" ,.;")
+        amounts.append(Amount(text=surface, start=base + match.start(), end=base + match.start() + len(surface),
+                              page=page, nok=nok, approximate=approximate, period=period, year=year))
+    return amounts
+
+
+# ---- deadlines -------------------------------------------------------------------------------------------
+
+DEADLINE = re.compile(
+    r"\b(?:(?P<by>innen(?: utgangen av)?(?: år(?:et)?)?|seinast|senest|før(?: utgangen av)?)|"
+    r"(?P<during>i løpet av)|(?P<from>fra(?: og med)?|frå(?: og med)?|f\.o\.m\.)|"
+    r"(?P<in>i|høsten|våren|hausten|sommeren|(?:ferdig\w* )?i))\s+(?P<year>(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+def find_deadlines(text: str, base: int = 0, page: int | None = None) -> list[Deadline]:
+    deadlines = []
+    for match in DEADLINE.finditer(text):
+        kind = next(name for name in ("by", "during", "from", "in") if match.group(name))
+        deadlines.append(Deadline(text=match.group(0), start=base + match.start(), end=base + match.end(),
+                                  page=page, year=int(match.group("year")), kind=kind))
+    return deadlines
