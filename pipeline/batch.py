@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from pipeline.io import safe_stem
 from pipeline.loaders import SUPPORTED_SUFFIXES
 
 HASH_CHUNK = 1 << 20
+# A folder's own notes are not documents: skipped when a folder is searched, read when named.
+PROJECT_FILES = re.compile(r"^(?:readme|license|licence|changelog|contributing)(?:\.[\w-]+)*$", re.IGNORECASE)
 
 
 class InputError(TiltakError):
@@ -27,7 +30,7 @@ def file_sha256(path: Path) -> str:
 
 def discover_inputs(paths: list[Path], *, exclude: Path | None = None) -> list[Path]:
     """The documents under ``paths``: named files as given, folders searched recursively for supported
-    suffixes (hidden files and the output folder skipped). Raises InputError for a path that does not exist."""
+    suffixes (hidden files, README/LICENSE/CHANGELOG notes and the output folder skipped). Raises InputError for a path that does not exist."""
     found: list[Path] = []
     excluded = exclude.resolve() if exclude else None
     for path in paths:
@@ -42,7 +45,8 @@ def discover_inputs(paths: list[Path], *, exclude: Path | None = None) -> list[P
                 continue
             if excluded and candidate.resolve().is_relative_to(excluded):
                 continue
-            if candidate.is_file() and candidate.suffix.lower() in SUPPORTED_SUFFIXES:
+            if (candidate.is_file() and candidate.suffix.lower() in SUPPORTED_SUFFIXES
+                    and not PROJECT_FILES.match(candidate.name)):
                 found.append(candidate)
     unique: dict[Path, Path] = {}
     for path in found:
