@@ -30,7 +30,8 @@ def file_sha256(path: Path) -> str:
 
 def discover_inputs(paths: list[Path], *, exclude: Path | None = None) -> list[Path]:
     """The documents under ``paths``: named files as given, folders searched recursively for supported
-    suffixes (hidden files, README/LICENSE/CHANGELOG notes and the output folder skipped). Raises InputError for a path that does not exist."""
+    suffixes (hidden files, README/LICENSE/CHANGELOG notes and the output folder skipped). Raises InputError
+    for a path that does not exist."""
     found: list[Path] = []
     excluded = exclude.resolve() if exclude else None
     for path in paths:
