@@ -10,17 +10,15 @@ from pipeline.config import PipelineConfig
 from pipeline.document_info import detect_document_type, detect_language
 from pipeline.io import safe_stem
 from pipeline.schema import (
-    Actor,
-    Commitment,
     DocumentInfo,
     DocumentResult,
-    Measure,
     NlpModelInfo,
     Provenance,
 )
 from pipeline.source import SourceDocument
 
 if TYPE_CHECKING:
+    from extractors.extract import Extraction
     from pipeline.structure import StructuredDocument
 
 
@@ -39,9 +37,7 @@ def assemble(
     source: SourceDocument,
     structured: StructuredDocument,
     nlp_model: NlpModelInfo,
-    measures: list[Measure],
-    actors: list[Actor],
-    commitments: list[Commitment],
+    extraction: Extraction,
     config: PipelineConfig,
     timings: dict[str, float],
     warnings: list[str],
@@ -73,8 +69,9 @@ def assemble(
         document=info,
         text=structured.text,
         blocks=structured.blocks,
-        measures=measures,
-        actors=actors,
-        commitments=commitments,
+        measures=extraction.measures,
+        actors=extraction.actors,
+        persons=extraction.persons,
+        commitments=extraction.commitments,
         provenance=provenance,
     )

@@ -243,3 +243,50 @@ def train_nlp(
         command += ["--training.max_steps", str(max_steps),
                     "--training.eval_frequency", str(max(1, min(500, max_steps // 2)))]
     raise typer.Exit(subprocess.run(command, check=False).returncode)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+@app.command()
+def evaluate(
+    gold_dir: Annotated[Path, typer.Argument(help="Folder with NAME.txt and NAME.gold.json pairs.")],
+    nlp: Annotated[str, typer.Option(help="spaCy pipeline (see `tiltak run --help`).")] = "best",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    details: Annotated[bool, typer.Option(help="List missed and spurious measures and actors.")] = False,
+) -> None:
+    """Score the pipeline against gold annotations: measures, strength, focus area, actors."""
+    from pipeline.config import PipelineConfig
+    from pipeline.evaluation import evaluate as run_evaluation
+    from pipeline.evaluation import gold_pairs
+    from pipeline.process import analyse_document
+
+    if not gold_dir.is_dir():
+        raise fail(f"{gold_dir}: no such folder")
+    if not gold_pairs(gold_dir):
+        raise fail(f"{gold_dir}: no NAME.txt with a NAME.gold.json beside it")
+    config = PipelineConfig(nlp=nlp)
+    try:
+        evaluation = run_evaluation(gold_dir, lambda path: analyse_document(path, config))
+    except TiltakError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Evaluation on {gold_dir}")
+    for column in ("document", "measure P", "R", "F1", "strength acc", "focus acc", "top-2", "actor P", "R", "F1"):
+        table.add_column(column, justify="left" if column == "document" else "right")
+    for score in [*evaluation.documents, evaluation.overall()]:
+        m, a = score.measures, score.actors
+        table.add_row(score.name, _percent(m.precision), _percent(m.recall), _percent(m.f1),
+                      _percent(score.strength.value), _percent(score.focus_area.value),
+                      _percent(score.focus_area_top2.value), _percent(a.precision), _percent(a.recall),
+                      _percent(a.f1), style="bold" if score.name == "overall" else None)
+    console.print(table)
+    if details:
+        for score in evaluation.documents:
+            for label, items in (("missed", score.missed), ("spurious", score.spurious),
+                                 ("missed actor", score.missed_actors), ("spurious actor", score.spurious_actors)):
+                for item in items:
+                    console.print(f"{score.name}: {label}: {item}", markup=False, highlight=False)

@@ -29,6 +29,9 @@ class PipelineConfig(BaseModel):
         "a blank tokenizer), a package name such as 'nb_core_news_md', a model directory, or 'blank'.",
     )
     list_intros: Path = EXTRACTOR_DATA / "list_intros.yaml"
+    prose_measures: Path = EXTRACTOR_DATA / "prose_measures.yaml"
+    commitments: Path = EXTRACTOR_DATA / "commitments.yaml"
+    actors: Path = EXTRACTOR_DATA / "actors.yaml"
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
 
@@ -46,7 +49,7 @@ class PipelineConfig(BaseModel):
 
     @staticmethod
     def _data_files() -> tuple[str, ...]:
-        return ("list_intros", "document_types", "languages")
+        return ("list_intros", "prose_measures", "commitments", "actors", "document_types", "languages")
 
     @classmethod
     def from_toml(cls, path: Path, **overrides) -> PipelineConfig:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from extractors.measures import extract_list_measures, load_list_intro_rules
+from extractors.extract import extract
 from pipeline.assemble import assemble
 from pipeline.config import PipelineConfig
 from pipeline.errors import DocumentError
@@ -47,18 +47,15 @@ def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:
         loaded = load_nlp(config.nlp)
         if loaded.info.kind == "blank":
             warnings.append(BLANK_WARNING)
-        # The list extractor needs only the structure; the actor and commitment extractors read this Doc.
-        _doc = parse(loaded, structured.text)
+        doc = parse(loaded, structured.text)
     with stage(path, "extract", timings):
-        measures = extract_list_measures(structured, load_list_intro_rules(config.list_intros))
+        extraction = extract(structured, doc, config)
     with stage(path, "assemble", timings):
         return assemble(
             source=source,
             structured=structured,
             nlp_model=loaded.info,
-            measures=measures,
-            actors=[],
-            commitments=[],
+            extraction=extraction,
             config=config,
             timings=timings,
             warnings=warnings,

@@ -1,0 +1,169 @@
+"""Actors: organisations and public bodies named in a document, under canonical names, with every mention.
+
+Two sources, merged: the project's gazetteer of Norwegian public bodies (``extractors/data/actors.yaml``:
+canonical name, type, aliases, abbreviations, Nynorsk forms, former names) and the NER model's ORG/GPE_ORG
+entities for everything the gazetteer does not know (companies, new bodies). People (PER entities, "statsråd
+Ola Nordmann") are kept apart from organisations. A body that was renamed or merged maps to the name the text
+uses, with its successor noted in the gazetteer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from pipeline.schema import Actor, Measure, Mention
+
+DEFAULT_GAZETTEER = Path(__file__).parent / "data" / "actors.yaml"
+_LETTER = r"\wæøåÆØÅ"
+# A name may carry a genitive s ("Innovasjon Norges") or head a hyphenated compound ("EU-programmene").
+_SUFFIX = rf"(?:s(?![{_LETTER}])|-[{_LETTER}]+)?"
+NER_ORG_LABELS = frozenset({"ORG", "GPE_ORG"})
+NER_PERSON_LABELS = frozenset({"PER"})
+# NER spans that are not actors: generic words the model sometimes tags.
+_NOT_NAMES = frozenset({"staten", "regjeringens", "norge", "kommunene", "sykehusene", "næringslivet"})
+
+
+class GazetteerError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class GazetteerEntry:
+    name: str
+    type: str
+    abbreviation: str | None
+    successor: str | None
+
+
+@dataclass
+class Gazetteer:
+    version: int
+    entries: dict[str, GazetteerEntry]
+    surface: dict[str, str]  # written form -> canonical name
+    pattern: re.Pattern[str] = field(repr=False)
+
+    def canonical(self, written: str) -> str | None:
+        return self.surface.get(written) or self.surface.get(_strip_suffix(written))
+
+
+def _strip_suffix(written: str) -> str:
+    if "-" in written and not written.endswith("-"):
+        head = written.rsplit("-", 1)[0]
+        return head
+    return written[:-1] if written.endswith("s") else written
+
+
+@cache
+def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise GazetteerError(f"{path}: cannot read the actor gazetteer: {exc}") from exc
+    types = set(data.get("types", {}))
+    entries: dict[str, GazetteerEntry] = {}
+    surface: dict[str, str] = {}
+    for raw in data.get("actors", []):
+        name, kind = raw.get("name"), raw.get("type")
+        if not name or kind not in types:
+            raise GazetteerError(f"{path}: actor {name!r} needs a name and one of the types {sorted(types)}")
+        abbreviations = [a for a in raw.get("abbreviations") or [] if a]
+        entries[name] = GazetteerEntry(name, kind, abbreviations[0] if abbreviations else None,
+                                       raw.get("successor"))
+        for form in [name, *abbreviations, *(raw.get("aliases") or []), *(raw.get("nynorsk") or []),
+                     *(raw.get("former_names") or [])]:
+            form = " ".join(str(form).split())
+            if form and surface.setdefault(form, name) != name:
+                raise GazetteerError(f"{path}: {form!r} is given for both {surface[form]!r} and {name!r}")
+    alternatives = "|".join(re.escape(form) for form in sorted(surface, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![{_LETTER}-])(?P<name>{alternatives}){_SUFFIX}(?![{_LETTER}])")
+    return Gazetteer(int(data.get("version", 1)), entries, surface, pattern)
+
+
+@dataclass
+class _Found:
+    name: str
+    type: str
+    source: str
+    abbreviation: str | None = None
+    mentions: list[Mention] = field(default_factory=list)
+
+
+def _page(pages, offset: int) -> int | None:
+    return pages(offset) if pages else None
+
+
+def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, int, str]] = (),
+                page_at=None) -> tuple[list[Actor], list[Actor]]:
+    """Organisations and persons in ``text``: (actors, persons), each with all its mentions in text order.
+
+    ``entities`` are NER spans (start, end, label) from the spaCy Doc; gazetteer matches win where they overlap.
+    """
+    found: dict[str, _Found] = {}
+    covered: list[tuple[int, int]] = []
+    for match in gazetteer.pattern.finditer(text):
+        canonical = gazetteer.surface[match.group("name")]
+        entry = gazetteer.entries[canonical]
+        actor = found.setdefault(canonical, _Found(canonical, entry.type, "gazetteer", entry.abbreviation))
+        start, end = match.start(), match.end()
+        actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
+        covered.append((start, end))
+    persons: dict[str, _Found] = {}
+    for start, end, label in entities:
+        if any(s < end and start < e for s, e in covered):
+            continue
+        written = text[start:end].strip(" .,;:«»\"'")
+        if not written or written.lower() in _NOT_NAMES or not written[:1].isupper():
+            continue
+        if label in NER_ORG_LABELS:
+            canonical = gazetteer.canonical(written) or _strip_genitive(written)
+            entry = gazetteer.entries.get(canonical)
+            actor = found.setdefault(canonical, _Found(canonical, entry.type if entry else "organisation",
+                                                       "gazetteer" if entry else "ner",
+                                                       entry.abbreviation if entry else None))
+        elif label in NER_PERSON_LABELS:
+            actor = persons.setdefault(_strip_genitive(written), _Found(_strip_genitive(written), "person", "ner"))
+        else:
+            continue
+        actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
+
+    def build(items: dict[str, _Found]) -> list[Actor]:
+        ordered = sorted(items.values(), key=lambda a: min(m.start for m in a.mentions))
+        return [Actor(name=a.name, type=a.type, source=a.source, abbreviation=a.abbreviation,
+                      mentions=sorted(a.mentions, key=lambda m: m.start)) for a in ordered]
+
+    return build(found), build(persons)
+
+
+def _strip_genitive(name: str) -> str:
+    # "Nykode Therapeutics'" / "Roches": a final genitive s on a single capitalised word is dropped only when the
+    # name without it also occurs; callers pass what NER saw, so keep it conservative.
+    return name[:-1] if name.endswith("'") else name
+
+
+def actors_in_span(actors: list[Actor], start: int, end: int) -> list[str]:
+    """Canonical names of the actors mentioned inside ``start:end``, in order of first mention there."""
+    firsts: dict[str, int] = {}
+    for actor in actors:
+        inside = [m.start for m in actor.mentions if start <= m.start and m.end <= end]
+        if inside:
+            firsts[actor.name] = min(inside)
+    return sorted(firsts, key=firsts.__getitem__)
+
+
+def attach_actors(measures: list[Measure], actors: list[Actor]) -> None:
+    for measure in measures:
+        measure.actors = actors_in_span(actors, measure.start, measure.end)
+
+
+def mention_index(actors: list[Actor]) -> dict[str, list[tuple[int, int]]]:
+    index: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for actor in actors:
+        index[actor.name].extend((m.start, m.end) for m in actor.mentions)
+    return index

@@ -1,0 +1,131 @@
+"""All extraction for one document: measures (lists and prose), actors, and each measure's commitment.
+
+A plain function over the structured text and the spaCy Doc, configured by the data files named in the
+PipelineConfig; ``pipeline.process`` calls it, Prefect never sees it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from extractors.actors import attach_actors, find_actors, load_gazetteer
+from extractors.commitments import (
+    StrengthRules,
+    assess_strength,
+    find_amounts,
+    find_deadlines,
+    load_strength_rules,
+)
+from extractors.measures import (
+    StructuredText,
+    extract_list_measures,
+    extract_prose_measures,
+    load_list_intro_rules,
+    load_prose_rules,
+    repeats,
+)
+from pipeline.config import PipelineConfig
+from pipeline.schema import Actor, Commitment, Measure
+
+_GOVERNMENT_SUBJECT = re.compile(r"\b(?:regjeringen|regjeringa)\b", re.IGNORECASE)
+_ASSIGNMENT = re.compile(r"(?:\bgi|\bgje)\s+(?P<actor>.+?)\s+i oppdrag|(?P<actor2>.+?)\s+(?:gis|gjevast|får) i oppdrag",
+                         re.IGNORECASE)
+_OBJECT_END = re.compile(r"[,.;:]|\s(?:for å|slik at|ved at|og (?=\w+e\b))\s")
+OBJECT_MAX_WORDS = 14
+
+
+@dataclass
+class Extraction:
+    measures: list[Measure]
+    actors: list[Actor]
+    persons: list[Actor]
+    commitments: list[Commitment]
+
+
+def _sentences(doc: Doc) -> list[tuple[int, int]]:
+    return [(sent.start_char, sent.end_char) for sent in doc.sents] if doc.has_annotation("SENT_START") or len(doc) \
+        else []
+
+
+def _entities(doc: Doc) -> list[tuple[int, int, str]]:
+    return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+
+
+def _verb_lemma(doc: Doc, start: int, end: int, written: str) -> str:
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is not None and doc.has_annotation("LEMMA"):
+        return " ".join(token.lemma_.lower() or token.text.lower() for token in span)
+    return written.lower()
+
+
+def _object_phrase(text: str) -> str | None:
+    rest = text.lstrip(" ,")
+    if not rest:
+        return None
+    cut = _OBJECT_END.search(rest)
+    phrase = rest[: cut.start()] if cut else rest
+    words = phrase.split()
+    return " ".join(words[:OBJECT_MAX_WORDS]) or None
+
+
+def _responsible(measure: Measure, actors: list[Actor], gazetteer) -> str | None:
+    if assignment := _ASSIGNMENT.search(measure.text):
+        named = assignment.group("actor") or assignment.group("actor2")
+        for actor in measure.actors:
+            if actor in named or any(m.text in named for a in actors if a.name == actor for m in a.mentions):
+                return actor
+    if measure.actors and measure.text.split()[0] in {a for a in measure.actors}:
+        return measure.actors[0]
+    lead = measure.intro or measure.text
+    if _GOVERNMENT_SUBJECT.search(lead):
+        return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
+    return None
+
+
+def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[Actor], gazetteer,
+                page_at) -> Commitment:
+    verdict = assess_strength(measure.text, rules)
+    measure.strength = verdict.strength
+    if verdict.verb_start is not None:
+        start, end = measure.start + verdict.verb_start, measure.start + verdict.verb_end
+        measure.verb = _verb_lemma(doc, start, end, verdict.modality or "")
+        measure.object = _object_phrase(measure.text[verdict.verb_end:])
+    return Commitment(
+        measure_id=measure.id,
+        strength=verdict.strength,
+        modality=verdict.modality,
+        responsible=_responsible(measure, actors, gazetteer),
+        amounts=find_amounts(measure.text, measure.start, measure.page),
+        deadlines=find_deadlines(measure.text, measure.start, measure.page),
+    )
+
+
+def _drop_restated(measures: list[Measure], containment: float) -> list[Measure]:
+    """A list item that restates an earlier measure of the document in other words counts once."""
+    kept: list[Measure] = []
+    for measure in measures:
+        if not repeats(measure.text, [m.text for m in kept], containment):
+            kept.append(measure)
+    return kept
+
+
+def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Extraction:
+    prose_rules = load_prose_rules(config.prose_measures)
+    strength_rules = load_strength_rules(config.commitments)
+    gazetteer = load_gazetteer(config.actors)
+    page_at = getattr(structured, "page_at", None)
+
+    listed = _drop_restated(extract_list_measures(structured, load_list_intro_rules(config.list_intros)),
+                            containment=0.8)
+    prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed)
+    measures = sorted([*listed, *prose], key=lambda m: m.start)
+    for number, measure in enumerate(measures, start=1):
+        measure.id = f"m{number}"
+
+    actors, persons = find_actors(structured.text, gazetteer, _entities(doc), page_at)
+    attach_actors(measures, actors)
+    commitments = [_commitment(m, doc, strength_rules, actors, gazetteer, page_at) for m in measures]
+    return Extraction(measures, actors, persons, commitments)
