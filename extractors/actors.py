@@ -48,6 +48,8 @@ class Gazetteer:
     entries: dict[str, GazetteerEntry]
     surface: dict[str, str]  # written form -> canonical name
     pattern: re.Pattern[str] = field(repr=False)
+    name_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    person: re.Pattern[str] | None = None
 
     def canonical(self, written: str) -> str | None:
         return self.surface.get(written) or self.surface.get(_strip_suffix(written))
@@ -83,7 +85,17 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
                 raise GazetteerError(f"{path}: {form!r} is given for both {surface[form]!r} and {name!r}")
     alternatives = "|".join(re.escape(form) for form in sorted(surface, key=len, reverse=True))
     pattern = re.compile(rf"(?<![{_LETTER}-])(?P<name>{alternatives}){_SUFFIX}(?![{_LETTER}])")
-    return Gazetteer(int(data.get("version", 1)), entries, surface, pattern)
+    name_patterns = []
+    for item in data.get("patterns") or []:
+        if item.get("type") not in types:
+            raise GazetteerError(f"{path}: pattern {item.get('regex')!r} needs one of the types {sorted(types)}")
+        name_patterns.append((re.compile(rf"(?<![{_LETTER}-])(?P<name>{item['regex']})s?(?![{_LETTER}])"),
+                              item["type"]))
+    titles = "|".join(data.get("person_titles") or [])
+    # Titles in any case ("Næringsminister", "næringsminister"); the name itself must be capitalised.
+    person = re.compile(rf"\b(?i:{titles})\s+(?P<name>[A-ZÆØÅ][{_LETTER}-]+(?:\s+[A-ZÆØÅ][{_LETTER}-]+){{1,3}})"
+                        ) if titles else None
+    return Gazetteer(int(data.get("version", 1)), entries, surface, pattern, tuple(name_patterns), person)
 
 
 @dataclass
@@ -114,7 +126,17 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
         start, end = match.start(), match.end()
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
         covered.append((start, end))
-    persons: dict[str, _Found] = {}
+    for name_pattern, kind in gazetteer.name_patterns:
+        for match in name_pattern.finditer(text):
+            start, end = match.start(), match.end()
+            if any(s < end and start < e for s, e in covered):
+                continue
+            name = match.group("name")
+            actor = found.setdefault(name, _Found(name, kind, "pattern"))
+            actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
+            covered.append((start, end))
+    persons = _titled_persons(text, gazetteer, page_at)
+    person_spans = [(m.start, m.end) for p in persons.values() for m in p.mentions]
     for start, end, label in entities:
         if any(s < end and start < e for s, e in covered):
             continue
@@ -128,6 +150,8 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
                                                        "gazetteer" if entry else "ner",
                                                        entry.abbreviation if entry else None))
         elif label in NER_PERSON_LABELS:
+            if any(s < end and start < e for s, e in person_spans):
+                continue
             actor = persons.setdefault(_strip_genitive(written), _Found(_strip_genitive(written), "person", "ner"))
         else:
             continue
@@ -139,6 +163,28 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
                       mentions=sorted(a.mentions, key=lambda m: m.start)) for a in ordered]
 
     return build(found), build(persons)
+
+
+def _titled_persons(text: str, gazetteer: Gazetteer, page_at) -> dict[str, _Found]:
+    """People named with a title ("næringsminister Ola Nordmann"), and later mentions of their surname."""
+    persons: dict[str, _Found] = {}
+    if gazetteer.person is None:
+        return persons
+    for match in gazetteer.person.finditer(text):
+        name = match.group("name")
+        if not all(part[:1].isupper() for part in name.split()) or name in gazetteer.surface:
+            continue
+        person = persons.setdefault(name, _Found(name, "person", "pattern"))
+        start, end = match.start("name"), match.end("name")
+        person.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=name))
+    for name, person in persons.items():
+        surname = name.split()[-1]
+        taken = {(m.start, m.end) for m in person.mentions}
+        for match in re.finditer(rf"(?<![{_LETTER}]){re.escape(surname)}s?(?![{_LETTER}])", text):
+            if not any(s <= match.start() < e for s, e in taken):
+                person.mentions.append(Mention(start=match.start(), end=match.end(),
+                                               page=_page(page_at, match.start()), text=match.group(0)))
+    return persons
 
 
 def _strip_genitive(name: str) -> str:

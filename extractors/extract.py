@@ -20,15 +20,17 @@ from extractors.commitments import (
     load_strength_rules,
 )
 from extractors.measures import (
+    METHOD_TABLE,
     StructuredText,
     extract_list_measures,
     extract_prose_measures,
+    extract_table_measures,
     load_list_intro_rules,
     load_prose_rules,
     repeats,
 )
 from pipeline.config import PipelineConfig
-from pipeline.schema import Actor, Commitment, Measure
+from pipeline.schema import Actor, Block, Commitment, Measure
 
 _GOVERNMENT_SUBJECT = re.compile(r"\b(?:regjeringen|regjeringa)\b", re.IGNORECASE)
 _ASSIGNMENT = re.compile(r"(?:\bgi|\bgje)\s+(?P<actor>.+?)\s+i oppdrag|(?P<actor2>.+?)\s+(?:gis|gjevast|får) i oppdrag",
@@ -71,7 +73,11 @@ def _object_phrase(text: str) -> str | None:
     return " ".join(words[:OBJECT_MAX_WORDS]) or None
 
 
-def _responsible(measure: Measure, actors: list[Actor], gazetteer) -> str | None:
+def _responsible(measure: Measure, actors: list[Actor], gazetteer, row: Block | None) -> str | None:
+    if row is not None:  # a table row: the first actor named after the measure cell (the "Ansvar" column)
+        later = [a for a in actors for m in a.mentions if measure.end <= m.start and m.end <= row.end]
+        if later:
+            return min(later, key=lambda a: min(m.start for m in a.mentions if m.start >= measure.end)).name
     if assignment := _ASSIGNMENT.search(measure.text):
         named = assignment.group("actor") or assignment.group("actor2")
         for actor in measure.actors:
@@ -86,7 +92,11 @@ def _responsible(measure: Measure, actors: list[Actor], gazetteer) -> str | None
 
 
 def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[Actor], gazetteer,
-                page_at) -> Commitment:
+                structured: StructuredText) -> Commitment:
+    # A table row says more than its measure cell: who is responsible, by when, with how much money.
+    context = structured.block_by_id(measure.block_id) if measure.method == METHOD_TABLE else None
+    context_start = context.start if context else measure.start
+    context_text = structured.text[context.start : context.end] if context else measure.text
     verdict = assess_strength(measure.text, rules)
     measure.strength = verdict.strength
     if verdict.verb_start is not None:
@@ -97,9 +107,9 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
         measure_id=measure.id,
         strength=verdict.strength,
         modality=verdict.modality,
-        responsible=_responsible(measure, actors, gazetteer),
-        amounts=find_amounts(measure.text, measure.start, measure.page),
-        deadlines=find_deadlines(measure.text, measure.start, measure.page),
+        responsible=_responsible(measure, actors, gazetteer, context),
+        amounts=find_amounts(context_text, context_start, measure.page),
+        deadlines=find_deadlines(context_text, context_start, measure.page),
     )
 
 
@@ -118,8 +128,9 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
     gazetteer = load_gazetteer(config.actors)
     page_at = getattr(structured, "page_at", None)
 
-    listed = _drop_restated(extract_list_measures(structured, load_list_intro_rules(config.list_intros)),
-                            containment=0.8)
+    list_rules = load_list_intro_rules(config.list_intros)
+    listed = _drop_restated([*extract_list_measures(structured, list_rules),
+                             *extract_table_measures(structured, list_rules)], containment=0.8)
     prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed)
     measures = sorted([*listed, *prose], key=lambda m: m.start)
     for number, measure in enumerate(measures, start=1):
@@ -127,5 +138,5 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
 
     actors, persons = find_actors(structured.text, gazetteer, _entities(doc), page_at)
     attach_actors(measures, actors)
-    commitments = [_commitment(m, doc, strength_rules, actors, gazetteer, page_at) for m in measures]
+    commitments = [_commitment(m, doc, strength_rules, actors, gazetteer, structured) for m in measures]
     return Extraction(measures, actors, persons, commitments)

@@ -285,3 +285,44 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             block_id=block.id, section=doc.section_path(block), intro=None, method=method,
         ))
     return found
+
+
+# ---- measures in tables ------------------------------------------------------------------------------------
+
+METHOD_TABLE = "table_row"
+_CELL_SEPARATOR = " | "
+_MEASURE_COLUMN = re.compile(r"^\s*(?:tiltak|tiltaket|measure)\b", re.IGNORECASE)
+
+
+def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[Measure]:
+    """Rows of a table of measures: the header's first column says "Tiltak", or the heading right above the
+    table names it as measures. The measure is the row's first cell; the row keeps the rest (responsible,
+    deadline, funding) for the commitment."""
+    measures: list[Measure] = []
+    blocks = doc.blocks
+    index = 0
+    while index < len(blocks):
+        if blocks[index].kind != BlockKind.TABLE:
+            index += 1
+            continue
+        end = index
+        while end < len(blocks) and blocks[end].kind == BlockKind.TABLE:
+            end += 1
+        rows = blocks[index:end]
+        header = doc.text[rows[0].start : rows[0].end]
+        before = blocks[index - 1] if index else None
+        titled = before is not None and before.kind == BlockKind.HEADING and _any(
+            rules.measure_headings, doc.text[before.start : before.end])
+        if _MEASURE_COLUMN.match(header) or titled:
+            body = rows[1:] if _MEASURE_COLUMN.match(header) else rows
+            for row in body:
+                row_text = doc.text[row.start : row.end]
+                cell_end = row.start + (row_text.find(_CELL_SEPARATOR) if _CELL_SEPARATOR in row_text
+                                        else len(row_text))
+                start, stop = trim_measure_span(doc.text, row.start, cell_end)
+                if stop > start:
+                    measures.append(Measure(id="", text=doc.text[start:stop], start=start, end=stop, page=row.page,
+                                            block_id=row.id, section=doc.section_path(row), intro=header,
+                                            method=METHOD_TABLE))
+        index = end
+    return measures

@@ -111,8 +111,9 @@ class Actor(_Model):
     name: str = Field(description="Canonical name.")
     type: str = Field(description="ministry, directorate, state_enterprise, company, interest_organisation, "
                                   "parliament, government, ... (see extractors/data/actors.yaml); person for people.")
-    source: Literal["gazetteer", "ner"] = Field(
-        default="gazetteer", description="gazetteer: a known body with a canonical name; ner: found by the NER model.")
+    source: Literal["gazetteer", "pattern", "ner"] = Field(
+        default="gazetteer", description="gazetteer: a known body with a canonical name; pattern: a name rule of the "
+        "gazetteer (committees, titled persons); ner: found by the NER model.")
     abbreviation: str | None = None
     mentions: list[Mention] = Field(default_factory=list)
 
