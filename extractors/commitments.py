@@ -71,27 +71,52 @@ def _phrase_at(words: list[str], index: int, phrase: tuple[str, ...]) -> bool:
     return tuple(words[index : index + len(phrase)]) == phrase
 
 
+_ASSIGNMENT = re.compile(r"\b(?:gi|gje|gis|be|bes)\b(?:\s+[^\s]+){1,6}?\s+(?:i oppdrag|om)\b", re.IGNORECASE)
+_ARTICLES = frozenset({"en", "et", "ei", "ein", "eit", "den", "det", "de", "dei"})
+
+
+def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdict | None:
+    """The study a wrapping verb commits to ("gi … i oppdrag å utrede", "legge fram en vurdering"), if any, up to
+    a coordinated second action ("legge fram X og vurdere Y" keeps the main verb)."""
+    matches = _words(text[after:])[: rules.wrapper_window]
+    window = [m.group(0).lower() for m in matches]
+    cut = next((i for i in range(1, len(window) - 1) if window[i] == "og" and
+                any(p[0] == window[i + 1] for p, _s in rules.phrases)), len(window))
+    for i in range(cut):
+        for study in rules.investigation:
+            if _phrase_at(window[:cut], i, study):
+                start, end = after + matches[i].start(), after + matches[i + len(study) - 1].end()
+                return StrengthVerdict(Strength.EXPLORATORY, text[start:end], start, end)
+    return None
+
+
 def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
     """The strength of one measure from its wording."""
     matches = _words(text)
     words = [m.group(0).lower() for m in matches]
+    assignment = _ASSIGNMENT.match(text.lstrip())
+    if assignment:  # "gi Forskningsrådet i oppdrag å …", "be Siva om …": binding unless it asks for a study
+        offset = len(text) - len(text.lstrip())
+        wrapper_end = offset + assignment.end()
+        study = _investigation(text, wrapper_end, rules)
+        if study:
+            return study
+        return StrengthVerdict(Strength.BINDING, text[offset:wrapper_end], offset, wrapper_end)
     for index in range(min(len(words), rules.search_window)):
         for phrase, strength in rules.phrases:
             if not _phrase_at(words, index, phrase):
                 continue
             end = index + len(phrase)
-            verdict = strength
-            if phrase in rules.wrappers or any(words[index: index + len(w)] == list(w) for w in rules.wrappers):
-                window = words[end : end + rules.wrapper_window]
-                # Only up to a coordinated second action ("legge fram X og vurdere Y" keeps the main verb).
-                cut = next((i for i in range(1, len(window) - 1) if window[i] == "og" and
-                            any(p[0] == window[i + 1] for p, _s in rules.phrases)), len(window))
-                if any(_phrase_at(window[:cut], i, inv) for inv in rules.investigation for i in range(cut)):
-                    verdict = Strength.EXPLORATORY
             start_char, end_char = matches[index].start(), matches[end - 1].end()
-            return StrengthVerdict(verdict, text[start_char:end_char], start_char, end_char)
-    if words and words[0] in rules.verbless:
-        return StrengthVerdict(rules.verbless[words[0]], matches[0].group(0), None, None)
+            wraps = phrase in rules.wrappers or any(words[index: index + len(w)] == list(w) for w in rules.wrappers)
+            if wraps and strength != Strength.EXPLORATORY:
+                study = _investigation(text, end_char, rules)
+                if study:
+                    return study
+            return StrengthVerdict(strength, text[start_char:end_char], start_char, end_char)
+    first = 1 if len(words) > 1 and words[0] in _ARTICLES else 0
+    if len(words) > first and words[first] in rules.verbless:
+        return StrengthVerdict(rules.verbless[words[first]], matches[first].group(0), None, None)
     return StrengthVerdict(rules.default, None, None, None)
 
 
@@ -167,7 +192,8 @@ def find_amounts(text: str, base: int = 0, page: int | None = None) -> list[Amou
 # ---- deadlines -------------------------------------------------------------------------------------------
 
 DEADLINE = re.compile(
-    r"\b(?:(?P<by>innen(?: utgangen av)?(?: år(?:et)?)?|seinast|senest|før(?: utgangen av)?)|"
+    r"\b(?:(?P<by>(?:innen|innan)(?: utgangen av)?(?: år(?:et)?)?|seinast|senest|"
+    r"før(?: utgangen av)?)|"
     r"(?P<during>i løpet av)|(?P<from>fra(?: og med)?|frå(?: og med)?|f\.o\.m\.)|"
     r"(?P<in>i|høsten|våren|hausten|sommeren|(?:ferdig\w* )?i))\s+(?P<year>(?:19|20)\d\d)\b",
     re.IGNORECASE,

@@ -35,6 +35,7 @@ from pipeline.schema import Actor, Block, Commitment, Measure
 _GOVERNMENT_SUBJECT = re.compile(r"\b(?:regjeringen|regjeringa)\b", re.IGNORECASE)
 _ASSIGNMENT = re.compile(r"(?:\bgi|\bgje)\s+(?P<actor>.+?)\s+i oppdrag|(?P<actor2>.+?)\s+(?:gis|gjevast|får) i oppdrag",
                          re.IGNORECASE)
+_ASKS_GOVERNMENT = re.compile(r"\bber\s+(?:regjeringen|regjeringa)\b", re.IGNORECASE)
 _OBJECT_END = re.compile(r"[,.;:]|\s(?:for å|slik at|ved at|og (?=\w+e\b))\s")
 OBJECT_MAX_WORDS = 14
 
@@ -83,8 +84,11 @@ def _responsible(measure: Measure, actors: list[Actor], gazetteer, row: Block | 
         for actor in measure.actors:
             if actor in named or any(m.text in named for a in actors if a.name == actor for m in a.mentions):
                 return actor
-    if measure.actors and measure.text.split()[0] in {a for a in measure.actors}:
-        return measure.actors[0]
+    if _ASKS_GOVERNMENT.search(measure.text):  # "Stortinget ber regjeringa …": the government is to act
+        return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
+    opening = [a for a in actors for m in a.mentions if m.start == measure.start]
+    if opening:  # the measure opens with its subject: "HOD skal …", "Siva gis i oppdrag …"
+        return opening[0].name
     lead = measure.intro or measure.text
     if _GOVERNMENT_SUBJECT.search(lead):
         return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
@@ -123,7 +127,7 @@ def _drop_restated(measures: list[Measure], containment: float) -> list[Measure]
 
 
 def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Extraction:
-    prose_rules = load_prose_rules(config.prose_measures)
+    prose_rules = load_prose_rules(config.prose_measures, config.actors)
     strength_rules = load_strength_rules(config.commitments)
     gazetteer = load_gazetteer(config.actors)
     page_at = getattr(structured, "page_at", None)

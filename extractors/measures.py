@@ -144,6 +144,7 @@ _ATTRIBUTION = re.compile(r"[,–-]\s*(?:sier|sa|seier|skriver|skriv|mener|meine
 _PRONOUNS = frozenset({"han", "hun", "ho", "de", "dei"})
 _CONTENT_WORD = re.compile(r"[\wæøåÆØÅ]{4,}")
 _STOPWORDS = frozenset({"regjeringen", "regjeringa", "skal", "blant", "annet", "også", "som", "eller", "samt",
+                        "samtidig", "derfor", "dessuten", "tillegg", "videre", "vidare",
                         "for", "med", "til", "være", "vere", "hvordan", "korleis", "dette", "denne", "disse",
                         "kunne", "dermed", "slik", "under", "etter", "over", "inn", "mot", "ved", "gjennom"})
 
@@ -166,9 +167,18 @@ def _alternatives(items: Iterable[str]) -> str:
 
 
 @cache
-def load_prose_rules(path: Path) -> ProseRules:
+def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRules:
+    """The prose rules; with a gazetteer, its public bodies of ``subject_types`` may also commit ("HOD skal …")."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    subject = rf"(?P<subject>{_alternatives(data['subjects'])})"
+    subjects = list(data["subjects"])
+    if gazetteer_path is not None:
+        from extractors.actors import load_gazetteer
+
+        gazetteer = load_gazetteer(gazetteer_path)
+        kinds = set(data.get("subject_types") or [])
+        subjects += [re.escape(form) for form, name in gazetteer.surface.items()
+                     if gazetteer.entries[name].type in kinds]
+    subject = rf"(?P<subject>{_alternatives(subjects)})"
     modal = rf"(?P<modal>{_alternatives(data['modals'])})"
     adverbs = rf"(?:\s+(?:{_alternatives(data['adverbs'])}))*"
     rest = r"\s+(?P<rest>\S.*)"
@@ -179,8 +189,8 @@ def load_prose_rules(path: Path) -> ProseRules:
         inverted=re.compile(rf"^(?:{_alternatives(data['fronted'])})\s*{modal}\s+{subject}{adverbs}{rest}", flags),
         request=re.compile(rf"^(?:{_alternatives(data['requests'])}){rest}", flags),
         announcement=re.compile(rf"\b(?:{_alternatives(data['announcements'])}){rest}", flags),
-        reported=re.compile(rf"\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+{subject}\s+{modal}"
-                            rf"{adverbs}{rest}", flags),
+        reported=re.compile(rf"^(?P<speaker>.*?)\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+{subject}"
+                            rf"\s+{modal}{adverbs}{rest}", flags),
         first_person=frozenset(data["first_person"]),
         government_speaker=re.compile(rf"\b(?:{_alternatives(data['government_speakers'])})\b", re.IGNORECASE),
         duplicate_containment=float(data["duplicate_containment"]),
@@ -239,9 +249,12 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
                 return None
             return 0, METHOD_PROSE
     match = rules.reported.search(sentence)
-    if (match and _starts_with_action(match.group("rest"), strength_rules)
-            and (match.group("subject").lower() not in rules.first_person or government_voice)):
-        return match.start("subject"), METHOD_REPORTED
+    if match and _starts_with_action(match.group("rest"), strength_rules):
+        # "…, sier statsråden, at vi skal …": "vi" is the government only when a government speaker says it.
+        speaker = match.group("speaker")
+        first_person = match.group("subject").lower() in rules.first_person
+        if not first_person or (rules.government_speaker.search(speaker) if speaker.strip() else government_voice):
+            return match.start("subject"), METHOD_REPORTED
     match = rules.announcement.search(sentence)
     if match and _starts_with_action(match.group("rest"), strength_rules):
         return match.start("rest"), METHOD_ANNOUNCEMENT

@@ -10,8 +10,10 @@ from pipeline.config import PipelineConfig
 from pipeline.document_info import detect_document_type, detect_language
 from pipeline.io import safe_stem
 from pipeline.schema import (
+    ClassifierInfo,
     DocumentInfo,
     DocumentResult,
+    FocusAreaSummary,
     NlpModelInfo,
     Provenance,
 )
@@ -38,6 +40,8 @@ def assemble(
     structured: StructuredDocument,
     nlp_model: NlpModelInfo,
     extraction: Extraction,
+    classifier: ClassifierInfo | None,
+    focus_areas: list[FocusAreaSummary],
     config: PipelineConfig,
     timings: dict[str, float],
     warnings: list[str],
@@ -61,6 +65,7 @@ def assemble(
     provenance = Provenance(
         tool_version=__version__,
         nlp_model=nlp_model,
+        classifier=classifier,
         config_hash=config.config_hash,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         timings={stage: round(seconds, 4) for stage, seconds in timings.items()},
@@ -73,5 +78,6 @@ def assemble(
         actors=extraction.actors,
         persons=extraction.persons,
         commitments=extraction.commitments,
+        focus_areas=focus_areas,
         provenance=provenance,
     )

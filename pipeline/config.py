@@ -18,6 +18,7 @@ from pipeline.errors import TiltakError
 
 PIPELINE_DATA = Path(__file__).parent / "data"
 EXTRACTOR_DATA = Path(__file__).parent.parent / "extractors" / "data"
+MODELS = Path(__file__).parent.parent / "models"
 
 
 class PipelineConfig(BaseModel):
@@ -32,6 +33,9 @@ class PipelineConfig(BaseModel):
     prose_measures: Path = EXTRACTOR_DATA / "prose_measures.yaml"
     commitments: Path = EXTRACTOR_DATA / "commitments.yaml"
     actors: Path = EXTRACTOR_DATA / "actors.yaml"
+    taxonomy: Path = MODELS / "focus_area" / "data" / "taxonomy.yaml"
+    classifier: Path = Field(default=MODELS / "focus_area",
+                             description="Folder of the focus-area classifier (card.json and its skops artifact).")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
 
@@ -44,12 +48,19 @@ class PipelineConfig(BaseModel):
         for name in sorted(self._data_files()):
             path: Path = getattr(self, name)
             digest.update(name.encode())
-            digest.update(path.read_bytes())
+            try:
+                digest.update(path.read_bytes())
+            except OSError as exc:
+                raise TiltakError(f"{path}: cannot read the {name} file: {exc.strerror or exc}") from exc
+        # The classifier's card names its artifact's sha256: a retrained classifier changes the hash.
+        card = self.classifier / "card.json"
+        digest.update(card.read_bytes() if card.is_file() else b"no classifier")
         return digest.hexdigest()
 
     @staticmethod
     def _data_files() -> tuple[str, ...]:
-        return ("list_intros", "prose_measures", "commitments", "actors", "document_types", "languages")
+        return ("list_intros", "prose_measures", "commitments", "actors", "taxonomy", "document_types",
+                "languages")
 
     @classmethod
     def from_toml(cls, path: Path, **overrides) -> PipelineConfig:
@@ -59,7 +70,7 @@ class PipelineConfig(BaseModel):
             raise TiltakError(f"{path}: cannot read config: {exc}") from exc
         values = values.get("tiltak", values)
         base = path.parent
-        for name in cls._data_files():
+        for name in (*cls._data_files(), "classifier"):
             if name in values:
                 values[name] = (base / values[name]).resolve()
         return cls(**{**values, **{k: v for k, v in overrides.items() if v is not None}})

@@ -20,7 +20,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline import nlp_components  # noqa: F401  (registers the tiltak_* factories before any load)
+from pipeline import nlp_components  # also registers the tiltak_* factories before any load
 from pipeline.errors import TiltakError
 from pipeline.schema import NlpModelInfo
 
@@ -96,7 +96,9 @@ def _resolve(name: str) -> LoadedNlp:
 
 
 def _with_block_boundaries(nlp: Language) -> Language:
-    """Blocks are separated by blank lines: every pipeline starts a sentence there (see nlp_components)."""
+    """Blocks are separated by blank lines: every pipeline starts a sentence there (see nlp_components), and
+    a year or decimal at the end of a sentence does not hide its full stop."""
+    nlp_components.with_sentence_final_numbers(nlp)
     if "tiltak_block_boundaries" not in nlp.pipe_names:
         for consumer in ("parser", "senter", "morphologizer", "tagger", "ner"):
             if consumer in nlp.pipe_names:

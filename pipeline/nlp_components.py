@@ -11,6 +11,19 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
+# A full stop after a year ("innen 2027.") or a decimal/time ("kl. 10.30.") ends a sentence; spaCy's Norwegian
+# defaults keep it on the number, as for ordinals ("1. januar"), so the sentence would not end there.
+SENTENCE_FINAL_NUMBER_SUFFIXES = [r"(?<=[0-9]{4})\.", r"(?<=[0-9][.,:][0-9]{2})\."]
+
+
+def with_sentence_final_numbers(nlp: Language) -> Language:
+    """Split the full stop off years and decimals in ``nlp``'s tokenizer (idempotent)."""
+    from spacy.util import compile_suffix_regex
+
+    suffixes = list(nlp.Defaults.suffixes) + SENTENCE_FINAL_NUMBER_SUFFIXES
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+    return nlp
+
 
 class BlockBoundaries:
     def __init__(self, name: str, min_newlines: int) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from extractors.extract import extract
 from pipeline.assemble import assemble
+from pipeline.classify import classify_measures, load_classifier
 from pipeline.config import PipelineConfig
 from pipeline.errors import DocumentError
 from pipeline.loaders import load_document
@@ -50,12 +51,17 @@ def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:
         doc = parse(loaded, structured.text)
     with stage(path, "extract", timings):
         extraction = extract(structured, doc, config)
+    with stage(path, "classify", timings):
+        classifier = load_classifier(config.classifier, config.taxonomy)
+        focus_areas = classify_measures(extraction.measures, classifier)
     with stage(path, "assemble", timings):
         return assemble(
             source=source,
             structured=structured,
             nlp_model=loaded.info,
             extraction=extraction,
+            classifier=classifier.info,
+            focus_areas=focus_areas,
             config=config,
             timings=timings,
             warnings=warnings,

@@ -94,6 +94,8 @@ class Measure(Span):
         default=None, description="Label from the focus-area taxonomy; null if not classified."
     )
     focus_area_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    focus_area_runner_up: str | None = Field(default=None, description="The second most likely focus area.")
+    focus_area_runner_up_score: float | None = Field(default=None, ge=0.0, le=1.0)
     actors: list[str] = Field(default_factory=list, description="Canonical names of the actors named in the measure.")
     block_id: str | None = Field(default=None, description="The block the measure was found in.")
     section: list[str] = Field(default_factory=list, description="Heading path above the measure, outermost first.")
@@ -171,6 +173,20 @@ class NlpModelInfo(_Model):
 class ClassifierInfo(_Model):
     name: str
     version: str
+    taxonomy: str | None = None
+    taxonomy_version: str | None = None
+    threshold: float | None = Field(default=None, description="Below this score a measure gets the fallback area.")
+    artifact_sha256: str | None = None
+
+
+class FocusAreaSummary(_Model):
+    """One focus area of the document: how many of its measures fall there, and which."""
+
+    label: str
+    name: str
+    count: int = Field(ge=0)
+    share: float = Field(ge=0.0, le=1.0)
+    measures: list[str] = Field(description="Ids of the measures in this area.")
 
 
 class Provenance(_Model):
@@ -202,6 +218,8 @@ class DocumentResult(_Model):
     actors: list[Actor] = Field(description="Organisations and public bodies (not persons), canonical names.")
     persons: list[Actor] = Field(default_factory=list, description="People named in the text (e.g. ministers).")
     commitments: list[Commitment]
+    focus_areas: list[FocusAreaSummary] = Field(
+        default_factory=list, description="The document's measures over focus areas, largest first.")
     provenance: Provenance
 
 

@@ -76,11 +76,6 @@ def measure_speed(model: Path, data: Path, repeats: int = 3) -> dict:
     return {"words_per_sec": round(best), "n_words": n_words, "pipeline": nlp.pipe_names}
 
 
-# Extra tokenizer suffixes: a full stop after a year ("innen 2025.") or after a
-# decimal/time ("kl. 10.30.") ends the sentence; the nb defaults keep it on the
-# number (as for ordinals like "1. januar").
-EXTRA_SUFFIXES = [r"(?<=[0-9]{4})\.", r"(?<=[0-9][.,:][0-9]{2})\."]
-
 META = {
     "name": "tiltak_core",
     "version": "0.1.0",
@@ -104,11 +99,10 @@ def finalize(model: Path, final: Path, ner_model: Path | None = None) -> None:
     """model-best -> model-final: tokenizer suffixes, block boundaries before the parser, senter disabled, the
     separately trained NER (when given) in place of the shared-tok2vec one, meta."""
     import spacy
-    from spacy.util import compile_suffix_regex
 
-    import pipeline.nlp_components  # noqa: F401  (registers tiltak_block_boundaries)
+    from pipeline import nlp_components  # registers tiltak_block_boundaries
 
-    nlp = spacy.load(model)
+    nlp = nlp_components.with_sentence_final_numbers(spacy.load(model))
     if ner_model is not None:
         ner_nlp = spacy.load(ner_model)
         position = nlp.pipe_names.index("ner")
@@ -117,8 +111,6 @@ def finalize(model: Path, final: Path, ner_model: Path | None = None) -> None:
                      else None)
     if "tiltak_block_boundaries" not in nlp.pipe_names:
         nlp.add_pipe("tiltak_block_boundaries", before="parser" if "parser" in nlp.pipe_names else None)
-    suffixes = list(nlp.Defaults.suffixes) + EXTRA_SUFFIXES
-    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
     if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
         nlp.disable_pipe("senter")
     for k, v in META.items():

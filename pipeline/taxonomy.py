@@ -1,0 +1,64 @@
+"""The focus-area taxonomy: data a user can replace (``--taxonomy FILE.yaml``), validated when loaded."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import TiltakError
+
+DEFAULT_TAXONOMY = Path(__file__).resolve().parents[1] / "models" / "focus_area" / "data" / "taxonomy.yaml"
+
+
+class TaxonomyLabel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    covers: str
+    keywords: list[str] = Field(default_factory=list)
+
+
+class Taxonomy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    version: str
+    description: str = ""
+    fallback: str = Field(description="The label for measures no other label fits, and below the threshold.")
+    labels: list[TaxonomyLabel] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Taxonomy:
+        ids = [label.id for label in self.labels]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"label ids are not unique: {sorted({i for i in ids if ids.count(i) > 1})}")
+        if self.fallback not in ids:
+            raise ValueError(f"fallback {self.fallback!r} is not one of the labels")
+        return self
+
+    @property
+    def ids(self) -> list[str]:
+        return [label.id for label in self.labels]
+
+    def display_name(self, label_id: str) -> str:
+        return next((label.name for label in self.labels if label.id == label_id), label_id)
+
+
+@cache
+def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TiltakError(f"{path}: cannot read the taxonomy: {exc}") from exc
+    try:
+        return Taxonomy.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'/'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+        raise TiltakError(f"{path}: not a valid taxonomy: {problems}") from exc
+
+
+def taxonomy_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
