@@ -36,6 +36,7 @@ from prefect.futures import as_completed  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
 from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
+from pipeline.classify import load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.errors import DocumentError  # noqa: E402
 from pipeline.manifest import DocumentRecord, RunManifest  # noqa: E402
@@ -106,14 +107,18 @@ def process_corpus(
     config_file: str | None = None,
     refresh_cache: bool = False,
     run_id: str | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> dict:
-    """Process every document under ``paths`` into ``out_dir``; returns the run manifest."""
+    """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
+    config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults."""
     run_id = run_id or new_run_id()
     out = Path(out_dir)
-    config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp) if config_file
-              else PipelineConfig(nlp=nlp))
+    extra = {key: value for key, value in (overrides or {}).items() if value is not None}
+    config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp, **extra) if config_file
+              else PipelineConfig(nlp=nlp, **extra))
     files = discover_inputs([Path(p) for p in paths], exclude=out)
     loaded = load_nlp(config.nlp)
+    load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
     identity = analysis_identity(config, loaded)
     manifest = RunManifest(
         run_id=run_id,
@@ -190,3 +195,16 @@ def process_corpus(
     manifest.finished_at = utc_now()
     write_manifest(manifest, out)
     return manifest.model_dump(mode="json")
+
+
+@task(name="train-focus-area-classifier")
+def train_classifier_task(data: str, taxonomy: str | None, out: str, version: str) -> dict:
+    from models.focus_area.train import train
+
+    return train(Path(data), Path(taxonomy) if taxonomy else None, Path(out), version=version)
+
+
+@flow(name="train-classifier", validate_parameters=True)
+def train_classifier(data: str, out: str, taxonomy: str | None = None, version: str = "1.0.0") -> dict:
+    """Train the focus-area classifier on labelled measures; writes the skops artifact and its card to ``out``."""
+    return train_classifier_task(data, taxonomy, out, version)

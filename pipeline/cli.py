@@ -75,6 +75,8 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("outputs"),
     nlp: Annotated[str, typer.Option(help="spaCy pipeline: best, a package name, a directory, or blank.")] = "best",
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="Focus-area taxonomy YAML (validated).")] = None,
+    classifier: Annotated[Path | None, typer.Option(help="Focus-area classifier folder (card.json, artifact).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:
@@ -107,6 +109,8 @@ def run(
                 manifest = process_corpus(
                     paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
                     config_file=str(config) if config else None, refresh_cache=refresh,
+                    overrides={"taxonomy": str(taxonomy) if taxonomy else None,
+                               "classifier": str(classifier) if classifier else None},
                 )
             except TiltakError as exc:
                 raise fail(str(exc)) from exc
@@ -290,3 +294,30 @@ def evaluate(
                                  ("missed actor", score.missed_actors), ("spurious actor", score.spurious_actors)):
                 for item in items:
                     console.print(f"{score.name}: {label}: {item}", markup=False, highlight=False)
+
+
+@app.command("train-classifier")
+def train_classifier(
+    data: Annotated[Path | None, typer.Option(help="Labelled measures (JSONL: text, label).")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: the shipped one).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default models/focus_area).")] = None,
+    version: Annotated[str, typer.Option(help="Version written into the card.")] = "1.0.0",
+) -> None:
+    """Train the focus-area classifier (a Prefect flow): cross-validated metrics, threshold, skops artifact, card."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import train_classifier as train_flow
+    from models.focus_area.train import DEFAULT_DATA, DEFAULT_OUT
+
+    data = data or DEFAULT_DATA
+    for path in (data, taxonomy):
+        if path is not None and not path.is_file():
+            raise fail(f"{path}: no such file")
+    try:
+        card = train_flow(data=str(data), out=str(out or DEFAULT_OUT), taxonomy=str(taxonomy) if taxonomy else None,
+                          version=version)
+    except (TiltakError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    metrics = card["metrics"]
+    console.print(f"{card['name']} {card['version']}: {card['training_data']['examples']} examples, "
+                  f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}, "
+                  f"threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)

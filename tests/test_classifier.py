@@ -1,0 +1,132 @@
+"""The focus-area classifier: taxonomy validation, safe loading, predictions, training flow, document summary."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.classify import ClassifierError, classify_measures, load_classifier
+from pipeline.config import PipelineConfig
+from pipeline.errors import TiltakError
+from pipeline.process import analyse_document
+from pipeline.schema import Measure
+from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
+
+SHIPPED = DEFAULT_TAXONOMY.parents[1]
+
+
+def _measure(number: int, text: str) -> Measure:
+    return Measure(id=f"m{number}", text=text, start=0, end=len(text), page=None, method="test")
+
+
+def test_shipped_taxonomy_is_valid_and_has_the_fallback():
+    taxonomy = load_taxonomy()
+    assert taxonomy.fallback == "annet" and "annet" in taxonomy.ids
+    assert len(taxonomy.ids) == 14 and taxonomy.display_name("klynger") == "Klynger"
+
+
+@pytest.mark.parametrize(("yaml_text", "problem"), [
+    ("name: x\nversion: '1'\nfallback: annet\nlabels:\n- {id: a, name: A, covers: a}\n- {id: a, name: B, covers: b}\n",
+     "not unique"),
+    ("name: x\nversion: '1'\nfallback: annet\nlabels:\n- {id: a, name: A, covers: a}\n- {id: b, name: B, covers: b}\n",
+     "fallback"),
+    ("name: x\nversion: '1'\nfallback: a\nlabels: [{id: a, name: A}]\n", "labels"),
+    ("labels: [unclosed\n", "cannot read"),
+])
+def test_a_bad_taxonomy_is_refused_naming_the_file_and_the_problem(tmp_path: Path, yaml_text: str, problem: str):
+    path = tmp_path / "taksonomi.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(TiltakError, match=problem) as caught:
+        load_taxonomy(path)
+    assert str(path) in str(caught.value)
+
+
+def test_shipped_classifier_predicts_unseen_measures_with_scores_and_runner_up():
+    classifier = load_classifier()
+    assert classifier.info.name == "tiltak-focus-area" and classifier.info.taxonomy == "helsenaering"
+    # Written for this test, not taken from the training data.
+    texts = {
+        "opprette et nytt testsenter der bedrifter kan prøve ut medisinsk utstyr i sykehusmiljø": "test_pilotering",
+        "gjøre det enklere for sykehusene å delta i kliniske multisenterstudier med industrien": "kliniske_studier",
+        "styrke norske selskapers deltakelse i EUs forsknings- og innovasjonsprogrammer": "internasjonalt_samarbeid",
+        "bygge ut kollektivtilbudet i de største byene": "annet",
+    }
+    predictions = classifier.predict(list(texts))
+    assert [p.label for p in predictions] == list(texts.values())
+    for prediction in predictions:
+        assert 0.0 <= prediction.runner_up_score <= prediction.score <= 1.0 or prediction.label == "annet"
+        assert prediction.runner_up and prediction.runner_up != prediction.label
+
+
+def test_classify_measures_fills_fields_and_summarises_the_document():
+    measures = [_measure(1, "etablere en nasjonal plattform for tilgang til helsedata og helseregistre"),
+                _measure(2, "forenkle søknader om tilgang til data fra kvalitetsregistrene"),
+                _measure(3, "styrke eksportfremmearbeidet for norsk helseteknologi i utlandet")]
+    summary = classify_measures(measures, load_classifier())
+    assert [m.focus_area for m in measures] == ["helsedata", "helsedata", "eksport"]
+    assert all(m.focus_area_score is not None and m.focus_area_runner_up for m in measures)
+    assert [(s.label, s.count, s.measures) for s in summary] == [("helsedata", 2, ["m1", "m2"]),
+                                                                ("eksport", 1, ["m3"])]
+    assert sum(s.share for s in summary) == pytest.approx(1.0)
+
+
+def test_a_tampered_artifact_is_refused(tmp_path: Path):
+    copy = tmp_path / "klassifikator"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("data", "*.py", "__pycache__"))
+    artifact = copy / "classifier.skops"
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    artifact.write_bytes(bytes(data))
+    with pytest.raises(ClassifierError, match="does not match its card"):
+        load_classifier(copy)
+
+
+def test_a_classifier_for_another_taxonomy_is_refused(tmp_path: Path):
+    other = tmp_path / "taksonomi.yaml"
+    other.write_text(DEFAULT_TAXONOMY.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.0.1"),
+                     encoding="utf-8")
+    with pytest.raises(ClassifierError, match="trained on another taxonomy"):
+        load_classifier(SHIPPED, other)
+
+
+def test_train_classifier_flow_on_a_custom_taxonomy(prefect_harness, tmp_path: Path):
+    from flows import train_classifier
+
+    taxonomy = tmp_path / "taxonomy.yaml"
+    taxonomy.write_text(
+        "name: samferdsel\nversion: 0.1.0\nfallback: annet\nlabels:\n"
+        "  - {id: vei, name: Vei, covers: roads}\n  - {id: jernbane, name: Jernbane, covers: rail}\n"
+        "  - {id: annet, name: Annet, covers: other}\n", encoding="utf-8")
+    topics = {
+        "vei": ["bygge ny firefelts motorvei mellom {a} og {b}", "utbedre riksveien ved {a}",
+                "redusere bompengene på veien til {b}", "asfaltere fylkesveiene rundt {a}"],
+        "jernbane": ["bygge dobbeltspor på jernbanen mellom {a} og {b}", "elektrifisere togstrekningen til {a}",
+                     "kjøpe nye togsett til lokaltogene ved {b}", "øke antall togavganger fra {a}"],
+        "annet": ["styrke skolehelsetjenesten i {a}", "bygge nytt kulturhus i {b}",
+                  "gi flere lærere videreutdanning i {a}", "øke støtten til idrettslag i {b}"],
+    }
+    places = [("Bergen", "Voss"), ("Trondheim", "Steinkjer"), ("Tromsø", "Narvik"), ("Oslo", "Hamar")]
+    rows = [{"text": template.format(a=a, b=b), "label": label}
+            for label, templates in topics.items() for template in templates for a, b in places]
+    data = tmp_path / "training.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "modell"
+
+    card = train_classifier(data=str(data), out=str(out), taxonomy=str(taxonomy), version="0.1.0")
+
+    assert card["training_data"]["examples"] == 48 and card["taxonomy"]["labels"] == ["vei", "jernbane", "annet"]
+    assert card["metrics"]["cv_macro_f1"] > 0.8
+    assert (out / "README.md").read_text(encoding="utf-8").startswith("# tiltak-focus-area 0.1.0")
+    trained = load_classifier(out, taxonomy)
+    assert [p.label for p in trained.predict(["bygge dobbeltspor på jernbanen til Kongsberg",
+                                              "utbedre riksveien ved Kongsberg"])] == ["jernbane", "vei"]
+
+
+def test_every_output_has_focus_areas_and_the_classifier_in_provenance(seeds_dir: Path):
+    result = analyse_document(seeds_dir / "veikart-helsenaering-2023-artikkel.txt", PipelineConfig(nlp="blank"))
+    assert all(m.focus_area and m.focus_area_score is not None for m in result.measures)
+    assert sum(area.count for area in result.focus_areas) == len(result.measures)
+    assert result.provenance.classifier.name == "tiltak-focus-area"
+    assert result.provenance.classifier.artifact_sha256 == json.loads(
+        (SHIPPED / "card.json").read_text(encoding="utf-8"))["artifact_sha256"]
