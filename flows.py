@@ -107,7 +107,7 @@ def process_corpus(
     config_file: str | None = None,
     refresh_cache: bool = False,
     run_id: str | None = None,
-    overrides: dict[str, str] | None = None,
+    overrides: dict[str, str | None] | None = None,
 ) -> dict:
     """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
     config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults."""

@@ -26,8 +26,7 @@ _LETTER = r"\wæøåÆØÅ"
 _SUFFIX = rf"(?:s(?![{_LETTER}])|-[{_LETTER}]+)?"
 NER_ORG_LABELS = frozenset({"ORG", "GPE_ORG"})
 NER_PERSON_LABELS = frozenset({"PER"})
-# NER spans that are not actors: generic words the model sometimes tags.
-_NOT_NAMES = frozenset({"staten", "regjeringens", "norge", "kommunene", "sykehusene", "næringslivet"})
+_ACRONYM_BEFORE = re.compile(r"(?<![\wæøåÆØÅ])[A-ZÆØÅ]{2,4} $")
 
 
 class GazetteerError(ValueError):
@@ -50,6 +49,15 @@ class Gazetteer:
     pattern: re.Pattern[str] = field(repr=False)
     name_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     person: re.Pattern[str] | None = None
+    not_actors: frozenset[str] = frozenset()
+    document_words: frozenset[str] = frozenset()
+
+    def rejects(self, written: str) -> bool:
+        """Whether a NER span is not an organisation: a known non-actor, a cut-off compound ("Den norske
+        helse-"), or the title of a document or scheme ("Veikartet for helsenæringen")."""
+        words = written.split()
+        return (not words or written.lower() in self.not_actors or written.endswith("-")
+                or words[0].lower() in self.document_words)
 
     def canonical(self, written: str) -> str | None:
         return self.surface.get(written) or self.surface.get(_strip_suffix(written))
@@ -95,7 +103,9 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
     # Titles in any case ("Næringsminister", "næringsminister"); the name itself must be capitalised.
     person = re.compile(rf"\b(?i:{titles})\s+(?P<name>[A-ZÆØÅ][{_LETTER}-]+(?:\s+[A-ZÆØÅ][{_LETTER}-]+){{1,3}})"
                         ) if titles else None
-    return Gazetteer(int(data.get("version", 1)), entries, surface, pattern, tuple(name_patterns), person)
+    return Gazetteer(int(data.get("version", 1)), entries, surface, pattern, tuple(name_patterns), person,
+                     frozenset(w.lower() for w in data.get("not_actors") or []),
+                     frozenset(w.lower() for w in data.get("document_words") or []))
 
 
 @dataclass
@@ -140,11 +150,15 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
     for start, end, label in entities:
         if any(s < end and start < e for s, e in covered):
             continue
+        if label in NER_ORG_LABELS and (acronym := _ACRONYM_BEFORE.search(text, 0, start)):
+            start = acronym.start()  # "GE Healthcare": the model often leaves out a leading acronym
         written = text[start:end].strip(" .,;:«»\"'")
-        if not written or written.lower() in _NOT_NAMES or not written[:1].isupper():
+        if not written or not written[:1].isupper():
+            continue
+        if label in NER_ORG_LABELS and gazetteer.rejects(written):
             continue
         if label in NER_ORG_LABELS:
-            canonical = gazetteer.canonical(written) or _strip_genitive(written)
+            canonical = gazetteer.canonical(written) or _strip_genitive(written, text)
             entry = gazetteer.entries.get(canonical)
             actor = found.setdefault(canonical, _Found(canonical, entry.type if entry else "organisation",
                                                        "gazetteer" if entry else "ner",
@@ -152,7 +166,8 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
         elif label in NER_PERSON_LABELS:
             if any(s < end and start < e for s, e in person_spans):
                 continue
-            actor = persons.setdefault(_strip_genitive(written), _Found(_strip_genitive(written), "person", "ner"))
+            name = _strip_genitive(written, text)
+            actor = persons.setdefault(name, _Found(name, "person", "ner"))
         else:
             continue
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
@@ -187,10 +202,18 @@ def _titled_persons(text: str, gazetteer: Gazetteer, page_at) -> dict[str, _Foun
     return persons
 
 
-def _strip_genitive(name: str) -> str:
-    # "Nykode Therapeutics'" / "Roches": a final genitive s on a single capitalised word is dropped only when the
-    # name without it also occurs; callers pass what NER saw, so keep it conservative.
-    return name[:-1] if name.endswith("'") else name
+def _strip_genitive(name: str, text: str) -> str:
+    """The name without a genitive ending ("Roches fabrikk" → "Roche", "Nykode Therapeutics'" → "Nykode
+    Therapeutics"): when the text also writes it without one, or a lower-case noun follows it, as a Norwegian
+    genitive needs. Names that end in s themselves stay whole."""
+    if name.endswith("'"):
+        return name[:-1]
+    if name.endswith("s") and len(name) > 3:
+        bare = name[:-1]
+        if re.search(rf"(?<![{_LETTER}]){re.escape(bare)}(?![{_LETTER}])", text) or re.search(
+                rf"(?<![{_LETTER}]){re.escape(name)} [a-zæøå]", text):
+            return bare
+    return name
 
 
 def actors_in_span(actors: list[Actor], start: int, end: int) -> list[str]:

@@ -53,8 +53,19 @@ def _sentences(doc: Doc) -> list[tuple[int, int]]:
         else []
 
 
+_NOT_NAME_POS = frozenset({"VERB", "AUX", "ADV", "ADP", "SCONJ", "CCONJ", "PRON"})
+
+
 def _entities(doc: Doc) -> list[tuple[int, int, str]]:
-    return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+    """NER spans, without leading words that cannot open a name ("Innrette FORNY …" at the start of an item)."""
+    spans = []
+    for ent in doc.ents:
+        tokens = list(ent)
+        while tokens and tokens[0].pos_ in _NOT_NAME_POS:
+            tokens = tokens[1:]
+        if tokens:
+            spans.append((tokens[0].idx, ent.end_char, ent.label_))
+    return spans
 
 
 def _verb_lemma(doc: Doc, start: int, end: int, written: str) -> str:

@@ -92,6 +92,15 @@ def run(
     if not documents:
         raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
 
+    from pipeline.classify import load_classifier
+    from pipeline.config import PipelineConfig
+
+    try:  # a bad taxonomy or classifier is refused before Prefect starts
+        defaults = PipelineConfig()
+        load_classifier(classifier or defaults.classifier, taxonomy or defaults.taxonomy)
+    except TiltakError as exc:
+        raise fail(str(exc)) from exc
+
     from flows import process_corpus, progress_listener
 
     progress = Progress(

@@ -76,3 +76,14 @@ def test_validate_catches_a_tampered_offset(tmp_path: Path, seeds_dir: Path):
     validated = runner.invoke(app, ["validate", str(path)])
     assert validated.exit_code == 1
     assert "measures/0: text does not equal text[" in validated.output
+
+
+def test_a_bad_taxonomy_stops_the_run_with_one_line(tmp_path: Path, seeds_dir: Path):
+    taxonomy = tmp_path / "taksonomi.yaml"
+    taxonomy.write_text("name: x\nversion: '1'\nfallback: mangler\nlabels:\n- {id: a, name: A, covers: a}\n"
+                        "- {id: b, name: B, covers: b}\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(seeds_dir), "--out", str(tmp_path / "o"), "--taxonomy", str(taxonomy)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and str(taxonomy) in lines[0] and "fallback 'mangler' is not one of the labels" in lines[0]
+    assert not (tmp_path / "o").exists()
