@@ -90,8 +90,21 @@ def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdi
     return None
 
 
+# A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it.
+_COMMITTING_SUBJECT = re.compile(r"^(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
+                                 r"(?:vil|skal|tar sikte på å|tek sikte på å)\s+"
+                                 r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
+
+
 def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
     """The strength of one measure from its wording."""
+    subject = _COMMITTING_SUBJECT.match(text)
+    if subject and subject.end() < len(text):
+        verdict = assess_strength(text[subject.end():], rules)
+        if verdict.verb_start is None:
+            return verdict
+        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + subject.end(),
+                               verdict.verb_end + subject.end())
     matches = _words(text)
     words = [m.group(0).lower() for m in matches]
     assignment = _ASSIGNMENT.match(text.lstrip())
