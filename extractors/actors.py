@@ -27,6 +27,7 @@ _SUFFIX = rf"(?:s(?![{_LETTER}])|-[{_LETTER}]+)?"
 # GPE_ORG (a country or city acting, "Danmark har …") is a place, not an organisation (eval/GUIDELINES.md).
 NER_ORG_LABELS = frozenset({"ORG"})
 NER_PERSON_LABELS = frozenset({"PER"})
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _ACRONYM_BEFORE = re.compile(r"(?<![\wæøåÆØÅ])[A-ZÆØÅ]{2,4} $")
 
 
@@ -131,8 +132,12 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
     ``entities`` are NER spans (start, end, label) from the spaCy Doc; gazetteer matches win where they overlap.
     """
     found: dict[str, _Found] = {}
-    covered: list[tuple[int, int]] = []
+    # Web addresses name sites, not actors ("https://www.regjeringen.no/…").
+    covered: list[tuple[int, int]] = [(m.start(), m.end()) for m in _URL.finditer(text)]
+    urls = list(covered)
     for match in gazetteer.pattern.finditer(text):
+        if any(s <= match.start() < e for s, e in urls):
+            continue
         canonical = gazetteer.surface[match.group("name")]
         entry = gazetteer.entries[canonical]
         actor = found.setdefault(canonical, _Found(canonical, entry.type, "gazetteer", entry.abbreviation))
@@ -156,7 +161,7 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
         if label in NER_ORG_LABELS and (acronym := _ACRONYM_BEFORE.search(text, 0, start)):
             start = acronym.start()  # "GE Healthcare": the model often leaves out a leading acronym
         written = text[start:end].strip(" .,;:«»\"'")
-        if not written or not written[:1].isupper():
+        if not written or not written[:1].isupper() or _common_noun(written, text):
             continue
         if label in NER_ORG_LABELS and (gazetteer.rejects(written)
                                         or any(s < end and start < e for s, e in person_spans)):
@@ -182,6 +187,13 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
                       mentions=sorted(a.mentions, key=lambda m: m.start)) for a in ordered]
 
     return build(found), build(persons)
+
+
+def _common_noun(written: str, text: str) -> bool:
+    """A one-word name the text also writes in lower case is a common noun capitalised at a sentence or list
+    start ("Helsenæringen", "Handlingsplanen", "Kommunane"), not a name."""
+    return " " not in written and bool(
+        re.search(rf"(?<![{_LETTER}]){re.escape(written[:1].lower() + written[1:])}(?![{_LETTER}])", text))
 
 
 def _titled_persons(text: str, gazetteer: Gazetteer, page_at) -> dict[str, _Found]:

@@ -17,6 +17,14 @@ _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 MAX_STEM_CHARS = 120
 
 
+def _default_file_mode() -> int:
+    """What a plain ``open(path, "w")`` would give (0o666 less the umask): mkstemp's 0o600 would make outputs
+    unreadable to the colleagues and servers they are written for."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -25,6 +33,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_name, _default_file_mode())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

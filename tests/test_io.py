@@ -32,3 +32,17 @@ def test_invalid_document_is_refused_before_anything_is_written(tmp_path: Path):
 )
 def test_safe_stem_keeps_norwegian_letters_and_drops_path_tricks(name: str, stem: str):
     assert safe_stem(Path(name)) == stem
+
+
+def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from pipeline.io import atomic_write_text
+
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "ut.json", "{}")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
