@@ -208,3 +208,36 @@ def train_classifier_task(data: str, taxonomy: str | None, out: str, version: st
 def train_classifier(data: str, out: str, taxonomy: str | None = None, version: str = "1.0.0") -> dict:
     """Train the focus-area classifier on labelled measures; writes the skops artifact and its card to ``out``."""
     return train_classifier_task(data, taxonomy, out, version)
+
+
+@task(name="load-document-json", task_run_name="load {path}")
+def load_result_task(path: str) -> dict:
+    from pipeline.compare import load_result
+
+    return load_result(Path(path)).model_dump(mode="json")
+
+
+@task(name="compare-documents")
+def compare_task(results: list[dict]) -> dict:
+    from pipeline.compare import compare_documents
+    from pipeline.schema import DocumentResult
+
+    return compare_documents([DocumentResult.model_validate(r) for r in results]).model_dump(mode="json")
+
+
+@task(name="write-comparison", task_run_name="write {out}", retries=2, retry_delay_seconds=1)
+def write_comparison_task(comparison: dict, out: str) -> str:
+    from pipeline.compare import ComparisonResult, write_comparison
+
+    return str(write_comparison(ComparisonResult.model_validate(comparison), Path(out)))
+
+
+@flow(name="compare-documents", validate_parameters=True)
+def compare_flow(paths: list[str], out: str | None = None) -> dict:
+    """Compare document JSONs, each with the next in the order given; writes the comparison JSON to ``out``
+    (atomically, validated against its schema) when given, and returns it."""
+    results = [load_result_task(path) for path in paths]
+    comparison = compare_task(results)
+    if out is not None:
+        write_comparison_task(comparison, out)
+    return comparison

@@ -330,3 +330,13 @@ def train_classifier(
     console.print(f"{card['name']} {card['version']}: {card['training_data']['examples']} examples, "
                   f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}, "
                   f"threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)
+
+
+# Commands that live in their own modules (each module's register() adds its commands to this app).
+from pipeline.cli_compare import register as _register_compare  # noqa: E402
+from pipeline.cli_export import register as _register_export  # noqa: E402
+from pipeline.cli_report import register as _register_report  # noqa: E402
+
+_register_compare(app)
+_register_export(app)
+_register_report(app)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from pipeline.compare import COMPARISON_SCHEMA_FILE, comparison_json_schema
 from pipeline.manifest import MANIFEST_SCHEMA_VERSION, RunManifest
 from pipeline.schema import SCHEMA_VERSION, document_json_schema
 
@@ -24,7 +25,8 @@ MANIFEST_SCHEMA_FILE = f"tiltak-run-manifest-{MANIFEST_SCHEMA_VERSION}.schema.js
 def generated_schemas() -> dict[str, dict]:
     manifest = RunManifest.model_json_schema(mode="serialization")
     manifest["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return {DOCUMENT_SCHEMA_FILE: document_json_schema(), MANIFEST_SCHEMA_FILE: manifest}
+    return {DOCUMENT_SCHEMA_FILE: document_json_schema(), MANIFEST_SCHEMA_FILE: manifest,
+            COMPARISON_SCHEMA_FILE: comparison_json_schema()}
 
 
 def render_schema(schema: dict) -> str:
@@ -81,11 +83,15 @@ def manifest_errors(data: object) -> list[str]:
 
 
 def validate_file(path: Path) -> list[str]:
-    """Errors of a document JSON or run manifest on disk (told apart by their content)."""
+    """Errors of a document JSON, run manifest or comparison on disk (told apart by their content)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return [f"not readable JSON: {exc}"]
     if isinstance(data, dict) and "manifest_version" in data:
         return manifest_errors(data)
+    if isinstance(data, dict) and data.get("kind") == "comparison":
+        from pipeline.compare import comparison_errors
+
+        return comparison_errors(data)
     return document_errors(data)

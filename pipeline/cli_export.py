@@ -1,0 +1,101 @@
+"""``tiltak export`` and ``tiltak browse``: datasets across an output folder, and Datasette on them.
+
+``register(app)`` adds both commands to the ``tiltak`` Typer app. ``pipeline.cli`` is imported inside the
+commands (not at module level), so ``pipeline.cli`` can import this module without an import cycle.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_OUTPUTS = Path("outputs")
+DATASETS_SUBDIR = "datasets"
+
+
+def export(
+    outputs_dir: Annotated[Path, typer.Argument(help="Output folder of `tiltak run` (document JSONs).")] = (
+        DEFAULT_OUTPUTS),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the datasets go "
+                                             "(default OUTPUTS_DIR/datasets).")] = None,
+) -> None:
+    """Measures, actors and commitments of all documents as JSONL, CSV, Parquet and a searchable SQLite database."""
+    from rich.table import Table
+
+    from pipeline.cli import EXIT_DOCUMENTS_FAILED, console, errors, fail
+    from pipeline.errors import TiltakError
+    from pipeline.export import collect, write_exports
+
+    out_dir = out if out is not None else outputs_dir / DATASETS_SUBDIR
+    try:
+        tables = collect(outputs_dir)
+    except TiltakError as exc:
+        raise fail(str(exc)) from exc
+    for skipped in tables.skipped:
+        errors.print(f"skipped: {outputs_dir / skipped.name}: {skipped.reason}", markup=False, highlight=False,
+                     soft_wrap=True)
+    if not tables.rows["documents"]:
+        raise fail(f"{outputs_dir}: no tiltak document JSONs to export (run `tiltak run` first)")
+    try:
+        written = write_exports(tables, out_dir)
+    except OSError as exc:
+        raise fail(f"{out_dir}: cannot write: {exc.strerror or exc}") from exc
+
+    table = Table(title=f"Datasets in {out_dir}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in tables.counts().items():
+        table.add_row(name, str(count))
+    console.print(table)
+    for path in written:
+        console.print(f"wrote {path}", markup=False, highlight=False)
+    console.print(f"browse: tiltak browse {out_dir}", markup=False, highlight=False)
+    if tables.skipped:
+        raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+def _port_free(host: str, port: int) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return True  # let the server report an unknown host
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
+
+
+def browse(
+    datasets_dir: Annotated[Path, typer.Argument(help="Folder written by `tiltak export`.")] = (
+        DEFAULT_OUTPUTS / DATASETS_SUBDIR),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8001,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+) -> None:
+    """Explore the exported database in the browser with Datasette: facets, full-text search, SQL."""
+    import asyncio
+
+    import uvicorn
+
+    from pipeline.cli import console, fail
+    from pipeline.export import DB_FILE, DB_NAME, make_datasette
+
+    if not (datasets_dir / DB_FILE).is_file():
+        raise fail(f"{datasets_dir / DB_FILE}: no such database; run `tiltak export` first")
+    if not _port_free(host, port):
+        raise fail(f"{host}:{port} is already in use; pass another --port")
+    ds = make_datasette(datasets_dir)
+    asyncio.run(ds.invoke_startup())
+    console.print(f"Datasette on http://{host}:{port}/{DB_NAME}/measures  (Ctrl+C to stop)", highlight=False)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+    app.command("browse")(browse)

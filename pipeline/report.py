@@ -1,0 +1,856 @@
+"""The HTML report: one self-contained file a person opens in a browser, offline.
+
+Per document: its text with the measures and the actor mentions highlighted (offsets from the JSON), a measures
+table that filters by focus area and strength ("N av M tiltak vises"), the actors, and the focus-area
+distribution as an inline SVG bar chart. With a comparison (``pipeline.compare``'s result, or the same thing as
+a plain dict): the aligned measures side by side, the new and the dropped ones, and a grouped SVG bar chart of
+focus-area shares across the documents.
+
+Self-contained means no external resource at all: inline CSS, one small inline script (allowed by its hash in
+the page's Content-Security-Policy, which also forbids every fetch), inline SVG, no fonts, no images by URL.
+Everything taken from the data goes through Jinja2's autoescaping or ``markupsafe.escape``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup, escape
+
+from pipeline import __version__
+from pipeline.errors import TiltakError
+from pipeline.io import atomic_write_text
+from pipeline.schema import DocumentResult, Measure
+
+STRENGTH_LABELS = {"binding": "Bindende", "intention": "Intensjon", "exploratory": "Utredende"}
+STRENGTH_ORDER = ["binding", "intention", "exploratory"]
+# Filter values for a measure without a strength or a focus area ("-" is never a taxonomy label id).
+NO_STRENGTH = "-"
+NO_FOCUS = "-"
+ACTOR_TYPE_LABELS = {
+    "ministry": "departement", "directorate": "direktorat", "state_enterprise": "statlig foretak",
+    "company": "selskap", "interest_organisation": "interesseorganisasjon", "parliament": "Stortinget",
+    "government": "regjeringen", "research_council": "forskningsråd", "research_institution": "forskningsinstitusjon",
+    "regional_health_authority": "regionalt helseforetak", "municipal": "kommunal", "eu_body": "EU-organ",
+    "other_public": "annet offentlig", "organisation": "organisasjon", "person": "person",
+}
+STATUS_LABELS = {"continued": "Videreført", "modified": "Endret", "new": "Nytt", "dropped": "Utgått"}
+CHANGE_LABELS = {
+    "text": "tekst", "wording": "ordlyd", "strength": "styrke", "focus_area": "fokusområde", "actors": "aktører",
+    "amounts": "beløp", "deadlines": "frister", "responsible": "ansvarlig", "section": "kapittel",
+    "verb": "verb", "object": "objekt",
+}
+DOCUMENT_COLOURS = ["#1f5fbf", "#d9730d", "#2e8540", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_documents(paths: Iterable[Path], *, strict: bool = False) -> tuple[list[DocumentResult], list[str]]:
+    """Document JSONs from files and folders (a folder is searched recursively; ``runs/`` and hidden files are
+    skipped). Returns the documents and notes about skipped files. A named file that is not a document JSON
+    raises TiltakError; a file found in a folder is skipped with a note unless ``strict``."""
+    documents: list[DocumentResult] = []
+    notes: list[str] = []
+    for path in paths:
+        if not path.exists():
+            raise TiltakError(f"{path}: no such file or folder")
+        if path.is_dir():
+            for file in sorted(path.rglob("*.json")):
+                relative = file.relative_to(path).parts
+                if "runs" in relative[:-1] or any(part.startswith(".") for part in relative):
+                    continue
+                try:
+                    documents.append(_read_document(file))
+                except TiltakError as exc:
+                    if strict:
+                        raise
+                    notes.append(f"skipped {file}: a comparison JSON (pass it with --comparison)"
+                                 if _is_comparison(file) else f"skipped {exc}")
+        else:
+            documents.append(_read_document(path))
+    return documents, notes
+
+
+def _is_comparison(file: Path) -> bool:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("kind") == "comparison"
+
+
+def _read_document(file: Path) -> DocumentResult:
+    try:
+        return DocumentResult.model_validate_json(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TiltakError(f"{file}: cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise TiltakError(f"{file}: not a tiltak document JSON: {str(exc).splitlines()[0]}") from exc
+
+
+def load_comparison(file: Path) -> Any:
+    """A comparison JSON, as ``pipeline.compare.ComparisonResult`` when that model exists and accepts it, else as
+    the plain dict the report reads leniently (see ``comparison_view``)."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TiltakError(f"{file}: cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise TiltakError(f"{file}: not a comparison JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TiltakError(f"{file}: not a comparison JSON (expected an object)")
+    try:
+        from pipeline import compare
+    except ImportError:
+        compare = None
+    model = getattr(compare, "ComparisonResult", None)
+    if model is not None:
+        try:
+            return model.model_validate(data)
+        except ValueError as exc:
+            if not any(key in data for key in ("pairs", "comparisons", "aligned")):
+                raise TiltakError(f"{file}: not a comparison JSON: {str(exc).splitlines()[0]}") from exc
+    elif not any(key in data for key in ("pairs", "comparisons", "aligned", "focus_areas", "distributions")):
+        raise TiltakError(f"{file}: not a comparison JSON (no 'pairs')")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Highlighting: nested <mark> elements from possibly overlapping offsets
+
+
+@dataclass(frozen=True)
+class HighlightSpan:
+    """One highlighted range. ``layer`` breaks ties between spans with the same range (lower = outer)."""
+
+    start: int
+    end: int
+    layer: int
+    tag: str  # the element name, e.g. "mark"
+    attrs: tuple[tuple[str, str], ...] = ()
+    first_attrs: tuple[tuple[str, str], ...] = ()  # only on the first piece (e.g. the element id)
+
+
+def _open_tag(span: HighlightSpan, *, first: bool) -> str:
+    attrs = [*span.attrs, *(span.first_attrs if first else ()), *(() if first else (("data-cont", "1"),))]
+    rendered = "".join(Markup(' {}="{}"').format(Markup(name), value) for name, value in attrs)
+    return f"<{span.tag}{rendered}>"
+
+
+def highlight(text: str, spans: Iterable[HighlightSpan]) -> Markup:
+    """The escaped text with the spans as properly nested elements. A span that crosses the end of an enclosing
+    one is closed there and reopened after it (its later pieces carry ``data-cont="1"`` and no ``first_attrs``),
+    so the markup is always well formed whatever the offsets."""
+    valid = sorted((s for s in spans if 0 <= s.start < s.end <= len(text)), key=lambda s: (s.start, -s.end, s.layer))
+    starting: dict[int, list[HighlightSpan]] = defaultdict(list)
+    for span in valid:
+        starting[span.start].append(span)
+    bounds = sorted({0, len(text)} | {s.start for s in valid} | {s.end for s in valid})
+    out: list[str] = []
+    stack: list[HighlightSpan] = []
+    position = 0
+    for bound in bounds:
+        out.append(escape(text[position:bound]))
+        position = bound
+        ending = [i for i, span in enumerate(stack) if span.end == bound]
+        if ending:
+            popped = stack[ending[0]:]
+            del stack[ending[0]:]
+            out.extend(f"</{span.tag}>" for span in reversed(popped))
+            for span in popped:
+                if span.end > bound:
+                    stack.append(span)
+                    out.append(_open_tag(span, first=False))
+        for span in starting.get(bound, ()):
+            stack.append(span)
+            out.append(_open_tag(span, first=True))
+    out.append(escape(text[position:]))
+    out.extend(f"</{span.tag}>" for span in reversed(stack))
+    return Markup("".join(out))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# View models
+
+
+@dataclass
+class AreaCount:
+    label: str
+    name: str
+    count: int
+    share: float
+
+
+@dataclass
+class DocumentView:
+    anchor: str
+    id: str
+    title: str
+    subtitle: str
+    text_html: Markup
+    measures: list[dict[str, Any]]
+    actors: list[dict[str, Any]]
+    areas: list[AreaCount]
+    focus_options: list[tuple[str, str, int]]
+    strength_options: list[tuple[str, str, int]]
+    chart: Markup
+    language: str = "nb"
+    warnings: list[str] = field(default_factory=list)
+
+
+def strength_label(strength: str | None) -> str:
+    return STRENGTH_LABELS.get(strength or "", strength or "ikke vurdert")
+
+
+def _area_names(documents: Sequence[DocumentResult]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for document in documents:
+        for area in document.focus_areas:
+            names.setdefault(area.label, area.name)
+    return names
+
+
+def _fallback_area_name(label: str) -> str:
+    try:
+        from pipeline.taxonomy import load_taxonomy
+
+        return load_taxonomy().display_name(label)
+    except Exception:  # the report never fails for want of a display name
+        return label
+
+
+def _area_name(label: str | None, names: dict[str, str]) -> str:
+    if not label or label in {"unclassified", NO_FOCUS}:
+        return "uklassifisert"
+    if label not in names:
+        names[label] = _fallback_area_name(label)
+    return names[label]
+
+
+def _document_areas(document: DocumentResult, names: dict[str, str]) -> list[AreaCount]:
+    if document.focus_areas:
+        return [AreaCount(a.label, a.name, a.count, a.share) for a in document.focus_areas]
+    counts = Counter(m.focus_area for m in document.measures if m.focus_area)
+    total = len(document.measures) or 1
+    return [AreaCount(label, _area_name(label, names), count, round(count / total, 4))
+            for label, count in counts.most_common()]
+
+
+def _measure_row(measure: Measure, anchor: str, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": measure.id,
+        "anchor": f"{anchor}-{measure.id}",
+        "page": measure.page,
+        "strength": measure.strength or NO_STRENGTH,
+        "strength_label": strength_label(measure.strength),
+        "focus": measure.focus_area or NO_FOCUS,
+        "focus_name": _area_name(measure.focus_area, names),
+        "score": measure.focus_area_score,
+        "runner_up": _area_name(measure.focus_area_runner_up, names) if measure.focus_area_runner_up else None,
+        "runner_up_score": measure.focus_area_runner_up_score,
+        "actors": measure.actors,
+        "text": measure.text,
+        "section": " › ".join(measure.section),
+    }
+
+
+def _document_view(index: int, document: DocumentResult, names: dict[str, str]) -> DocumentView:
+    anchor = f"d{index}"
+    info = document.document
+    spans: list[HighlightSpan] = []
+    for measure in document.measures:
+        row_title = f"{measure.id} · {strength_label(measure.strength)} · {_area_name(measure.focus_area, names)}"
+        spans.append(HighlightSpan(
+            measure.start, measure.end, 0, "mark",
+            attrs=(("class", f"m s-{measure.strength or NO_STRENGTH}"), ("data-measure", measure.id),
+                   ("data-focus", measure.focus_area or NO_FOCUS),
+                   ("data-strength", measure.strength or NO_STRENGTH), ("title", row_title)),
+            first_attrs=(("id", f"{anchor}-{measure.id}"),),
+        ))
+    actors = []
+    for kind, group in (("actor", document.actors), ("person", document.persons)):
+        for actor in group:
+            type_label = ACTOR_TYPE_LABELS.get(actor.type, actor.type)
+            actors.append({"name": actor.name, "type": actor.type, "type_label": type_label, "kind": kind,
+                           "mentions": len(actor.mentions), "abbreviation": actor.abbreviation,
+                           "forms": sorted({m.text for m in actor.mentions
+                                            if m.text.casefold() != actor.name.casefold()})})
+            for mention in actor.mentions:
+                spans.append(HighlightSpan(
+                    mention.start, mention.end, 1, "mark",
+                    attrs=(("class", "a p" if kind == "person" else "a"), ("data-actor", actor.name),
+                           ("title", f"{actor.name} ({type_label})")),
+                ))
+    actors.sort(key=lambda a: (-a["mentions"], a["name"].casefold()))
+    measures = [_measure_row(m, anchor, names) for m in document.measures]
+    areas = _document_areas(document, names)
+    focus_counts = Counter(row["focus"] for row in measures)
+    focus_options = [(a.label, a.name, focus_counts.get(a.label, 0)) for a in areas if focus_counts.get(a.label)]
+    focus_options += [(label, _area_name(None if label == NO_FOCUS else label, names), count)
+                      for label, count in sorted(focus_counts.items())
+                      if label not in {option[0] for option in focus_options}]
+    strength_counts = Counter(row["strength"] for row in measures)
+    strength_options = [(s, strength_label(None if s == NO_STRENGTH else s), strength_counts[s])
+                        for s in [*STRENGTH_ORDER, NO_STRENGTH] if strength_counts.get(s)]
+    strength_options += [(s, strength_label(s), n) for s, n in sorted(strength_counts.items())
+                         if s not in {*STRENGTH_ORDER, NO_STRENGTH}]
+    parts = [info.file_name, info.document_type.replace("_", " ")]
+    if info.page_count:
+        parts.append(f"{info.page_count} sider")
+    parts.append(f"{info.char_count:,} tegn".replace(",", "\u00a0"))
+    parts.append(f"språk {info.language}")
+    return DocumentView(
+        anchor=anchor, id=info.id, title=info.title or info.file_name, subtitle=" · ".join(parts),
+        text_html=highlight(document.text, spans), measures=measures, actors=actors, areas=areas,
+        focus_options=focus_options, strength_options=strength_options,
+        chart=area_chart(areas, chart_id=f"{anchor}-chart"), warnings=list(info.warnings),
+        language="nn" if info.language == "nn" else "nb",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SVG charts
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}\u00a0%"
+
+
+LABEL_CHARS = 46  # what fits the charts' 300 px label column at 12 px; the full name stays in the bar's tooltip
+
+
+def _fit(name: str, limit: int = LABEL_CHARS) -> str:
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def area_chart(areas: Sequence[AreaCount], *, chart_id: str) -> Markup:
+    """Horizontal bars, one ``rect.bar`` per focus area, labelled with name, count and share."""
+    if not areas:
+        return Markup('<p class="empty">Ingen tiltak med fokusområde.</p>')
+    label_width, bar_width, row, top = 300, 360, 26, 8
+    height = top * 2 + row * len(areas)
+    largest = max(a.share for a in areas) or 1.0
+    parts = [Markup('<svg class="chart area-chart" id="{}" role="img" aria-label="Fordeling på fokusområder" '
+                    'viewBox="0 0 {} {}" width="{}" height="{}">').format(
+        chart_id, label_width + bar_width + 90, height, label_width + bar_width + 90, height)]
+    for i, area in enumerate(areas):
+        y = top + i * row
+        width = round(bar_width * area.share / largest, 1)
+        parts.append(Markup(
+            '<g class="row"><text class="label" x="{lx}" y="{ty}" text-anchor="end">{short}</text>'
+            '<rect class="bar" data-focus="{label}" x="{x}" y="{y}" width="{w}" height="18" rx="2">'
+            '<title>{name}: {count} tiltak ({pct})</title></rect>'
+            '<text class="value" x="{vx}" y="{ty}">{count} ({pct})</text></g>').format(
+            lx=label_width - 8, ty=y + 13, short=_fit(area.name), name=area.name, label=area.label, x=label_width,
+            y=y, w=width, count=area.count, pct=_pct(area.share), vx=label_width + width + 6))
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def grouped_area_chart(titles: Sequence[str], rows: Sequence[tuple[str, str, Sequence[float]]]) -> Markup:
+    """Focus-area shares across documents: one group per area (``g.group``), one ``rect.bar`` per document in
+    each group (zero shares too, so every group has one bar per document), and a legend."""
+    if not rows or not titles:
+        return Markup('<p class="empty">Ingen fokusområder å sammenligne.</p>')
+    label_width, bar_width, bar, gap, legend = 300, 360, 12, 10, 22 * len(titles) + 8
+    group = bar * len(titles) + gap
+    height = legend + group * len(rows) + 8
+    width = label_width + bar_width + 70
+    largest = max((share for _, _, shares in rows for share in shares), default=0.0) or 1.0
+    parts = [Markup('<svg class="chart compare-chart" role="img" aria-label="Fokusområder på tvers av dokumenter" '
+                    'viewBox="0 0 {w} {h}" width="{w}" height="{h}">').format(w=width, h=height)]
+    for d, title in enumerate(titles):
+        colour = DOCUMENT_COLOURS[d % len(DOCUMENT_COLOURS)]
+        parts.append(Markup('<g class="legend-item"><title>{t}</title>'
+                            '<rect x="{x}" y="{y}" width="14" height="14" fill="{c}"></rect>'
+                            '<text x="{tx}" y="{ty}">{short}</text></g>').format(
+            x=label_width, y=4 + 22 * d, c=colour, tx=label_width + 20, ty=16 + 22 * d, t=title,
+            short=_fit(title, 70)))
+    for i, (label, name, shares) in enumerate(rows):
+        y0 = legend + i * group
+        parts.append(Markup('<g class="group" data-focus="{}"><text class="label" x="{}" y="{}" '
+                            'text-anchor="end">{}</text>').format(label, label_width - 8,
+                                                                  y0 + bar * len(titles) / 2 + 4, _fit(name)))
+        for d, share in enumerate(shares):
+            colour = DOCUMENT_COLOURS[d % len(DOCUMENT_COLOURS)]
+            w = round(bar_width * share / largest, 1)
+            parts.append(Markup(
+                '<rect class="bar" data-focus="{label}" data-document="{d}" x="{x}" y="{y}" width="{w}" '
+                'height="{h}" fill="{c}"><title>{name} – {title}: {pct}</title></rect>'
+                '<text class="value" x="{vx}" y="{ty}">{pct}</text>').format(
+                label=label, d=d, x=label_width, y=y0 + d * bar, w=w, h=bar - 1, c=colour, name=name,
+                title=titles[d], pct=_pct(share), vx=label_width + w + 4, ty=y0 + d * bar + bar - 2))
+        parts.append(Markup("</g>"))
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The comparison: pipeline.compare's ComparisonResult, or the same JSON as a dict
+#
+# Read from it (other fields are ignored, and a missing one only leaves its part of the page out):
+#   documents: [{index, id, title, focus_areas: [{label, count, share}]}]
+#   pairs: [{a, b (indexes into documents), a_id, b_id (document ids),
+#            aligned: [{a_id, b_id, a_text, b_text, similarity, status, changed: [wording|strength|actors|
+#                       focus_area], a_strength, b_strength, actors_added, actors_removed, a_focus_area,
+#                       b_focus_area}],
+#            new: [{id, text, strength, focus_area}], dropped: [...]}]
+# A document missing from ``documents`` falls back to the document JSONs given to the report (matched by id).
+
+
+def _as_plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def _changes(item: Mapping[str, Any], names: dict[str, str]) -> list[str]:
+    """What changed in an aligned pair, in words, with the before → after where the comparison gives it."""
+    described = []
+    for change in item.get("changed") or []:
+        change = str(change)
+        label = CHANGE_LABELS.get(change, change)
+        if change == "strength" and (item.get("a_strength") or item.get("b_strength")):
+            label += f": {strength_label(item.get('a_strength'))} → {strength_label(item.get('b_strength'))}"
+        elif change == "focus_area" and (item.get("a_focus_area") or item.get("b_focus_area")):
+            label += (f": {_area_name(item.get('a_focus_area'), names)} → "
+                      f"{_area_name(item.get('b_focus_area'), names)}")
+        elif change == "actors":
+            moves = [*(f"+{a}" for a in item.get("actors_added") or []),
+                     *(f"−{a}" for a in item.get("actors_removed") or [])]
+            if moves:
+                label += f": {', '.join(moves)}"
+        described.append(label)
+    return described
+
+
+@dataclass
+class PairView:
+    a_title: str
+    b_title: str
+    aligned: list[dict[str, Any]]
+    new: list[dict[str, Any]]
+    dropped: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+@dataclass
+class ComparisonView:
+    pairs: list[PairView]
+    chart: Markup
+    chart_titles: list[str]
+
+
+def comparison_view(comparison: Any, documents: Sequence[DocumentResult],
+                    names: dict[str, str] | None = None) -> ComparisonView:
+    names = names if names is not None else _area_names(documents)
+    data = _as_plain(comparison)
+    if not isinstance(data, Mapping):
+        raise TiltakError("the comparison is not a JSON object")
+    given = {str(d.document.id): (f"d{i}", d) for i, d in enumerate(documents, start=1)}
+    compared = [d for d in data.get("documents") or [] if isinstance(d, Mapping) and d.get("id") is not None]
+    refs = [str(d["id"]) for d in compared] or list(given)
+    titles = {ref: doc.document.title or doc.document.file_name for ref, (_, doc) in given.items()}
+    titles.update({str(d["id"]): d["title"] for d in compared if d.get("title")})
+
+    def document_ref(pair: Mapping[str, Any], side: str) -> str | None:
+        ref = pair.get(f"{side}_id")
+        index = pair.get(side)
+        if ref is None and isinstance(index, int) and 0 <= index < len(refs):
+            ref = refs[index]
+        return None if ref is None else str(ref)
+
+    def href(document: str | None, measure: Any) -> str | None:
+        return f"#{given[document][0]}-{measure}" if document in given and measure else None
+
+    pairs: list[PairView] = []
+    for pair in data.get("pairs") or []:
+        pair = _as_plain(pair)
+        if not isinstance(pair, Mapping):
+            continue
+        a, b = document_ref(pair, "a"), document_ref(pair, "b")
+        aligned = []
+        for item in pair.get("aligned") or []:
+            status = str(item.get("status") or "modified")
+            similarity = item.get("similarity")
+            aligned.append({
+                "a_id": item.get("a_id"), "b_id": item.get("b_id"),
+                "a_text": item.get("a_text") or "", "b_text": item.get("b_text") or "",
+                "a_href": href(a, item.get("a_id")), "b_href": href(b, item.get("b_id")),
+                "status": status, "status_label": STATUS_LABELS.get(status, status),
+                "similarity": None if similarity is None else float(similarity),
+                "changed": _changes(item, names),
+            })
+        unaligned = {}
+        for key, document in (("new", b), ("dropped", a)):
+            unaligned[key] = [{
+                "id": m.get("id"), "text": m.get("text") or "", "href": href(document, m.get("id")),
+                "strength": m.get("strength") or NO_STRENGTH, "strength_label": strength_label(m.get("strength")),
+                "focus_name": _area_name(m.get("focus_area"), names),
+            } for m in pair.get(key) or [] if isinstance(m, Mapping)]
+        statuses = Counter(row["status"] for row in aligned)
+        pairs.append(PairView(
+            a_title=titles.get(a or "", a or "A"), b_title=titles.get(b or "", b or "B"), aligned=aligned,
+            new=unaligned["new"], dropped=unaligned["dropped"],
+            counts={"continued": statuses["continued"], "modified": statuses["modified"],
+                    "new": len(unaligned["new"]), "dropped": len(unaligned["dropped"])},
+        ))
+
+    distributions: list[dict[str, tuple[str | None, float]]] = []
+    by_ref = {str(d["id"]): d for d in compared}
+    for ref in refs:
+        listed = by_ref.get(ref, {}).get("focus_areas")
+        if listed is not None:
+            distributions.append({str(f["label"]): (f.get("name"), float(f.get("share") or 0.0))
+                                  for f in listed if isinstance(f, Mapping) and f.get("label") is not None})
+        elif ref in given:
+            distributions.append({a.label: (a.name, a.share) for a in _document_areas(given[ref][1], names)})
+        else:
+            distributions.append({})
+    chart_titles = [titles.get(ref, ref) for ref in refs]
+    return ComparisonView(pairs=pairs, chart=_cross_chart(chart_titles, distributions, names),
+                          chart_titles=chart_titles)
+
+
+def _cross_chart(titles: Sequence[str], distributions: Sequence[Mapping[str, tuple[str | None, float]]],
+                 names: dict[str, str]) -> Markup:
+    labels: list[str] = []
+    for distribution in distributions:
+        for label, (name, _) in distribution.items():
+            if name:
+                names.setdefault(label, name)
+            if label not in labels:
+                labels.append(label)
+    totals = {label: sum(d.get(label, (None, 0.0))[1] for d in distributions) for label in labels}
+    labels.sort(key=lambda label: -totals[label])
+    rows = [(label, _area_name(label, names), [d.get(label, (None, 0.0))[1] for d in distributions])
+            for label in labels]
+    return grouped_area_chart(titles, rows)
+
+
+def _documents_chart(documents: Sequence[DocumentView]) -> Markup:
+    distributions = [{a.label: (a.name, a.share) for a in doc.areas} for doc in documents]
+    names = {a.label: a.name for doc in documents for a in doc.areas}
+    return _cross_chart([doc.title for doc in documents], distributions, names)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The page
+
+CSS = """
+:root { --ink:#1d2330; --muted:#5b6475; --line:#d9dde5; --bg:#f6f7f9; --card:#fff; --measure:#fff1a8;
+  --actor:#d7ebff; --actor-line:#3b82c4; --binding:#2e8540; --intention:#d9730d; --exploratory:#8e44ad; }
+* { box-sizing: border-box; }
+body { margin:0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color:var(--ink); background:var(--bg); line-height:1.45; }
+header.top { background:#1d2f4f; color:#fff; padding:18px 28px; }
+header.top h1 { margin:0 0 4px; font-size:1.5rem; }
+header.top p { margin:0; color:#c9d3e6; }
+nav.toc { padding:10px 28px; background:#e9edf3; border-bottom:1px solid var(--line); }
+nav.toc a { margin-right:18px; color:#1d4f91; }
+main { padding:18px 28px 40px; max-width:1400px; }
+section.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:18px 22px;
+  margin-bottom:26px; }
+h2 { margin:0 0 4px; font-size:1.3rem; }
+h3 { margin:22px 0 8px; font-size:1.05rem; }
+.subtitle, .muted { color:var(--muted); font-size:.9rem; }
+.stats { display:flex; gap:12px; flex-wrap:wrap; margin:12px 0; }
+.stat { background:var(--bg); border:1px solid var(--line); border-radius:6px; padding:6px 12px; }
+.stat b { font-size:1.15rem; margin-right:4px; }
+.warning { color:#8a5a00; font-size:.9rem; margin:4px 0; }
+.filters { display:flex; gap:16px; align-items:center; flex-wrap:wrap; margin:8px 0 10px; }
+.filters label { font-size:.9rem; }
+.filters select { margin-left:6px; padding:3px 6px; font-size:.9rem; }
+.count { font-weight:600; }
+table { border-collapse:collapse; width:100%; font-size:.9rem; }
+th, td { text-align:left; vertical-align:top; padding:6px 8px; border-bottom:1px solid var(--line); }
+th { background:#eef1f6; position:sticky; top:0; }
+td.num { text-align:right; white-space:nowrap; }
+tr[hidden] { display:none; }
+tr.measure-row:target, tr.measure-row.current { background:#fffbe0; }
+.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; color:#fff;
+  background:#7f8c8d; white-space:nowrap; }
+.badge.s-binding { background:var(--binding); } .badge.s-intention { background:var(--intention); }
+.badge.s-exploratory { background:var(--exploratory); }
+.badge.st-continued { background:#2e8540; } .badge.st-modified { background:#d9730d; }
+.badge.st-new { background:#1f5fbf; } .badge.st-dropped { background:#c0392b; }
+.runner { color:var(--muted); font-size:.8rem; }
+.doc-text { white-space:pre-wrap; font-family: Georgia, "Times New Roman", serif; font-size:.95rem;
+  max-height:70vh; overflow:auto; border:1px solid var(--line); border-radius:6px; padding:14px 16px;
+  background:#fcfcfd; }
+mark.m { background:var(--measure); border-bottom:3px solid #7f8c8d; padding:1px 0; color:inherit; }
+mark.m.s-binding { border-bottom-color:var(--binding); } mark.m.s-intention { border-bottom-color:var(--intention); }
+mark.m.s-exploratory { border-bottom-color:var(--exploratory); }
+mark.m.dim { background:transparent; border-bottom-color:transparent; color:var(--muted); }
+mark.m:target { outline:2px solid #1d2f4f; }
+mark.a { background:var(--actor); box-shadow: inset 0 -2px 0 var(--actor-line); border-radius:2px; color:inherit;
+  padding:0 1px; }
+mark.a.p { background:#e7f6e7; box-shadow: inset 0 -2px 0 #2e8540; }
+.legend { display:flex; gap:14px; flex-wrap:wrap; font-size:.85rem; margin:6px 0; }
+.legend mark { padding:0 4px; }
+.columns { display:grid; grid-template-columns: minmax(0,2fr) minmax(0,1fr); gap:22px; }
+@media (max-width: 1000px) { .columns { grid-template-columns: 1fr; } }
+svg.chart { max-width:100%; height:auto; font-size:12px; }
+svg.chart text { fill:var(--ink); }
+svg.chart text.value { fill:var(--muted); }
+svg.area-chart rect.bar { fill:#1f5fbf; }
+td.side { width:36%; }
+td.changes { min-width:150px; }
+ul.plain { margin:4px 0; padding-left:20px; }
+footer { color:var(--muted); font-size:.8rem; padding:0 28px 24px; }
+"""
+
+JS = """
+(function () {
+  "use strict";
+  document.querySelectorAll("section.document").forEach(function (section) {
+    var focus = section.querySelector("select.filter-focus");
+    var strength = section.querySelector("select.filter-strength");
+    var count = section.querySelector(".count");
+    var rows = Array.prototype.slice.call(section.querySelectorAll("tr.measure-row"));
+    var marks = Array.prototype.slice.call(section.querySelectorAll(".doc-text mark.m"));
+    function shown(el) {
+      return (!focus.value || el.dataset.focus === focus.value) &&
+             (!strength.value || el.dataset.strength === strength.value);
+    }
+    function apply() {
+      var visible = 0;
+      rows.forEach(function (row) { var ok = shown(row); row.hidden = !ok; if (ok) { visible += 1; } });
+      marks.forEach(function (mark) { mark.classList.toggle("dim", !shown(mark)); });
+      count.textContent = visible + " av " + rows.length + " tiltak vises";
+    }
+    focus.addEventListener("change", apply);
+    strength.addEventListener("change", apply);
+    marks.forEach(function (mark) {
+      mark.addEventListener("click", function () {
+        var row = section.querySelector("tr.measure-row[data-measure='" + mark.dataset.measure + "']");
+        rows.forEach(function (r) { r.classList.toggle("current", r === row); });
+        if (row && !row.hidden) { row.scrollIntoView({block: "nearest"}); }
+      });
+    });
+    apply();
+  });
+})();
+"""
+
+PAGE = """<!DOCTYPE html>
+<html lang="nb">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta name="generator" content="tiltak {{ version }}">
+<title>{{ title }}</title>
+{% macro ref(href, id) %}{% if href %}<a href="{{ href }}">{{ id }}</a>{% else %}{{ id }}{% endif %}{% endmacro %}
+{% macro options(items) %}{% for value, name, n in items %}<option value="{{ value }}">{{ name }} ({{ n }})</option>
+{% endfor %}{% endmacro %}
+{% macro score(value) %}{% if value is not none %} <span class="muted">{{ "%.2f"|format(value) }}</span>{% endif %}
+{% endmacro %}
+<style>{{ css }}</style>
+</head>
+<body>
+<header class="top">
+  <h1>{{ title }}</h1>
+  <p>{{ documents|length }} {{ "dokument" if documents|length == 1 else "dokumenter" }} ·
+     {{ total_measures }} tiltak · laget {{ created }} med tiltak {{ version }}</p>
+</header>
+{% if documents|length > 1 or comparison %}
+<nav class="toc">
+  {% if comparison or documents|length > 1 %}<a href="#sammenligning">Sammenligning</a>{% endif %}
+  {% for doc in documents %}<a href="#{{ doc.anchor }}">{{ doc.title }}</a>{% endfor %}
+</nav>
+{% endif %}
+<main>
+{% if comparison or documents|length > 1 %}
+<section class="card comparison" id="sammenligning">
+  <h2>Sammenligning</h2>
+  <h3>Fokusområder på tvers av dokumentene</h3>
+  <p class="muted">Andel av hvert dokuments tiltak per fokusområde.</p>
+  {{ cross_chart }}
+  {% if comparison %}
+  {% for pair in comparison.pairs %}
+  <div class="pair">
+    <h3>{{ pair.a_title }} → {{ pair.b_title }}</h3>
+    <div class="stats">
+      {% for key in ["continued", "modified", "new", "dropped"] %}
+      <span class="stat stat-{{ key }}"><b>{{ pair.counts[key] }}</b>{{ status_labels[key]|lower }}</span>
+      {% endfor %}
+    </div>
+    <table class="aligned">
+      <thead><tr><th>Status</th><th>Likhet</th><th>Endret</th>
+        <th>{{ pair.a_title }}</th><th>{{ pair.b_title }}</th></tr></thead>
+      <tbody>
+      {% for row in pair.aligned %}
+        <tr class="aligned-row" data-status="{{ row.status }}">
+          <td><span class="badge st-{{ row.status }}">{{ row.status_label }}</span></td>
+          <td class="num">{{ "–" if row.similarity is none else "%.0f %%"|format(100 * row.similarity) }}</td>
+          <td class="changes">{{ row.changed|join("; ") if row.changed else "–" }}</td>
+          <td class="side side-a">{{ ref(row.a_href, row.a_id) }} {{ row.a_text }}</td>
+          <td class="side side-b">{{ ref(row.b_href, row.b_id) }} {{ row.b_text }}</td>
+        </tr>
+      {% else %}
+        <tr><td colspan="5" class="muted">Ingen tiltak går igjen.</td></tr>
+      {% endfor %}
+      </tbody>
+    </table>
+    <div class="columns">
+      <div>
+        <h3>Nye tiltak i {{ pair.b_title }} ({{ pair.new|length }})</h3>
+        <ul class="plain new-list">
+        {% for m in pair.new %}
+          <li>{{ ref(m.href, m.id) }} {{ m.text }}
+            <span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span>
+            <span class="muted">{{ m.focus_name }}</span></li>
+        {% else %}<li class="muted">Ingen.</li>{% endfor %}
+        </ul>
+      </div>
+      <div>
+        <h3>Utgåtte tiltak fra {{ pair.a_title }} ({{ pair.dropped|length }})</h3>
+        <ul class="plain dropped-list">
+        {% for m in pair.dropped %}
+          <li>{{ ref(m.href, m.id) }} {{ m.text }}
+            <span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span>
+            <span class="muted">{{ m.focus_name }}</span></li>
+        {% else %}<li class="muted">Ingen.</li>{% endfor %}
+        </ul>
+      </div>
+    </div>
+  </div>
+  {% endfor %}
+  {% endif %}
+</section>
+{% endif %}
+
+{% for doc in documents %}
+<section class="card document" id="{{ doc.anchor }}" data-document="{{ doc.id }}">
+  <h2 class="doc-title">{{ doc.title }}</h2>
+  <div class="subtitle">{{ doc.subtitle }}</div>
+  {% for warning in doc.warnings %}<div class="warning">Advarsel: {{ warning }}</div>{% endfor %}
+  <div class="stats">
+    <span class="stat"><b>{{ doc.measures|length }}</b>tiltak</span>
+    <span class="stat"><b>{{ doc.actors|length }}</b>aktører</span>
+    <span class="stat"><b>{{ doc.areas|length }}</b>fokusområder</span>
+  </div>
+
+  <div class="columns">
+    <div>
+      <h3>Fokusområder</h3>
+      {{ doc.chart }}
+    </div>
+    <div>
+      <h3>Aktører</h3>
+      <table class="actors">
+        <thead><tr><th>Navn</th><th>Type</th><th>Omtaler</th></tr></thead>
+        <tbody>
+        {% for actor in doc.actors %}
+          <tr class="actor-row" data-kind="{{ actor.kind }}"><td>{{ actor.name }}
+            {% if actor.abbreviation %}<span class="muted">({{ actor.abbreviation }})</span>{% endif %}
+            {% if actor.forms %}<div class="runner">i teksten: {{ actor.forms|join(", ") }}</div>{% endif %}</td>
+            <td>{{ actor.type_label }}</td><td class="num">{{ actor.mentions }}</td></tr>
+        {% else %}
+          <tr><td colspan="3" class="muted">Ingen aktører funnet.</td></tr>
+        {% endfor %}
+        </tbody>
+      </table>
+    </div>
+  </div>
+
+  <h3>Tiltak</h3>
+  <div class="filters">
+    <label>Fokusområde
+      <select class="filter-focus" aria-label="Filtrer på fokusområde">
+        <option value="">Alle fokusområder</option>
+        {{ options(doc.focus_options) }}
+      </select></label>
+    <label>Styrke
+      <select class="filter-strength" aria-label="Filtrer på styrke">
+        <option value="">Alle styrker</option>
+        {{ options(doc.strength_options) }}
+      </select></label>
+    <span class="count" aria-live="polite">{{ doc.measures|length }} av {{ doc.measures|length }} tiltak vises</span>
+  </div>
+  <table class="measures">
+    <thead><tr><th>Id</th><th>Side</th><th>Styrke</th><th>Fokusområde</th><th>Aktører</th><th>Tiltak</th></tr></thead>
+    <tbody>
+    {% for m in doc.measures %}
+      <tr class="measure-row" data-measure="{{ m.id }}" data-focus="{{ m.focus }}" data-strength="{{ m.strength }}">
+        <td><a href="#{{ m.anchor }}">{{ m.id }}</a></td>
+        <td class="num">{{ m.page or "–" }}</td>
+        <td><span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span></td>
+        <td>{{ m.focus_name }}{{ score(m.score) }}
+          {% if m.runner_up %}<div class="runner">ellers: {{ m.runner_up }}{{ score(m.runner_up_score) }}</div>
+          {% endif %}
+        </td>
+        <td>{{ m.actors|join(", ") if m.actors else "–" }}</td>
+        <td>{{ m.text }}{% if m.section %}<div class="runner">{{ m.section }}</div>{% endif %}</td>
+      </tr>
+    {% else %}
+      <tr><td colspan="6" class="muted">Ingen tiltak funnet.</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+
+  <h3>Dokumentets tekst</h3>
+  <div class="legend">
+    <span><mark class="m s-binding">Tiltak</mark> (strek: <span class="badge s-binding">Bindende</span>
+      <span class="badge s-intention">Intensjon</span> <span class="badge s-exploratory">Utredende</span>)</span>
+    <span><mark class="a">Aktør</mark></span>
+    <span><mark class="a p">Person</mark></span>
+  </div>
+  <div class="doc-text" lang="{{ doc.language }}">{{ doc.text_html }}</div>
+</section>
+{% endfor %}
+</main>
+<footer>Rapporten er én selvstendig fil uten eksterne ressurser; tekst og forskyvninger er hentet fra tiltak-JSON.
+</footer>
+<script>{{ js }}</script>
+</body>
+</html>
+"""
+
+_ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_PAGE = _ENV.from_string(PAGE)
+
+
+def _csp() -> str:
+    digest = base64.b64encode(hashlib.sha256(JS.encode("utf-8")).digest()).decode("ascii")
+    return (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
+            "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+
+
+def render_report(documents: Sequence[DocumentResult], comparison: Any = None, *, title: str | None = None) -> str:
+    """The whole report as one HTML string. ``comparison`` is pipeline.compare's result, its JSON as a dict, or
+    None; with two or more documents and no comparison the page still charts focus areas across documents."""
+    names = _area_names(documents)
+    views = [_document_view(i, d, names) for i, d in enumerate(documents, start=1)]
+    compared = comparison_view(comparison, documents, names) if comparison is not None else None
+    if compared is not None:
+        cross_chart = compared.chart
+    elif len(views) > 1:
+        cross_chart = _documents_chart(views)
+    else:
+        cross_chart = Markup("")
+    if title is None:
+        title = f"Tiltaksrapport: {views[0].title}" if len(views) == 1 else "Tiltaksrapport"
+    return _PAGE.render(
+        title=title, documents=views, comparison=compared, cross_chart=cross_chart,
+        total_measures=sum(len(v.measures) for v in views), status_labels=STATUS_LABELS,
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
+        css=Markup(CSS), js=Markup(JS), csp=_csp(),
+    )
+
+
+def write_report(path: Path, documents: Sequence[DocumentResult], comparison: Any = None, *,
+                 title: str | None = None) -> Path:
+    return atomic_write_text(path, render_report(documents, comparison, title=title))
