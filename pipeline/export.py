@@ -21,13 +21,10 @@ never sees half a dataset file; the SQLite database is built in a temporary file
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +33,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from pipeline.errors import TiltakError
-from pipeline.io import _fsync_directory, atomic_write_bytes, atomic_write_text
+from pipeline.io import atomic_path, atomic_write_bytes, atomic_write_text
 from pipeline.schema import DocumentResult
 
 DB_NAME = "tiltak"
@@ -462,23 +459,12 @@ def write_sqlite(tables: Tables, path: Path) -> Path:
     per export and meant to be read; if you VACUUM it, run
     ``INSERT INTO measures_fts(measures_fts) VALUES('rebuild')`` afterwards.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        connection = sqlite3.connect(tmp_name)
+    with atomic_path(path) as tmp:
+        connection = sqlite3.connect(tmp)
         try:
             _fill_database(connection, tables)
         finally:
             connection.close()
-        with open(tmp_name, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_directory(path.parent)
     return path
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
@@ -25,14 +26,17 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to build the file in; on success it is flushed to disk and renamed over
+    ``path``, on failure removed. For writers that need a file name (SQLite) rather than bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
+        yield Path(tmp_name)
+        with open(tmp_name, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.chmod(tmp_name, _default_file_mode())
         os.replace(tmp_name, path)
     except BaseException:
@@ -40,6 +44,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
             os.unlink(tmp_name)
         raise
     _fsync_directory(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
     return path
 
 
