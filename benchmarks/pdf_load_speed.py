@@ -1,0 +1,68 @@
+"""PDF load + normalise + structure, pages per second, against bare pdfplumber ``extract_text`` on the same PDFs,
+measured in the same run (issue: ratio ≥ 0.8).
+
+    python benchmarks/pdf_load_speed.py [--docs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from corpus_generator import generate  # noqa: E402
+
+from pipeline.loaders import load_document  # noqa: E402
+from pipeline.structure import build_structure  # noqa: E402
+
+
+def bare_pdfplumber(paths: list[Path]) -> int:
+    import pdfplumber
+
+    pages = 0
+    for path in paths:
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages:
+                page.extract_text()
+                pages += 1
+    return pages
+
+
+def tiltak_load(paths: list[Path]) -> int:
+    pages = 0
+    for path in paths:
+        source = load_document(path)
+        build_structure(source)
+        pages += source.page_count or 0
+    return pages
+
+
+def timed(run, paths: list[Path]) -> tuple[int, float]:
+    started = time.perf_counter()
+    pages = run(paths)
+    return pages, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = generate(Path(tmp), args.docs, pdf_share=1.0)
+        bare_pages, bare_seconds = timed(bare_pdfplumber, paths)
+        ours_pages, ours_seconds = timed(tiltak_load, paths)
+    bare_rate, ours_rate = bare_pages / bare_seconds, ours_pages / ours_seconds
+    print(f"PDFs: {len(paths)} documents, {bare_pages} pages")
+    print(f"bare pdfplumber extract_text: {bare_rate:.1f} pages/s")
+    print(f"tiltak load + normalise + structure: {ours_rate:.1f} pages/s")
+    print(f"ratio tiltak/bare: {ours_rate / bare_rate:.3f} (target ≥ 0.8)")
+
+
+if __name__ == "__main__":
+    main()
