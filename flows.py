@@ -2,8 +2,9 @@
 
 ``process_corpus``: fingerprint every input → analyse each distinct content once (cached by content hash,
 tool version, NLP model and config hash, so an unchanged re-run does no extraction work) → write each output
-atomically → write the run manifest. A document that fails is recorded (file, stage, error) and the others
-finish.
+atomically → record it in the run manifest, itself rewritten atomically after every document. A document
+that fails is recorded (file, stage, error) and the others finish. One run at a time writes to an output
+folder (a lock; a second run waits for it).
 
 Runs offline on Prefect's embedded default (a temporary local server, started once per process). Unless the
 user set ``PREFECT_HOME``, Prefect's state and the analysis cache live in ``.prefect/`` inside the project.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -38,10 +39,33 @@ from pipeline import __version__  # noqa: E402
 from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
 from pipeline.classify import load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.errors import DocumentError  # noqa: E402
+from pipeline.errors import DocumentError, TiltakError  # noqa: E402
+from pipeline.ingest import (  # noqa: E402
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    Candidate,
+    FetchResult,
+    Registry,
+    comparison_path,
+    fetch,
+    inbox_candidate,
+    ingest_lock,
+    plan,
+    relative_to_out,
+    scan_inbox,
+    store_version,
+    url_candidate,
+)
+from pipeline.locking import output_lock  # noqa: E402
 from pipeline.manifest import DocumentRecord, RunManifest  # noqa: E402
 from pipeline.nlp import LoadedNlp, load_nlp  # noqa: E402
-from pipeline.outputs import new_run_id, utc_now, write_document, write_manifest  # noqa: E402
+from pipeline.outputs import (  # noqa: E402
+    new_run_id,
+    remove_stale_temporaries,
+    utc_now,
+    write_document,
+    write_manifest,
+)
 from pipeline.process import analyse_document  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
 
@@ -65,8 +89,9 @@ def analysis_identity(config: PipelineConfig, nlp: LoadedNlp) -> str:
 
 
 def _analysis_cache_key(_context, parameters: dict) -> str:
+    # v2: the cached value is {"result", "analysed_in_run"} (v1 was the bare result).
     identity = f"{parameters['sha256']}|{parameters['identity']}"
-    return "tiltak-analysis-" + hashlib.sha256(identity.encode()).hexdigest()
+    return "tiltak-analysis-v2-" + hashlib.sha256(identity.encode()).hexdigest()
 
 
 @task(name="fingerprint", task_run_name="fingerprint {path}")
@@ -81,11 +106,13 @@ def fingerprint_task(path: str) -> str:
     persist_result=True,
     result_serializer="json",
 )
-def analyse_task(path: str, sha256: str, identity: str, config: dict) -> dict:
+def analyse_task(path: str, sha256: str, identity: str, config: dict, run_id: str) -> dict:
+    """The analysis, with the run that made it: a later run that takes it from the cache can say where it came
+    from (``analysed_in_run`` in the manifest), even when that run was killed before recording it."""
     result = analyse_document(Path(path), PipelineConfig(**config))
     if result.document.sha256 != sha256:
         raise DocumentError(path, "load", "the file changed while it was being processed")
-    return result.model_dump(mode="json")
+    return {"result": result.model_dump(mode="json"), "analysed_in_run": run_id}
 
 
 @task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1)
@@ -108,9 +135,15 @@ def process_corpus(
     refresh_cache: bool = False,
     run_id: str | None = None,
     overrides: dict[str, str | None] | None = None,
+    wait_lock: float | None = None,
 ) -> dict:
     """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
-    config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults."""
+    config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults.
+
+    One run at a time writes to ``out_dir``: the run holds its lock (``pipeline.locking``), waiting up to
+    ``wait_lock`` seconds (default ``$TILTAK_WAIT_LOCK`` or 600) for another run to finish. The manifest
+    ``runs/<run_id>.json`` is written atomically at the start (status ``running``), after every document and
+    at the end (``completed``), so a killed run leaves a valid manifest of the documents it finished."""
     run_id = run_id or new_run_id()
     out = Path(out_dir)
     extra = {key: value for key, value in (overrides or {}).items() if value is not None}
@@ -120,28 +153,58 @@ def process_corpus(
     loaded = load_nlp(config.nlp)
     load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
     identity = analysis_identity(config, loaded)
-    manifest = RunManifest(
-        run_id=run_id,
-        flow_run_id=str(get_run_context().flow_run.id),
-        tool_version=__version__,
-        schema_version=SCHEMA_VERSION,
-        started_at=utc_now(),
-        out_dir=str(out),
-        config_hash=config.config_hash,
-        settings=config.model_dump(mode="json"),
-        nlp_model=loaded.info,
-    )
 
-    def record(entry: DocumentRecord) -> None:
-        manifest.documents.append(entry)
-        for listener in list(_progress_listeners):
-            listener(entry)
+    with output_lock(out, wait=wait_lock):
+        remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
+        manifest = RunManifest(
+            run_id=run_id,
+            flow_run_id=str(get_run_context().flow_run.id),
+            tool_version=__version__,
+            schema_version=SCHEMA_VERSION,
+            status="running",
+            started_at=utc_now(),
+            out_dir=str(out),
+            config_hash=config.config_hash,
+            settings=config.model_dump(mode="json"),
+            nlp_model=loaded.info,
+        )
+        write_manifest(manifest, out)
 
+        def record(entry: DocumentRecord) -> None:
+            manifest.documents.append(entry)
+            write_manifest(manifest, out)
+            for listener in list(_progress_listeners):
+                listener(entry)
+
+        try:
+            _process_files(files, out, config, identity, refresh_cache, run_id, record)
+        except BaseException:
+            manifest.status = "failed"
+            manifest.finished_at = utc_now()
+            with suppress(Exception):
+                write_manifest(manifest, out)
+            raise
+        manifest.status = "completed"
+        manifest.finished_at = utc_now()
+        write_manifest(manifest, out)
+    return manifest.model_dump(mode="json")
+
+
+def _process_files(
+    files: list[Path],
+    out: Path,
+    config: PipelineConfig,
+    identity: str,
+    refresh_cache: bool,
+    run_id: str,
+    record: Callable[[DocumentRecord], None],
+) -> None:
+    """Fingerprint, analyse (cached) and write every file, calling ``record`` as each document finishes."""
     fingerprints: dict[Path, str] = {}
     for path, future in zip(files, fingerprint_task.map([str(f) for f in files]), strict=True):
         future.wait()
         if future.state.is_failed():
-            stage, error = _failure(future.state.result(raise_on_failure=False))
+            _stage, error = _failure(future.state.result(raise_on_failure=False))
             record(DocumentRecord(source=str(path), status="failed", stage="load", error=error))
         else:
             fingerprints[path] = future.result()
@@ -149,7 +212,7 @@ def process_corpus(
     plan = plan_outputs(fingerprints)
     analyse = analyse_task.with_options(refresh_cache=True) if refresh_cache else analyse_task
     submitted = {
-        analyse.submit(str(doc.path), doc.sha256, identity, config.model_dump(mode="json")): doc
+        analyse.submit(str(doc.path), doc.sha256, identity, config.model_dump(mode="json"), run_id): doc
         for doc in plan
         if doc.duplicate_of is None
     }
@@ -162,7 +225,8 @@ def process_corpus(
             stage, error = _failure(state.result(raise_on_failure=False))
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=stage, error=error))
             continue
-        result = future.result()
+        analysis = future.result()
+        result = analysis["result"]
         write = write_task.submit(result, str(out), doc.stem, str(doc.path))
         write.wait()
         if write.state.is_failed():
@@ -176,6 +240,7 @@ def process_corpus(
             sha256=doc.sha256,
             status="cached" if cached else "processed",
             output=written[doc.sha256],
+            analysed_in_run=analysis["analysed_in_run"],
             measures=len(result["measures"]),
             seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
         ))
@@ -191,10 +256,6 @@ def process_corpus(
                 stage=None if original_ok else "load",
                 error=None if original_ok else f"same content as {doc.duplicate_of}, which failed",
             ))
-
-    manifest.finished_at = utc_now()
-    write_manifest(manifest, out)
-    return manifest.model_dump(mode="json")
 
 
 @task(name="train-focus-area-classifier")
@@ -241,3 +302,92 @@ def compare_flow(paths: list[str], out: str | None = None) -> dict:
     if out is not None:
         write_comparison_task(comparison, out)
     return comparison
+
+
+@task(name="fetch-source", task_run_name="fetch {url}")
+def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float) -> FetchResult:
+    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout)
+
+
+@flow(name="ingest", validate_parameters=True)
+def ingest(
+    inbox: str | None = None,
+    urls: list[str] | None = None,
+    out_dir: str = "outputs",
+    nlp: str = "best",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict:
+    """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed, each new
+    version is compared with the source's previous one. Returns a summary (per source: new, changed, unchanged,
+    failed; the outputs and comparisons written)."""
+    out = Path(out_dir)
+    summary: dict = {"new": [], "changed": [], "unchanged": [], "failed": [], "outputs": {}, "comparisons": [],
+                     "run_id": None}
+    with ingest_lock(out):
+        registry = Registry.load(out)
+        candidates: list[Candidate] = []
+        url_list = list(dict.fromkeys(urls or []))
+        futures = {}
+        for url in url_list:
+            latest = registry.latest(url) or {}
+            futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes, timeout)
+        for url, future in futures.items():
+            result: FetchResult = future.result()
+            if result.status == "error":
+                registry.note_error(url, "url", result.reason or "error")
+                summary["failed"].append({"source": url, "stage": "fetch", "error": result.reason})
+            elif result.status == "unchanged":
+                registry.touch(url, result.etag, result.last_modified)
+                summary["unchanged"].append(url)
+            else:
+                candidates.append(url_candidate(url, result))
+        if inbox:
+            for path in scan_inbox(Path(inbox)):
+                try:
+                    candidates.append(inbox_candidate(path))
+                except OSError as exc:
+                    reason = f"{path}: cannot read: {exc.strerror or exc}"
+                    registry.note_error(str(path.resolve()), "inbox", reason)
+                    summary["failed"].append({"source": str(path.resolve()), "stage": "read", "error": reason})
+
+        planned = plan(registry, candidates)
+        for item in planned:
+            if item.change == "unchanged":
+                registry.touch(item.candidate.source, item.candidate.etag, item.candidate.last_modified)
+                summary["unchanged"].append(item.candidate.source)
+        todo = [item for item in planned if item.change != "unchanged"]
+        stored = {item.candidate.source: store_version(registry, item.candidate).resolve() for item in todo}
+
+        if todo:
+            manifest = process_corpus(paths=[str(stored[item.candidate.source]) for item in todo],
+                                      out_dir=str(out), nlp=nlp)
+            summary["run_id"] = manifest["run_id"]
+            records = {record["source"]: record for record in manifest["documents"]}
+            for item in todo:
+                source, candidate = item.candidate.source, item.candidate
+                record = records.get(str(stored[source]))
+                if record is None or record["status"] == "failed" or not record.get("output"):
+                    error = record["error"] if record else "not in the run manifest"
+                    registry.note_error(source, candidate.kind, error)
+                    summary["failed"].append({"source": source, "stage": record["stage"] if record else "process",
+                                              "error": error})
+                    continue  # not recorded as a version: the next run tries it again
+                output = relative_to_out(out, out / record["output"])
+                registry.add_version(candidate, relative_to_out(out, stored[source]), output)
+                summary[item.change].append(source)
+                summary["outputs"][source] = output
+                registry.save()
+                previous = item.previous
+                if previous is None or not previous.get("output_json"):
+                    continue
+                name = registry.sources[source]["name"]
+                target = comparison_path(out, name, previous["sha256"], candidate.sha256)
+                try:
+                    compare_flow(paths=[str(out / previous["output_json"]), str(out / output)], out=str(target))
+                except (TiltakError, OSError) as exc:
+                    summary["failed"].append({"source": source, "stage": "compare", "error": str(exc)})
+                    continue
+                summary["comparisons"].append(relative_to_out(out, target))
+        registry.save()
+    return summary

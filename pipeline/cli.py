@@ -78,6 +78,8 @@ def run(
     taxonomy: Annotated[Path | None, typer.Option(help="Focus-area taxonomy YAML (validated).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Focus-area classifier folder (card.json, artifact).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
+    wait_lock: Annotated[float | None, typer.Option(
+        "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:
     """Process documents into one schema-valid JSON each, plus a run manifest in OUT/runs/."""
@@ -120,6 +122,7 @@ def run(
                     config_file=str(config) if config else None, refresh_cache=refresh,
                     overrides={"taxonomy": str(taxonomy) if taxonomy else None,
                                "classifier": str(classifier) if classifier else None},
+                    wait_lock=wait_lock,
                 )
             except TiltakError as exc:
                 raise fail(str(exc)) from exc
@@ -334,9 +337,13 @@ def train_classifier(
 
 # Commands that live in their own modules (each module's register() adds its commands to this app).
 from pipeline.cli_compare import register as _register_compare  # noqa: E402
+from pipeline.cli_doctor import register as _register_doctor  # noqa: E402
 from pipeline.cli_export import register as _register_export  # noqa: E402
 from pipeline.cli_report import register as _register_report  # noqa: E402
+from pipeline.cli_serve import register as _register_serve  # noqa: E402
 
 _register_compare(app)
 _register_export(app)
 _register_report(app)
+_register_serve(app)
+_register_doctor(app)

@@ -38,6 +38,13 @@ class PipelineConfig(BaseModel):
                              description="Folder of the focus-area classifier (card.json and its skops artifact).")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
+    max_pages: int = Field(default=1000, ge=1, description="A PDF with more pages is refused before its pages "
+                           "are read.")
+    max_seconds_per_document: float = Field(
+        default=600.0, gt=0, description="A document still being processed after this many seconds is stopped "
+        "(checked between PDF pages and between stages) and recorded as failed; the batch goes on.")
+    max_chars: int = Field(default=20_000_000, ge=1, description="A document with more characters of text is "
+                           "refused before the NLP stage.")
 
     @cached_property
     def config_hash(self) -> str:

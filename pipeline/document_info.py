@@ -58,6 +58,32 @@ def detect_language(text: str, profiles_path: Path) -> Language:
     return Language.NYNORSK if nn_hits > nb_hits else Language.BOKMAAL
 
 
+LANGUAGE_NAMES = {"en": "English", "sv": "Swedish", "da": "Danish", "de": "German"}
+
+
+def closest_other_language(text: str, profiles_path: Path) -> str | None:
+    """The name of the non-Norwegian profile with the most hits in ``text`` ("en", "de" …), if any hits."""
+    profiles = load_language_profiles(profiles_path)
+    words = [w.lower() for w in _WORD.findall(text[:200_000])]
+    hits = {name: sum(w in vocab for w in words) for name, vocab in profiles.others.items()}
+    best = max(hits, key=lambda name: hits[name], default=None)
+    return best if best is not None and hits[best] > 0 else None
+
+
+def not_norwegian_warning(text: str, profiles_path: Path) -> str | None:
+    """A document warning when the text is detected as not Norwegian (``Language.OTHER``), else None.
+
+    Such a document is still processed; the warning tells the user that the extraction rules (list intros,
+    commitment verbs, actor names) are written for Norwegian, so its measures are likely missing or wrong.
+    """
+    if detect_language(text, profiles_path) is not Language.OTHER:
+        return None
+    closest = closest_other_language(text, profiles_path)
+    detected = f" (looks like {LANGUAGE_NAMES.get(closest, closest)})" if closest else ""
+    return (f"language: the text is not Norwegian{detected}; the extraction rules are written for Norwegian "
+            "Bokmål and Nynorsk, so measures, commitments and actors may be missing or wrong")
+
+
 @dataclass(frozen=True)
 class DocumentTypeRules:
     head_chars: int

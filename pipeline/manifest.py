@@ -11,6 +11,7 @@ from pipeline.schema import NlpModelInfo
 MANIFEST_SCHEMA_VERSION = "1.0.0"
 
 DocumentStatus = Literal["processed", "cached", "duplicate", "failed"]
+RunStatus = Literal["running", "completed", "failed"]
 
 
 class DocumentRecord(BaseModel):
@@ -24,6 +25,11 @@ class DocumentRecord(BaseModel):
     sha256: str | None = None
     output: str | None = Field(default=None, description="Path of the document JSON, relative to the output folder.")
     duplicate_of: str | None = None
+    analysed_in_run: str | None = Field(
+        default=None,
+        description="The run_id of the run whose analysis this output is: this run when processed, an earlier "
+        "(possibly killed) run when cached. Each analysis is made once and is traceable to one run.",
+    )
     stage: str | None = Field(default=None, description="The stage that failed (load, structure, nlp, extract, ...).")
     error: str | None = None
     measures: int | None = None
@@ -38,6 +44,12 @@ class RunManifest(BaseModel):
     flow_run_id: str | None = None
     tool_version: str
     schema_version: str
+    status: RunStatus = Field(
+        default="completed",
+        description="running: the run is going on, or was killed (the manifest is rewritten atomically after every "
+        "document, so it lists the documents finished so far); completed: every input is accounted for; failed: "
+        "the run stopped on an error. Manifests written before this field existed were completed runs.",
+    )
     started_at: str
     finished_at: str | None = None
     out_dir: str

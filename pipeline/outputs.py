@@ -44,6 +44,18 @@ def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> P
     return atomic_write_text(out_dir / f"{stem}.json", text)
 
 
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Remove the hidden temporary files (``.NAME.json.XXXX.tmp``) that a killed run's atomic writes left in
+    ``out_dir`` and its ``runs/`` folder. Only safe while holding the folder's lock (``pipeline.locking``)."""
+    removed = []
+    for folder in (out_dir, out_dir / RUNS_DIR):
+        for path in sorted(folder.glob(".*.json.*.tmp")):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
 def write_manifest(manifest: RunManifest, out_dir: Path) -> Path:
     data = manifest.model_dump(mode="json")
     errors = manifest_errors(data)

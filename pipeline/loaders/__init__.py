@@ -3,6 +3,10 @@
 The format is sniffed from the bytes (magic numbers, the parts inside a zip, markup), not taken from the
 extension: a PDF saved as ``.txt`` is read as a PDF, and a spreadsheet renamed ``.docx`` is refused with a reason.
 When content and extension disagree the document carries a warning saying so.
+
+``LoadLimits`` carries the run's guards against documents too large to process (``max_pages``, ``max_chars``,
+``max_seconds_per_document``): a document over a limit is refused with an error naming the limit and the config
+key that raises it, before the expensive work is done.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import UnsupportedFormatError
+from pipeline.errors import DocumentError, UnsupportedFormatError
 from pipeline.source import SourceDocument, SourceFormat
 
 SUPPORTED_SUFFIXES: dict[str, SourceFormat] = {
@@ -33,6 +39,50 @@ _TEXT_CONTROL = set(range(32)) - {9, 10, 12, 13}
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def raise_hint(key: str, value: object) -> str:
+    return f"raise it with `{key} = {value}` in the file given to --config"
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Limits on one document. ``deadline`` is a ``time.monotonic()`` value; None means no limit."""
+
+    max_pages: int | None = None
+    max_chars: int | None = None
+    max_seconds: float | None = None
+    deadline: float | None = None
+
+    @classmethod
+    def starting_now(cls, *, max_pages: int | None = None, max_chars: int | None = None,
+                     max_seconds: float | None = None) -> LoadLimits:
+        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+        return cls(max_pages=max_pages, max_chars=max_chars, max_seconds=max_seconds, deadline=deadline)
+
+    def check_time(self, path: Path, stage: str) -> None:
+        """Raise DocumentError once the document has used up its time (a cooperative check)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DocumentError(path, stage, time_limit_reason(self.max_seconds))
+
+    def check_pages(self, path: Path, pages: int) -> None:
+        if self.max_pages is not None and pages > self.max_pages:
+            raise UnsupportedFormatError(path, f"PDF has {pages:,} pages, more than the limit of {self.max_pages:,} "
+                                               f"(max_pages); {raise_hint('max_pages', pages)}")
+
+    def check_chars(self, path: Path, chars: int, stage: str = "load") -> None:
+        if self.max_chars is not None and chars > self.max_chars:
+            raise DocumentError(path, stage, f"text has {chars:,} characters, more than the limit of "
+                                             f"{self.max_chars:,} (max_chars); {raise_hint('max_chars', chars)}")
+
+
+NO_LIMITS = LoadLimits()
+
+
+def time_limit_reason(max_seconds: float | None) -> str:
+    seconds = max_seconds or 0.0
+    return (f"took longer than {seconds:g} s (max_seconds_per_document); stopped, "
+            f"{raise_hint('max_seconds_per_document', f'{2 * seconds:g}')}")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -83,8 +133,8 @@ def _extension_warning(path: Path, fmt: SourceFormat) -> str | None:
     return f"content is {fmt.value} although the file name ends in {path.suffix}; read as {fmt.value}"
 
 
-def load_document(path: Path) -> SourceDocument:
-    """Read ``path`` into a SourceDocument, choosing the loader by its content."""
+def load_document(path: Path, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+    """Read ``path`` into a SourceDocument, choosing the loader by its content, within ``limits``."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -95,7 +145,11 @@ def load_document(path: Path) -> SourceDocument:
 
     reader = {SourceFormat.PDF: pdf.read, SourceFormat.HTML: html.read,
               SourceFormat.DOCX: docx.read, SourceFormat.TEXT: text.read}[fmt]
-    document = reader(path, data)
+    document = reader(path, data, limits)
+    # A cheap early check on the extracted text, so that a huge document fails in seconds, before structure
+    # and NLP. Normalisation changes the length only a little (drops controls and repeated spaces, adds block
+    # separators); analyse_document checks the normalised text against the same limit.
+    limits.check_chars(path, sum(len(line.text.strip()) for line in document.lines))
     document.sha256 = hashlib.sha256(data).hexdigest()
     document.size_bytes = len(data)
     if warning := _extension_warning(path, fmt):

@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
+from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -122,7 +123,7 @@ def _paragraph_text(paragraph) -> str:
     return _SPACES.sub(" ", paragraph.text.replace("\xad", "")).strip()
 
 
-def read(path: Path, data: bytes) -> SourceDocument:
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -132,6 +133,7 @@ def read(path: Path, data: bytes) -> SourceDocument:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors … for damaged files
         raise UnsupportedFormatError(path, f"damaged Word document: {type(exc).__name__}: {exc}") from exc
+    limits.check_time(path, "load")
     numbering = _Numbering(document)
     raw: list[tuple[SourceLine, int]] = []  # line and the page breaks seen before it
     breaks = 0

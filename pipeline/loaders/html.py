@@ -15,13 +15,18 @@ import lxml.etree
 import lxml.html
 
 from pipeline.errors import UnsupportedFormatError
+from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.loaders.text import decode_text
 from pipeline.source import LineKind, SourceDocument, SourceFormat, SourceLine
 
 DROPPED_TAGS = frozenset({
-    "script", "style", "noscript", "template", "svg", "nav", "form", "button", "iframe", "object", "embed",
+    "script", "style", "noscript", "template", "svg", "nav", "form", "button", "iframe", "object",
     "select", "textarea", "input", "aside", "canvas", "video", "audio", "map", "head", "dialog",
 })
+# Void elements that libxml2's HTML 4 parser does not know are empty: it nests everything after them, up to the
+# end of their parent, inside them. They hold no text of their own, so they are walked through, not dropped
+# (dropping an <embed> would silently drop the rest of the page).
+VOID_PASSTHROUGH = frozenset({"embed", "source", "track", "wbr", "keygen"})
 DROPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary", "dialog", "alert"})
 _CHROME = re.compile(r"(?:^|[\s_-])(?:breadcrumbs?|cookie\w*|menu|navbar|nav|site-header|site-footer|skip\w*|"
                      r"share|sharing|social|related|newsletter|banner|footer|pagination)(?:$|[\s_-])", re.I)
@@ -53,6 +58,8 @@ def _decode(data: bytes, path: Path) -> tuple[str, str, list[str]]:
 
 def _is_chrome(element: lxml.html.HtmlElement) -> bool:
     tag = element.tag.lower()
+    if tag in VOID_PASSTHROUGH:
+        return False
     if tag in DROPPED_TAGS or element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True
     if tag in {"header", "footer"} and not any(a.tag in {"main", "article"} for a in element.iterancestors()):
@@ -201,7 +208,7 @@ def _parse(text: str, path: Path) -> lxml.html.HtmlElement | None:
     return root
 
 
-def read(path: Path, data: bytes) -> SourceDocument:
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
     text, encoding, warnings = _decode(data, path)
     text = _XML_DECLARATION.sub("", text, count=1)
     root = _parse(text, path)
@@ -212,6 +219,7 @@ def read(path: Path, data: bytes) -> SourceDocument:
         if root is None:
             raise UnsupportedFormatError(path, "HTML nested too deeply to read (more than 2,048 levels)")
         warnings.append("HTML nested deeper than 2,048 levels; read with its div/span containers removed")
+    limits.check_time(path, "load")
     content = _main_content(root)
     lines = _Walker().walk(content)
     if not lines:

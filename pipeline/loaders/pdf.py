@@ -11,19 +11,36 @@ import statistics
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
+from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.source import LineLayout, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 NO_TEXT_LAYER = "no_text_layer"
 _BOLD = ("bold", "black", "heavy", "semibold", "demi")
 
 
-def _open(path: Path, data: bytes):
+def _declared_page_count(pdf) -> int | None:
+    """The page count the PDF's page tree declares (/Pages /Count), read without visiting every page."""
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        count = resolve1(resolve1(pdf.doc.catalog["Pages"]).get("Count"))
+    except Exception:  # a damaged catalog: counting the pages themselves (below) reports it
+        return None
+    return count if isinstance(count, int) and count >= 0 else None
+
+
+def _open(path: Path, data: bytes, limits: LoadLimits):
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
+        declared = _declared_page_count(pdf)
+        if declared is not None:
+            limits.check_pages(path, declared)  # before the page tree is walked or any page read
         _ = pdf.pages  # parses the page tree: damage shows here
+    except UnsupportedFormatError:
+        raise
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
     except Exception as exc:  # pdfminer raises many types (PSEOF, PDFSyntaxError, ValueError …) for damage
@@ -34,6 +51,11 @@ def _open(path: Path, data: bytes):
                 "password" in str(cause).lower()):
             raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
         raise UnsupportedFormatError(path, f"damaged or truncated PDF ({type(cause).__name__}: {cause})") from exc
+    try:
+        limits.check_pages(path, len(pdf.pages))  # a page tree whose /Count understates it
+    except UnsupportedFormatError:
+        pdf.close()
+        raise
     return pdf
 
 
@@ -59,14 +81,15 @@ def _meaningful_title(title: object) -> str | None:
     return text
 
 
-def read(path: Path, data: bytes) -> SourceDocument:
-    pdf = _open(path, data)
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+    pdf = _open(path, data, limits)
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
     image_pages = 0
     try:
         title = (pdf.metadata or {}).get("Title")
         for number, page in enumerate(pdf.pages, start=1):
+            limits.check_time(path, "load")
             pages.append(PageInfo(number, float(page.width), float(page.height)))
             try:
                 found = page.extract_text_lines(layout=False, strip=True, return_chars=True)

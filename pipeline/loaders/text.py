@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
+from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -35,7 +36,7 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str, list[str]]:
     return text, "cp1252", [warning]
 
 
-def read(path: Path, data: bytes) -> SourceDocument:
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
     text, encoding, warnings = decode_text(data, path)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     markdown = path.suffix.lower() == ".md"

@@ -1,0 +1,39 @@
+"""``tiltak doctor``: check the installation (see pipeline/doctor.py). Exit 1 if any check fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def doctor(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The output folder to check.")] = Path("outputs"),
+    nlp: Annotated[str, typer.Option(help="The spaCy pipeline to check (see `tiltak run --help`).")] = "best",
+) -> None:
+    """Check that tiltak can run here: Python, NLP model, classifier, taxonomy, Prefect, output folder, extras."""
+    from pipeline.doctor import failed, run_checks
+
+    console = Console()
+    checks = run_checks(out_dir=out, nlp=nlp)
+    table = Table(title="tiltak doctor", show_lines=False)
+    for column in ("check", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        style = STYLES[check.status]
+        table.add_row(escape(check.name), f"[{style}]{check.status}[/{style}]", escape(check.detail), escape(check.fix))
+    console.print(table)
+    counts = {status: sum(c.status == status for c in checks) for status in STYLES}
+    console.print(f"{counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed", highlight=False)
+    if failed(checks):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

@@ -1,0 +1,249 @@
+"""``tiltak serve``: run the ``ingest`` flow on a schedule (a Prefect deployment served by this process).
+
+Prefect's temporary server refuses schedules, so unless ``PREFECT_API_URL`` names a server, ``tiltak serve``
+starts a real local one (``prefect server start`` on 127.0.0.1, a free port, its own SQLite database in
+``PREFECT_HOME``), waits until ``/api/health`` answers, serves the deployment against it and stops it on exit
+(Ctrl+C). ``tiltak serve --once`` runs the ingestion once, without a schedule or a server of its own (for cron).
+
+Wired into the ``tiltak`` app by ``register(app)``; ``python -m pipeline.cli_serve serve …`` runs it standalone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEPLOYMENT_NAME = "tiltak-ingest"
+SERVER_STARTUP_TIMEOUT = 120.0
+SERVER_DATABASE = "serve.db"
+
+
+def default_prefect_home() -> Path:
+    """The same default as ``flows.py`` (which cannot be imported before PREFECT_API_URL is set)."""
+    project = Path(__file__).resolve().parents[1]
+    if (project / "pyproject.toml").is_file():
+        return project / ".prefect"
+    return Path.home() / ".tiltak" / "prefect"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def server_healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@dataclass
+class LocalServer:
+    """A ``prefect server start`` subprocess (its own process group) and where it answers."""
+
+    process: subprocess.Popen
+    api_url: str
+    log_path: Path
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def start_local_server(prefect_home: Path | None = None, *, port: int | None = None,
+                       startup_timeout: float = SERVER_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
+                       ui: bool = True) -> LocalServer:
+    """Start ``prefect server start --host 127.0.0.1 --port N`` and wait until ``/api/health`` answers.
+
+    The server keeps its SQLite database in ``PREFECT_HOME/serve.db`` (not the temporary server's
+    ``prefect.db``, which ``tiltak run`` may be using at the same time) unless a database URL is set in the
+    environment. Raises RuntimeError with the end of the server's log when it does not come up."""
+    from pipeline.ingest import IngestError
+
+    base = dict(os.environ if env is None else env)
+    home = Path(prefect_home or base.get("PREFECT_HOME") or default_prefect_home()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    child_env = {**base, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                 "PREFECT_UI_ENABLED": "true" if ui else "false"}
+    child_env.pop("PREFECT_API_URL", None)
+    if not any(key in child_env for key in ("PREFECT_SERVER_DATABASE_CONNECTION_URL",
+                                            "PREFECT_API_DATABASE_CONNECTION_URL")):
+        child_env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{home / SERVER_DATABASE}"
+    log_path = home / f"server-{port}.log"
+    log = log_path.open("w", encoding="utf-8")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True,
+        )
+    finally:
+        log.close()
+    server = LocalServer(process, f"http://127.0.0.1:{port}/api", log_path)
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise IngestError(f"the local Prefect server exited (code {process.returncode}) before answering; "
+                              f"its log ({log_path}):\n{server.log_tail()}")
+        if server_healthy(server.api_url):
+            return server
+        time.sleep(0.5)
+    server.stop()
+    raise IngestError(f"the local Prefect server did not answer on {server.api_url}/health within "
+                      f"{startup_timeout:g} s; its log ({log_path}):\n{server.log_tail()}")
+
+
+@contextlib.contextmanager
+def prefect_server() -> Iterator[str]:
+    """The API URL to serve against: ``PREFECT_API_URL`` when set (it must answer), else a local server started
+    here and stopped on exit. PREFECT_API_URL is set in this process's environment for the flow runs."""
+    from pipeline.ingest import IngestError
+
+    given = os.environ.get("PREFECT_API_URL")
+    if given:
+        if not server_healthy(given, timeout=10):
+            raise IngestError(f"PREFECT_API_URL={given}: no Prefect server answers at {given.rstrip('/')}/health")
+        yield given
+        return
+    server = start_local_server()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def _ingest_flow():
+    from flows import ingest
+
+    return ingest
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command to the ``tiltak`` app."""
+
+    @app.command()
+    def serve(
+        config: Annotated[Path | None, typer.Option(help="TOML file with a [serve] table.")] = None,
+        inbox: Annotated[Path | None, typer.Option(help="Folder to watch for new documents.")] = None,
+        url: Annotated[list[str] | None, typer.Option("--url", help="A source URL to watch (repeatable).")] = None,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+        nlp: Annotated[str | None, typer.Option(help="spaCy pipeline: best, a package name, a directory, or blank.")]
+        = None,
+        cron: Annotated[str | None, typer.Option(help='Cron schedule, e.g. "0 6 * * *".')] = None,
+        interval_minutes: Annotated[float | None, typer.Option(help="Run every this many minutes.")] = None,
+        max_bytes: Annotated[int | None, typer.Option(help="Refuse a download larger than this.")] = None,
+        timeout: Annotated[float | None, typer.Option(help="Seconds allowed per download.")] = None,
+        once: Annotated[bool, typer.Option("--once", help="Ingest once now, without a schedule, and exit.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+    ) -> None:
+        """Watch an inbox folder and source URLs on a schedule: process new and changed documents and compare
+        each new version with the previous one (OUT/comparisons/)."""
+        from pipeline.cli import console, fail
+        from pipeline.ingest import IngestError, ServeConfig, load_serve_config
+
+        try:
+            settings = load_serve_config(config) if config else ServeConfig()
+        except IngestError as exc:
+            raise fail(str(exc)) from exc
+        overrides = {"inbox": str(inbox.resolve()) if inbox else None, "urls": list(url) if url else None,
+                     "out": str(out.resolve()) if out else None, "nlp": nlp, "max_bytes": max_bytes,
+                     "timeout": timeout}
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(settings, key, value)
+        if cron or interval_minutes:  # a schedule given on the command line replaces the file's
+            settings.cron, settings.interval_minutes = cron, interval_minutes
+        settings.out = str(Path(settings.out).resolve())
+        try:
+            settings.check(scheduled=not once)
+            if settings.inbox and not Path(settings.inbox).is_dir():
+                raise IngestError(f"{settings.inbox}: the inbox is not a folder")
+        except IngestError as exc:
+            raise fail(str(exc)) from exc
+        os.environ.setdefault("PREFECT_HOME", str(default_prefect_home()))
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose or not once else "WARNING")
+
+        if once:
+            ingest = _ingest_flow()
+            try:
+                summary = ingest(**settings.parameters())
+            except (IngestError, OSError) as exc:
+                raise fail(str(exc)) from exc
+            console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
+                          f"{len(summary['unchanged'])} unchanged, {len(summary['failed'])} failed; "
+                          f"{len(summary['comparisons'])} comparisons → {settings.out}", highlight=False)
+            for failure in summary["failed"]:
+                console.print(f"failed: {failure['source']}: {failure['stage']}: {failure['error']}",
+                              markup=False, highlight=False, soft_wrap=True)
+            if summary["failed"]:
+                raise typer.Exit(1)
+            return
+
+        try:
+            with prefect_server() as api_url:
+                from prefect.settings import PREFECT_API_URL, temporary_settings
+
+                ingest = _ingest_flow()
+                console.print(f"Prefect server: {api_url}", highlight=False)
+                with temporary_settings(updates={PREFECT_API_URL: api_url}):
+                    ingest.serve(
+                        name=DEPLOYMENT_NAME,
+                        cron=settings.cron,
+                        interval=settings.interval_minutes * 60 if settings.interval_minutes else None,
+                        parameters=settings.parameters(),
+                        limit=1,
+                        description="tiltak: ingest the inbox and source URLs; compare new versions",
+                    )
+        except IngestError as exc:
+            raise fail(str(exc)) from exc
+        except KeyboardInterrupt:
+            console.print("stopped")
+
+
+def main() -> None:
+    """``python -m pipeline.cli_serve serve …``: the command without the rest of the ``tiltak`` app."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def _group() -> None:
+        """tiltak serve, standalone."""
+
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

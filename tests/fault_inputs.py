@@ -1,0 +1,179 @@
+"""Bad input files for the fault-injection suite (tests/test_faults.py): each builder writes a real file."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+from builders import A4_HEIGHT, A4_WIDTH, write_docx, write_pdf
+
+NORWEGIAN_LIST = [
+    "For å styrke helsenæringen vil regjeringen:",
+    "• etablere en nasjonal ordning for testing av helseteknologi",
+    "• legge fram en handlingsplan for kliniske studier",
+]
+
+ENGLISH_TEXT = """The Government's strategy for the health industry
+
+The government will strengthen the health industry and make it easier for companies to test new products in
+the public health service. This is a plan for growth, exports and better services for patients.
+
+To achieve this the government will:
+- establish a national arrangement for testing of health technology
+- present an action plan for clinical trials in the hospitals
+- examine how health data can be shared more safely with the industry
+
+The aim is to double the exports from the health industry by 2030, and the government is committed to work with
+the industry, the hospitals and the universities on this.
+"""
+
+GERMAN_TEXT = """Die Strategie der Bundesregierung für die Gesundheitswirtschaft
+
+Die Regierung wird die Gesundheitswirtschaft stärken und es den Unternehmen leichter machen, neue Produkte im
+öffentlichen Gesundheitswesen zu testen. Das ist ein Plan für Wachstum und Export, der sich auf die Patienten
+und die Versorgung konzentriert.
+
+Dazu wird die Regierung:
+- eine nationale Regelung für die Erprobung von Gesundheitstechnologie einführen
+- einen Aktionsplan für klinische Studien in den Krankenhäusern vorlegen
+- prüfen, wie die Gesundheitsdaten mit der Industrie sicherer geteilt werden können
+"""
+
+
+def norwegian_text(topic: str) -> str:
+    """A short Norwegian policy text with one list of measures about ``topic`` (distinct content per topic)."""
+    return (f"Tiltak for {topic}\n\nRegjeringen legger fram en plan for {topic} i hele landet. Det er viktig at "
+            f"kommunene og fylkene har nok kunnskap om {topic}, og at arbeidet skjer i samarbeid med næringen.\n\n"
+            f"For å styrke arbeidet med {topic} vil regjeringen:\n"
+            f"• etablere et nasjonalt kompetansesenter for {topic}\n"
+            f"• utrede en ny tilskuddsordning for {topic}\n")
+
+
+def write_zero_bytes(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def write_random_bytes(path: Path, size: int = 8192) -> Path:
+    data = os.urandom(size)
+    path.write_bytes(data.replace(b"%PDF-", b"%PDX-"))
+    return path
+
+
+def write_truncated_pdf(path: Path) -> Path:
+    write_pdf(path, [["# Truncated", *NORWEGIAN_LIST]] * 3)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    return path
+
+
+def write_password_pdf(path: Path, password: str = "hemmelig") -> Path:
+    return write_pdf(path, [["# Hemmelig", *NORWEGIAN_LIST]], encrypt=password)
+
+
+def write_image_only_pdf(path: Path) -> Path:
+    """A scanned-looking PDF: two pages, each one PIL-drawn image and no text at all."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=(A4_WIDTH, A4_HEIGHT))
+    for page in range(2):
+        image = Image.new("RGB", (400, 560), "white")
+        draw = ImageDraw.Draw(image)
+        for row in range(20):  # grey bars where the scanned lines of text would be
+            draw.rectangle((30, 30 + row * 25, 370 - (row * 37 + page * 50) % 120, 42 + row * 25), fill="#444")
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        buffer.seek(0)
+        pdf.drawImage(ImageReader(buffer), 40, 60, width=A4_WIDTH - 80, height=A4_HEIGHT - 120)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def write_many_pages_pdf(path: Path, pages: int = 2000) -> Path:
+    """A long PDF written fast: one short line per page, built-in font, no compression (~0.2 s for 2,000)."""
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=(A4_WIDTH, A4_HEIGHT), pageCompression=0)
+    for number in range(1, pages + 1):
+        pdf.setFont("Helvetica", 11)
+        pdf.drawString(72, A4_HEIGHT - 100, f"Side {number}: regjeringen vil styrke helsenæringen.")
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def write_huge_text(path: Path, megabytes: int = 50) -> Path:
+    """``megabytes`` MB of Norwegian text, written in 1 MB chunks (well under a second)."""
+    block = (norwegian_text("helsenæringen") + "\n").encode("utf-8")
+    chunk = block * (1_000_000 // len(block) + 1)
+    with path.open("wb") as handle:
+        for _ in range(megabytes):
+            handle.write(chunk)
+    return path
+
+
+def write_cp1252_text(path: Path) -> Path:
+    path.write_bytes(norwegian_text("sjøfart og næringsliv på Svalbard – «grønn» omstilling").encode("cp1252"))
+    return path
+
+
+def write_utf16_text(path: Path) -> Path:
+    path.write_bytes(norwegian_text("økt eksport fra små bedrifter i Nord-Norge").encode("utf-16"))  # with a BOM
+    return path
+
+
+def write_hostile_html(path: Path, base_url: str, depth: int = 10_000) -> Path:
+    """A page with scripts, 10,000 levels of nesting and external resources (all on ``base_url``), whose article
+    text sits at the bottom of the nesting."""
+    external = (
+        f'<link rel="stylesheet" href="{base_url}/site.css"><script src="{base_url}/app.js"></script>'
+        f'<style>@import url("{base_url}/import.css"); body {{ background: url("{base_url}/bg.png"); }}</style>'
+        f'<link rel="preload" href="{base_url}/font.woff2" as="font"><meta http-equiv="refresh" '
+        f'content="0; url={base_url}/refresh">'
+    )
+    body = (
+        f'<img src="{base_url}/logo.png"><iframe src="{base_url}/frame.html"></iframe>'
+        f'<object data="{base_url}/obj.swf"></object><embed src="{base_url}/embed.svg">'
+        '<script>document.write("SKRIPTTEKST"); fetch("/track");</script>'
+        + "<div>" * depth
+        + "<h1>Plan for helsenæringen</h1>"
+        + "<p>For å styrke helsenæringen vil regjeringen:</p>"
+        + "<ul><li>etablere en nasjonal ordning for testing av helseteknologi</li>"
+        + "<li>legge fram en handlingsplan for kliniske studier</li></ul>"
+        + "</div>" * depth
+        + f'<script src="{base_url}/late.js">SKRIPTTEKST</script><noscript>SKRIPTTEKST</noscript>'
+    )
+    page = (f'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "{base_url}/xhtml1-strict.dtd">\n'
+            f'<html lang="nb"><head><meta charset="utf-8"><title>Plan</title>{external}</head>'
+            f"<body>{body}</body></html>")
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_malformed_docx(path: Path) -> Path:
+    """A real zip with the parts of a Word document, whose document.xml is cut off mid-element."""
+    good = write_docx(path.with_suffix(".tmp.docx"), [("title", "Strategi"), ("paragraph", "Regjeringen vil:")])
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = data[: len(data) // 2]
+            target.writestr(info, data)
+    good.unlink()
+    return path
+
+
+def write_docx_zip_bomb(path: Path, megabytes: int = 600) -> Path:
+    """A zip whose ``word/document.xml`` inflates to ``megabytes`` MB of zeros (~0.6 MB on disk)."""
+    chunk = b"\0" * (1 << 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            for _ in range(megabytes):
+                member.write(chunk)
+    return path

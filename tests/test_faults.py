@@ -1,0 +1,335 @@
+"""Fault injection (issue #8): every case is a real bad file, run through one real Prefect flow run together
+with good documents. Each bad input must end as a clear failure (stage and reason) or be processed with the
+expected warning; the batch must not crash and no document may go missing. The module ends with one summary line.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import shutil
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from builders import write_pdf
+from fault_inputs import (
+    ENGLISH_TEXT,
+    GERMAN_TEXT,
+    NORWEGIAN_LIST,
+    norwegian_text,
+    write_cp1252_text,
+    write_docx_zip_bomb,
+    write_hostile_html,
+    write_huge_text,
+    write_image_only_pdf,
+    write_malformed_docx,
+    write_many_pages_pdf,
+    write_password_pdf,
+    write_random_bytes,
+    write_truncated_pdf,
+    write_utf16_text,
+    write_zero_bytes,
+)
+
+from pipeline.config import PipelineConfig
+from pipeline.errors import DocumentError
+from pipeline.validate import document_errors, manifest_errors
+
+
+class _Outcomes:
+    """What happened to each bad input, for the summary line printed when the module ends."""
+
+    def __init__(self) -> None:
+        self.tried: dict[str, str] = {}  # case -> "error" | "warning" | "ok" | "unhandled"
+        self.crashes = 0
+        self.lost = 0
+
+    def record(self, case: str, outcome: str) -> None:
+        self.tried[case] = outcome
+
+    def line(self) -> str:
+        count = {kind: sum(v == kind for v in self.tried.values()) for kind in ("error", "warning", "ok")}
+        return (f"{len(self.tried)} bad inputs tried, {sum(count.values())} handled with a clear error or warning "
+                f"({count['error']} refused, {count['warning']} processed with a warning, {count['ok']} processed "
+                f"as intended), {self.crashes} batch crashes, {self.lost} documents lost")
+
+
+@pytest.fixture(scope="module")
+def outcomes(request):
+    collected = _Outcomes()
+    yield collected
+    line = f"fault injection: {collected.line()}"
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():  # teardown output is captured otherwise
+        reporter.write_line("")
+        reporter.write_line(line)
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self):
+        type(self).requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.end_headers()
+        self.wfile.write(b"body{}")
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture
+def local_server():
+    """A local HTTP server that counts the requests it gets: the hostile page's resources all point at it."""
+    _CountingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _CountingHandler.requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# case -> (file name in the corpus, expected status, expected stage, pattern the error or a warning must match)
+FAILURES = {
+    "zero-byte file": ("tom.pdf", "load", r"empty file \(0 bytes\)"),
+    "random bytes named .pdf": ("tilfeldig.pdf", "load", r"binary content, not a PDF"),
+    "truncated PDF": ("avkuttet.pdf", "load", r"damaged or truncated PDF"),
+    "password-protected PDF": ("passord.pdf", "load", r"password-protected PDF; remove the password"),
+    "2,000-page PDF": ("2000-sider.pdf", "load",
+                       r"PDF has 2,000 pages, more than the limit of 1,000 \(max_pages\); raise it with "
+                       r"`max_pages = 2000` in the file given to --config"),
+    "50 MB text file": ("stor.txt", "load",
+                        r"text has [\d,]+ characters, more than the limit of 20,000,000 \(max_chars\)"),
+    "malformed DOCX": ("ødelagt.docx", "load", r"damaged Word document"),
+    "DOCX zip bomb": ("zipbombe.docx", "load", r"would inflate to \d+ MB .*zip bomb"),
+}
+WARNED = {
+    "image-only PDF": ("skannet.pdf", r"^no_text_layer: the pages are images \(scanned\?\); run OCR"),
+    "cp1252 text": ("windows.txt", r"decoded as cp1252"),
+    "HTML: scripts, 10,000-deep nesting, external resources": ("fiendtlig.html", r"nested deeper than 2,048 levels"),
+    "English document": ("english.txt", r"^language: the text is not Norwegian \(looks like English\)"),
+    "German document": ("deutsch.txt", r"^language: the text is not Norwegian \(looks like German\)"),
+}
+EXTRA_CASES = ["UTF-16 text", "the same document twice", "names with ../, unicode and spaces"]
+NAMES = ["Meld. St. 18 (2018–2019) — sammendrag.txt", "ØKONOMI og æøå.txt", "navn med  mellomrom .txt"]
+
+
+def _make_corpus(corpus: Path, extra: Path, base_url: str) -> list[str]:
+    corpus.mkdir()
+    (corpus / "undermappe").mkdir()
+    write_pdf(corpus / "melding.pdf", [["# Helsenæringen", "Regjeringen legger fram en melding om helse.", "",
+                                        *NORWEGIAN_LIST]])
+    (corpus / "plan.txt").write_text(norwegian_text("helsedata"), encoding="utf-8")
+    shutil.copy(corpus / "plan.txt", corpus / "kopi av plan.txt")
+    (corpus / "undermappe" / "plan.txt").write_text(norwegian_text("legemidler"), encoding="utf-8")
+    write_zero_bytes(corpus / "tom.pdf")
+    write_random_bytes(corpus / "tilfeldig.pdf")
+    write_truncated_pdf(corpus / "avkuttet.pdf")
+    write_password_pdf(corpus / "passord.pdf")
+    write_image_only_pdf(corpus / "skannet.pdf")
+    write_many_pages_pdf(corpus / "2000-sider.pdf")
+    write_huge_text(corpus / "stor.txt")
+    write_cp1252_text(corpus / "windows.txt")
+    write_utf16_text(corpus / "utf16.txt")
+    write_hostile_html(corpus / "fiendtlig.html", base_url)
+    write_malformed_docx(corpus / "ødelagt.docx")
+    write_docx_zip_bomb(corpus / "zipbombe.docx")
+    (corpus / "english.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+    (corpus / "deutsch.txt").write_text(GERMAN_TEXT, encoding="utf-8")
+    for number, name in enumerate(NAMES):
+        (corpus / name).write_text(norwegian_text(f"tema nummer {number}"), encoding="utf-8")
+    (extra / "sub").mkdir(parents=True)
+    (extra / "utenfor.txt").write_text(norwegian_text("fiskeri"), encoding="utf-8")
+    return [str(corpus), str(extra / "sub" / ".." / "utenfor.txt")]
+
+
+def test_one_flow_run_over_every_bad_input(prefect_harness, tmp_path, local_server, outcomes):
+    from flows import process_corpus
+
+    base_url, requests = local_server
+    for case in [*FAILURES, *WARNED, *EXTRA_CASES]:
+        outcomes.record(case, "unhandled")  # until shown otherwise
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    paths = _make_corpus(corpus, tmp_path / "extra", base_url)
+    inputs = [p for p in corpus.rglob("*") if p.is_file()] + [Path(paths[1])]
+
+    started = time.perf_counter()
+    try:
+        manifest = process_corpus(paths=paths, out_dir=str(out), nlp="blank")
+    except Exception:
+        outcomes.crashes += 1
+        raise
+    seconds = time.perf_counter() - started
+    print(f"flow run over {len(paths)} paths: {seconds:.1f} s")
+
+    assert manifest_errors(manifest) == []
+    records = {Path(r["source"]).name if "/undermappe/" not in r["source"] else "undermappe/plan.txt": r
+               for r in manifest["documents"]}
+    outcomes.lost = len(inputs) - len(manifest["documents"])
+    assert outcomes.lost == 0, sorted(set(p.name for p in inputs) - set(records))
+    documents = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*.json")}
+    for name, document in documents.items():
+        assert document_errors(document) == [], name
+
+    def output_of(name: str) -> dict:
+        record = records[name]
+        assert record["status"] == "processed", record
+        return documents[record["output"]]
+
+    for case, (name, stage, pattern) in FAILURES.items():
+        record = records[name]
+        ok = record["status"] == "failed" and record["stage"] == stage and re.search(pattern, record["error"])
+        outcomes.record(case, "error" if ok else "unhandled")
+        assert ok, (case, record)
+        assert record["output"] is None
+    for case, (name, pattern) in WARNED.items():
+        warnings = output_of(name)["document"]["warnings"]
+        ok = any(re.search(pattern, w) for w in warnings)
+        outcomes.record(case, "warning" if ok else "unhandled")
+        assert ok, (case, warnings)
+
+    # The good documents are written and complete.
+    assert [m["text"] for m in output_of("melding.pdf")["measures"]] == [
+        "etablere en nasjonal ordning for testing av helseteknologi",
+        "legge fram en handlingsplan for kliniske studier",
+    ]
+    assert len(output_of("plan.txt")["measures"]) == 2
+
+    # Encodings are decoded and recorded.
+    assert output_of("windows.txt")["document"]["encoding"] == "cp1252"
+    assert "«grønn» omstilling" in output_of("windows.txt")["text"]
+    assert output_of("utf16.txt")["document"]["encoding"] == "utf-16"
+    assert "økt eksport fra små bedrifter" in output_of("utf16.txt")["text"]
+    outcomes.record("UTF-16 text", "ok")  # read without a warning: nothing is wrong with it
+
+    # The hostile page: article text and list kept, scripts dropped, nothing fetched.
+    html = output_of("fiendtlig.html")
+    assert [m["text"] for m in html["measures"]] == [
+        "etablere en nasjonal ordning for testing av helseteknologi",
+        "legge fram en handlingsplan for kliniske studier",
+    ]
+    assert "SKRIPTTEKST" not in html["text"] and "fetch(" not in html["text"]
+    assert requests == [], f"the loader fetched {requests}"
+
+    # Not Norwegian: flagged, not silently processed as Norwegian (still processed, with the warning).
+    for name in ("english.txt", "deutsch.txt"):
+        assert output_of(name)["document"]["language"] == "other"
+    assert output_of("plan.txt")["document"]["language"] == "nb"
+    assert not any(w.startswith("language:") for w in output_of("plan.txt")["document"]["warnings"])
+
+    # The same content twice: analysed once, both names recorded.
+    copy = records["kopi av plan.txt"]
+    ok = copy["status"] == "duplicate" and copy["duplicate_of"].endswith("plan.txt") and (
+        copy["output"] == records["plan.txt"]["output"])
+    outcomes.record("the same document twice", "ok" if ok else "unhandled")
+    assert ok, copy
+
+    # Awkward names: every output is a safe, unique file name inside the output folder.
+    named = [*NAMES, "utenfor.txt", "plan.txt", "undermappe/plan.txt"]
+    outputs = [records[name]["output"] for name in named]
+    for name, output in zip(named, outputs, strict=True):
+        assert records[name]["status"] == "processed", records[name]
+        assert re.fullmatch(r"[\w.\-]+\.json", output), output
+        assert (out / output).resolve().parent == out.resolve()
+    assert len(set(outputs)) == len(outputs)
+    assert records["utenfor.txt"]["source"].endswith("sub/../utenfor.txt")
+    assert records["Meld. St. 18 (2018–2019) — sammendrag.txt"]["output"] == "Meld._St._18_2018_2019_sammendrag.json"
+    assert records["ØKONOMI og æøå.txt"]["output"] == "ØKONOMI_og_æøå.json"
+    assert documents[records["ØKONOMI og æøå.txt"]["output"]]["document"]["file_name"] == "ØKONOMI og æøå.txt"
+    outcomes.record("names with ../, unicode and spaces", "ok")
+
+    assert manifest["counts"]["failed"] == len(FAILURES)
+    assert seconds < 45, f"the flow run took {seconds:.1f} s"
+
+
+def test_page_limit_is_checked_before_the_pages_are_read(tmp_path, monkeypatch):
+    import pdfplumber.page
+
+    from pipeline.process import analyse_document
+
+    pdf = write_many_pages_pdf(tmp_path / "lang.pdf", pages=2000)
+    monkeypatch.setattr(pdfplumber.page.Page, "extract_text_lines",
+                        lambda *_a, **_k: pytest.fail("a page was read"))
+    with pytest.raises(DocumentError, match=r"more than the limit of 100 \(max_pages\)") as caught:
+        analyse_document(pdf, PipelineConfig(nlp="blank", max_pages=100))
+    assert caught.value.stage == "load"
+
+
+def test_time_limit_stops_a_long_pdf_between_pages(tmp_path):
+    from pipeline.process import analyse_document
+
+    pdf = write_many_pages_pdf(tmp_path / "lang.pdf", pages=2000)
+    started = time.perf_counter()
+    with pytest.raises(DocumentError, match=r"took longer than 0.3 s \(max_seconds_per_document\)") as caught:
+        analyse_document(pdf, PipelineConfig(nlp="blank", max_pages=5000, max_seconds_per_document=0.3))
+    assert caught.value.stage == "load"
+    assert time.perf_counter() - started < 3  # stopped, not read to the end
+
+
+def test_time_limit_is_checked_between_stages(tmp_path, monkeypatch):
+    import pipeline.process
+
+    real = pipeline.process.build_structure
+
+    def slow_structure(source):
+        time.sleep(0.4)
+        return real(source)
+
+    monkeypatch.setattr(pipeline.process, "build_structure", slow_structure)
+    text = tmp_path / "plan.txt"
+    text.write_text(norwegian_text("helsedata"), encoding="utf-8")
+    with pytest.raises(DocumentError, match=r"took longer than 0.2 s") as caught:
+        pipeline.process.analyse_document(text, PipelineConfig(nlp="blank", max_seconds_per_document=0.2))
+    assert caught.value.stage == "nlp"
+
+
+def test_huge_text_fails_fast_without_nlp(tmp_path, monkeypatch):
+    import pipeline.process
+
+    huge = write_huge_text(tmp_path / "stor.txt", megabytes=50)
+    for name in ("load_nlp", "parse", "build_structure"):
+        monkeypatch.setattr(pipeline.process, name, lambda *_a, _n=name: pytest.fail(f"{_n} ran on 50 MB"))
+    started = time.perf_counter()
+    with pytest.raises(DocumentError, match=r"\(max_chars\); raise it with `max_chars = \d+`") as caught:
+        pipeline.process.analyse_document(huge, PipelineConfig(nlp="blank"))
+    assert caught.value.stage == "load"
+    assert time.perf_counter() - started < 10
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path):
+    from pipeline.loaders import load_document
+
+    bomb = write_docx_zip_bomb(tmp_path / "bombe.docx", megabytes=600)
+    assert bomb.stat().st_size < 5_000_000
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(DocumentError, match="zip bomb"):
+            load_document(bomb)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 2
+    assert peak < 50_000_000, f"peak {peak / 1e6:.0f} MB: the archive was inflated"
+
+
+def test_non_norwegian_warning_names_the_language():
+    from pipeline.document_info import not_norwegian_warning
+
+    languages = PipelineConfig().languages
+    assert "English" in not_norwegian_warning(ENGLISH_TEXT, languages)
+    assert not_norwegian_warning(norwegian_text("helsedata"), languages) is None
+    assert not_norwegian_warning("Too short to tell.", languages) is None  # unknown, not "other"
