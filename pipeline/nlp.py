@@ -11,7 +11,9 @@ Resolution of ``--nlp``:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +127,30 @@ def _load_package(package: str) -> LoadedNlp:
     return LoadedNlp(nlp, _info(nlp, "upstream"))
 
 
+CHECKSUMS_FILE = "checksums.json"
+
+
+def model_checksums(path: Path) -> dict[str, str]:
+    """sha256 of every file of a saved pipeline, by relative path (the checksums file itself excluded)."""
+    return {str(f.relative_to(path)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(path.rglob("*")) if f.is_file() and f.name != CHECKSUMS_FILE}
+
+
+def verify_checksums(path: Path) -> None:
+    """Refuse a pipeline whose files differ from the checksums it was shipped with (a damaged or altered copy)."""
+    listed = path / CHECKSUMS_FILE
+    if not listed.is_file():
+        return
+    expected = json.loads(listed.read_text(encoding="utf-8"))
+    actual = model_checksums(path)
+    changed = sorted(name for name in expected.keys() | actual.keys() if expected.get(name) != actual.get(name))
+    if changed:
+        raise TiltakError(f"{path}: the model's files do not match its {CHECKSUMS_FILE} ({', '.join(changed[:3])}"
+                          f"{' …' if len(changed) > 3 else ''}); refusing to load it: reinstall or retrain it")
+
+
 def _load_directory(path: Path, kind: str) -> LoadedNlp:
+    verify_checksums(path)
     try:
         nlp = spacy.load(path)
     except Exception as exc:

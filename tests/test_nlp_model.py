@@ -111,3 +111,18 @@ def test_the_recipe_trains_evaluates_and_installs_end_to_end(tmp_path: Path):
     card = (dest / "README.md").read_text(encoding="utf-8")
     assert "| LAS |" in card and "nb_core_news_sm 3.8.0" in card and "Missed:" in card
     assert not list((REPO / "models").rglob("*.spacy")), "converted corpus data must never land in the repo"
+
+
+def test_an_altered_model_is_refused(tmp_path: Path):
+    import shutil
+
+    from pipeline.errors import TiltakError
+
+    copy = tmp_path / "nb_tiltak_core"
+    shutil.copytree(MODEL, copy)
+    weights = copy / "parser" / "model"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(TiltakError, match=r"do not match its checksums.json \(parser/model\)"):
+        load_nlp(str(copy))

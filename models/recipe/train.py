@@ -197,6 +197,9 @@ def install(model: Path, metrics_path: Path, dest: Path) -> None:
                                   "words_per_sec": metrics["speed"]["words_per_sec"], "size_mb": metrics["size_mb"]}
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     card.write_card(staging, metrics_path, NOTES, MISSED_TARGET_REASONS)
+    from pipeline.nlp import CHECKSUMS_FILE, model_checksums
+
+    (staging / CHECKSUMS_FILE).write_text(json.dumps(model_checksums(staging), indent=2) + "\n", encoding="utf-8")
     if dest.exists():
         shutil.rmtree(dest)
     staging.rename(dest)
