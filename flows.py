@@ -8,14 +8,21 @@ folder (a lock; a second run waits for it).
 
 Runs offline on Prefect's embedded default (a temporary local server, started once per process). Unless the
 user set ``PREFECT_HOME``, Prefect's state and the analysis cache live in ``.prefect/`` inside the project.
+
+Scale-out: ``process_corpus.with_options(task_runner=dask_runner(workers=2))`` (a ``LocalCluster`` of worker
+processes) or ``dask_runner(address="tcp://HOST:8786")`` (an existing Dask cluster) runs fingerprinting and
+analysis on Dask workers (needs the ``dask`` extra, prefect-dask). Each worker process loads the spaCy pipeline
+and the classifier once and keeps them for every document it analyses. Outputs, the manifest, the lock and the
+cache keys do not depend on the runner; writing and the manifest stay in the flow's process.
 """
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 
 
@@ -39,7 +46,7 @@ from pipeline import __version__  # noqa: E402
 from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
 from pipeline.classify import load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.errors import DocumentError, TiltakError  # noqa: E402
+from pipeline.errors import DocumentError, TiltakError, UnsupportedFormatError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -69,6 +76,21 @@ from pipeline.outputs import (  # noqa: E402
 from pipeline.process import analyse_document  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
 
+
+def _reduce_document_error(exc: DocumentError) -> tuple:
+    return _rebuild_document_error, (type(exc), str(exc.path), exc.stage, exc.reason)
+
+
+def _rebuild_document_error(cls: type[DocumentError], path: str, stage: str, reason: str) -> DocumentError:
+    exc = DocumentError.__new__(cls)
+    DocumentError.__init__(exc, path, stage, reason)
+    return exc
+
+
+# A task's failure crosses processes under Dask (pickled): keep the file, stage and reason it names.
+for _error_class in (DocumentError, UnsupportedFormatError):
+    copyreg.pickle(_error_class, _reduce_document_error)
+
 ProgressListener = Callable[[DocumentRecord], None]
 _progress_listeners: list[ProgressListener] = []
 
@@ -81,6 +103,13 @@ def progress_listener(listener: ProgressListener) -> Iterator[None]:
         yield
     finally:
         _progress_listeners.remove(listener)
+
+
+def _notify_listeners(entry: DocumentRecord) -> None:
+    # A module-level function: under Dask the flow is pickled with the tasks it submits, and a reference to the
+    # listeners from inside the flow would pickle them (the CLI's progress bar cannot be pickled).
+    for listener in list(_progress_listeners):
+        listener(entry)
 
 
 def analysis_identity(config: PipelineConfig, nlp: LoadedNlp) -> str:
@@ -126,6 +155,27 @@ def _failure(exc: BaseException | None) -> tuple[str, str]:
     return "unknown", f"{type(exc).__name__}: {exc}" if exc else "unknown error"
 
 
+def dask_runner(address: str | None = None, workers: int | None = None):
+    """A ``DaskTaskRunner`` for ``process_corpus.with_options(task_runner=...)``: the Dask cluster at ``address``
+    (its scheduler, ``tcp://HOST:8786``), else a new ``LocalCluster`` of ``workers`` single-threaded worker
+    processes (default: one per CPU core) that lives as long as the flow run."""
+    if address and workers:
+        raise TiltakError("give either a Dask scheduler address or a number of local workers, not both")
+    if workers is not None and workers < 1:
+        raise TiltakError(f"the number of Dask workers must be at least 1, not {workers}")
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise TiltakError("the dask runner needs prefect-dask: pip install 'tiltak[dask]'") from exc
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",
+        cluster_kwargs={"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+                        "dashboard_address": ":0"},
+    )
+
+
 @flow(name="process-corpus", flow_run_name="process-corpus {run_id}", validate_parameters=True)
 def process_corpus(
     paths: list[str],
@@ -154,7 +204,7 @@ def process_corpus(
     load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
     identity = analysis_identity(config, loaded)
 
-    with output_lock(out, wait=wait_lock):
+    with output_lock(out, wait=wait_lock), _workers_report_here():
         remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
         manifest = RunManifest(
             run_id=run_id,
@@ -173,8 +223,7 @@ def process_corpus(
         def record(entry: DocumentRecord) -> None:
             manifest.documents.append(entry)
             write_manifest(manifest, out)
-            for listener in list(_progress_listeners):
-                listener(entry)
+            _notify_listeners(entry)
 
         try:
             _process_files(files, out, config, identity, refresh_cache, run_id, record)
@@ -188,6 +237,18 @@ def process_corpus(
         manifest.finished_at = utc_now()
         write_manifest(manifest, out)
     return manifest.model_dump(mode="json")
+
+
+def _workers_report_here() -> AbstractContextManager:
+    """Task runs in other processes (Dask workers) report to the API this flow run uses. Without a configured
+    ``PREFECT_API_URL`` that is this process's temporary server, and each worker would start one of its own."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    context = get_run_context()
+    if PREFECT_API_URL.value() or isinstance(context.task_runner, ThreadPoolTaskRunner):
+        return nullcontext()
+    return temporary_settings(updates={PREFECT_API_URL: str(context.client.api_url).rstrip("/")})
 
 
 def _process_files(
@@ -227,10 +288,10 @@ def _process_files(
             continue
         analysis = future.result()
         result = analysis["result"]
-        write = write_task.submit(result, str(out), doc.stem, str(doc.path))
-        write.wait()
-        if write.state.is_failed():
-            _stage, error = _failure(write.state.result(raise_on_failure=False))
+        # Written here, in the flow's process (whatever the task runner): the output folder and its lock are local.
+        write = write_task(result, str(out), doc.stem, str(doc.path), return_state=True)
+        if write.is_failed():
+            _stage, error = _failure(write.result(raise_on_failure=False))
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))
             continue
         written[doc.sha256] = os.path.relpath(write.result(), out)

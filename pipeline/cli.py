@@ -81,12 +81,27 @@ def run(
     wait_lock: Annotated[float | None, typer.Option(
         "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+    runner: Annotated[str, typer.Option(
+        help="Where documents are analysed: default (threads in this process) or dask (Dask worker processes; "
+             "needs the dask extra).")] = "default",
+    dask_address: Annotated[str | None, typer.Option(
+        "--dask-address", help="With --runner dask: an existing Dask cluster's scheduler (tcp://HOST:8786).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="With --runner dask: start a local Dask cluster of this many worker processes (default: one per core).",
+        min=1)] = None,
 ) -> None:
     """Process documents into one schema-valid JSON each, plus a run manifest in OUT/runs/."""
+    if runner not in ("default", "dask"):
+        raise fail(f"--runner must be default or dask, not {runner!r}")
+    if runner != "dask" and (dask_address or workers):
+        raise fail("--dask-address and --workers need --runner dask")
+    if dask_address and workers:
+        raise fail("--dask-address and --workers cannot be used together (an existing cluster has its own workers)")
     _check_named_files(paths)
     if config is not None and not config.is_file():
         raise fail(f"{config}: no such config file")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "error")  # read by Dask's workers too
 
     from pipeline.batch import discover_inputs
 
@@ -103,7 +118,14 @@ def run(
     except TiltakError as exc:
         raise fail(str(exc)) from exc
 
-    from flows import process_corpus, progress_listener
+    from flows import dask_runner, process_corpus, progress_listener
+
+    flow = process_corpus
+    if runner == "dask":
+        try:
+            flow = process_corpus.with_options(task_runner=dask_runner(address=dask_address, workers=workers))
+        except TiltakError as exc:
+            raise fail(str(exc)) from exc
 
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -117,7 +139,7 @@ def run(
 
         with progress_listener(advance):
             try:
-                manifest = process_corpus(
+                manifest = flow(
                     paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
                     config_file=str(config) if config else None, refresh_cache=refresh,
                     overrides={"taxonomy": str(taxonomy) if taxonomy else None,

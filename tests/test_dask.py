@@ -1,0 +1,139 @@
+"""Scale-out on Dask (prefect-dask's DaskTaskRunner): same outputs as the default runner, failures still isolated,
+models loaded once per worker process."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("prefect_dask")
+
+from pipeline.cli import app
+
+PLANS = {
+    "havbruk": ("Havbruk i nord", "For å sikre en bærekraftig havbruksnæring vil regjeringen:",
+                ["innføre nye krav til rømmingssikring", "styrke forskningen på lakselus"]),
+    "skole": ("Skole og læring", "Regjeringen vil:",
+              ["gi alle elever tilgang til skolebibliotek", "utvide ordningen med leksehjelp"]),
+    "energi": ("Energi for framtiden", "For å nå klimamålene vil regjeringen:",
+               ["bygge ut mer havvind", "forenkle konsesjonsbehandlingen for kraftnett", "utrede lagring av strøm"]),
+    "helse": ("Helse i hele landet", "Regjeringen vil:",
+              ["etablere flere legevakter i distriktene", "styrke rekrutteringen av sykepleiere"]),
+    "kultur": ("Kultur for alle", "For å gjøre kulturlivet mer tilgjengelig vil regjeringen:",
+               ["senke prisene på billetter for unge", "gi tilskudd til lokale festivaler"]),
+    "samferdsel": ("Veier og jernbane", "Regjeringen vil:",
+                   ["fornye jernbanen mellom byene", "prioritere trafikksikkerhet på fylkesveiene"]),
+}
+
+
+def _corpus(folder: Path) -> Path:
+    folder.mkdir()
+    for stem, (title, intro, measures) in PLANS.items():
+        bullets = "\n".join(f"• {m}" for m in measures)
+        (folder / f"{stem}.txt").write_text(
+            f"# {title}\n\nDette er en kort plan om {title.lower()}.\n\n{intro}\n\n{bullets}\n", encoding="utf-8")
+    (folder / "ødelagt.pdf").write_bytes(os.urandom(4096))
+    return folder
+
+
+def _documents(out: Path) -> dict[str, dict]:
+    documents = {}
+    for path in sorted(out.glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["provenance"].pop("timings")
+        document["provenance"].pop("created_at")
+        documents[path.name] = document
+    return documents
+
+
+def _failures(manifest: dict) -> dict[str, tuple]:
+    return {Path(r["source"]).name: (r["stage"], r["error"]) for r in manifest["documents"] if r["status"] == "failed"}
+
+
+def test_dask_runner_gives_the_default_runners_outputs(prefect_harness, tmp_path, monkeypatch):
+    from flows import process_corpus
+
+    corpus = _corpus(tmp_path / "corpus")
+    default = process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / "a"), nlp="blank")
+    assert default["counts"] == {"processed": 6, "cached": 0, "duplicate": 0, "failed": 1}
+
+    # The command line, as a user runs it; the environment the CLI sets stays in this test.
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    monkeypatch.setenv("DASK_LOGGING__DISTRIBUTED", "error")
+    result = CliRunner().invoke(app, ["run", str(corpus), "--out", str(tmp_path / "b"), "--nlp", "blank",
+                                      "--refresh", "--runner", "dask", "--workers", "2"])
+    assert result.exit_code == 1, result.output  # one document failed, the others were written
+    assert "6 processed, 0 cached, 0 duplicate, 1 failed" in result.output
+    dask = json.loads(next((tmp_path / "b" / "runs").glob("*.json")).read_text(encoding="utf-8"))
+
+    assert dask["counts"] == default["counts"]
+    assert _failures(dask) == _failures(default)
+    assert _failures(dask)["ødelagt.pdf"][0] == "load"
+    a, b = _documents(tmp_path / "a"), _documents(tmp_path / "b")
+    assert set(a) == {f"{stem}.json" for stem in PLANS}
+    assert a == b
+
+
+# Run on each Dask worker with client.run: count model loads and analyses in that worker process.
+def _count_loads() -> None:
+    import pipeline.classify
+    import pipeline.nlp
+    import pipeline.process
+
+    counts = {"nlp_loads": 0, "classifier_loads": 0, "analysed": 0}
+    pipeline.process._test_counts = counts
+
+    def counting(function, key):
+        def wrapper(*args, **kwargs):
+            counts[key] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    pipeline.nlp._resolve = counting(pipeline.nlp._resolve, "nlp_loads")
+    pipeline.classify._load = counting(pipeline.classify._load, "classifier_loads")
+    pipeline.process.load_document = counting(pipeline.process.load_document, "analysed")
+
+
+def _read_counts() -> dict:
+    import pipeline.process
+
+    return dict(pipeline.process._test_counts)
+
+
+def test_models_load_once_per_worker_on_an_existing_cluster(prefect_harness, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from flows import dask_runner, process_corpus
+
+    corpus = _corpus(tmp_path / "corpus")
+    with (LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+          Client(cluster) as client):
+        client.run(_count_loads)
+        flow = process_corpus.with_options(task_runner=dask_runner(address=cluster.scheduler_address))
+        manifest = flow(paths=[str(corpus)], out_dir=str(tmp_path / "out"), nlp="blank", refresh_cache=True)
+        counts = client.run(_read_counts)
+
+    assert manifest["counts"] == {"processed": 6, "cached": 0, "duplicate": 0, "failed": 1}
+    assert sum(c["analysed"] for c in counts.values()) == 7  # every analysis ran on a worker (the broken one too)
+    busy = [c for c in counts.values() if c["analysed"]]
+    assert max(c["analysed"] for c in busy) >= 3  # 7 analyses on 2 workers: some worker did several
+    for worker in busy:
+        assert worker["nlp_loads"] <= 1 and worker["classifier_loads"] <= 1, counts
+    assert sum(c["nlp_loads"] for c in busy) >= 1
+
+
+def test_dask_options_are_checked_before_anything_runs(tmp_path):
+    document = tmp_path / "plan.txt"
+    document.write_text("Regjeringen vil:\n\n• gjøre noe\n", encoding="utf-8")
+    cases = {
+        ("--runner", "dask", "--dask-address", "tcp://127.0.0.1:8786", "--workers", "2"): "cannot be used together",
+        ("--workers", "2"): "need --runner dask",
+        ("--runner", "spark"): "--runner must be default or dask",
+    }
+    for options, message in cases.items():
+        result = CliRunner().invoke(app, ["run", str(document), "--out", str(tmp_path / "out"), *options])
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tiltak: error:") and message in lines[0], lines
