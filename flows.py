@@ -21,6 +21,7 @@ from __future__ import annotations
 import copyreg
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -41,6 +42,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 from prefect import flow, task  # noqa: E402
 from prefect.context import get_run_context  # noqa: E402
 from prefect.futures import as_completed  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
 from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
@@ -176,7 +179,15 @@ def dask_runner(address: str | None = None, workers: int | None = None):
     )
 
 
-@flow(name="process-corpus", flow_run_name="process-corpus {run_id}", validate_parameters=True)
+# Seconds between two rewrites of a running manifest.
+MANIFEST_WRITE_INTERVAL = 1.0
+# Analyses in flight at once on the default runner: enough to keep the cores busy, few enough that memory does
+# not grow with the corpus (Prefect's default thread pool is unbounded).
+ANALYSES_IN_FLIGHT = max(2, os.cpu_count() or 2)
+
+
+@flow(name="process-corpus", flow_run_name="process-corpus {run_id}", validate_parameters=True,
+      task_runner=ThreadPoolTaskRunner(max_workers=ANALYSES_IN_FLIGHT))
 def process_corpus(
     paths: list[str],
     out_dir: str = "outputs",
@@ -192,8 +203,9 @@ def process_corpus(
 
     One run at a time writes to ``out_dir``: the run holds its lock (``pipeline.locking``), waiting up to
     ``wait_lock`` seconds (default ``$TILTAK_WAIT_LOCK`` or 600) for another run to finish. The manifest
-    ``runs/<run_id>.json`` is written atomically at the start (status ``running``), after every document and
-    at the end (``completed``), so a killed run leaves a valid manifest of the documents it finished."""
+    ``runs/<run_id>.json`` is written atomically at the start (status ``running``), as documents finish (at most
+    about once a second) and at the end (``completed``, schema-checked), so a killed run leaves a valid manifest
+    of the documents it recorded."""
     run_id = run_id or new_run_id()
     out = Path(out_dir)
     extra = {key: value for key, value in (overrides or {}).items() if value is not None}
@@ -220,9 +232,15 @@ def process_corpus(
         )
         write_manifest(manifest, out)
 
+        last_write = [time.monotonic()]
+
         def record(entry: DocumentRecord) -> None:
             manifest.documents.append(entry)
-            write_manifest(manifest, out)
+            # Rewritten at most about once a second (and at the end): a killed run still leaves a valid manifest,
+            # without a whole-manifest write per document on large corpora.
+            if time.monotonic() - last_write[0] >= MANIFEST_WRITE_INTERVAL:
+                write_manifest(manifest, out, check_schema=False)
+                last_write[0] = time.monotonic()
             _notify_listeners(entry)
 
         try:
@@ -243,7 +261,6 @@ def _workers_report_here() -> AbstractContextManager:
     """Task runs in other processes (Dask workers) report to the API this flow run uses. Without a configured
     ``PREFECT_API_URL`` that is this process's temporary server, and each worker would start one of its own."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
-    from prefect.task_runners import ThreadPoolTaskRunner
 
     context = get_run_context()
     if PREFECT_API_URL.value() or isinstance(context.task_runner, ThreadPoolTaskRunner):
@@ -279,7 +296,7 @@ def _process_files(
     }
     written: dict[str, str] = {}
     for future in as_completed(list(submitted)):
-        doc: PlannedDocument = submitted[future]
+        doc: PlannedDocument = submitted.pop(future)  # drop the future (and its result) once it is handled
         future.wait()
         state = future.state
         if state.is_failed():
@@ -289,7 +306,8 @@ def _process_files(
         analysis = future.result()
         result = analysis["result"]
         # Written here, in the flow's process (whatever the task runner): the output folder and its lock are local.
-        write = write_task(result, str(out), doc.stem, str(doc.path), return_state=True)
+        # quote(): Prefect would otherwise walk the whole result looking for futures to resolve.
+        write = write_task(quote(result), str(out), doc.stem, str(doc.path), return_state=True)
         if write.is_failed():
             _stage, error = _failure(write.result(raise_on_failure=False))
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))

@@ -39,9 +39,17 @@ def render_document(result: dict) -> str:
 
 
 def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> Path:
-    named = name_document(result, stem=stem, source=source)
-    text = render_document(DocumentResult.model_validate(named).model_dump(mode="json"))
-    return atomic_write_text(out_dir / f"{stem}.json", text)
+    """Validate and write one document, atomically. An output that already holds exactly these bytes (an
+    unchanged, cached analysis on a re-run) is left as it is: it was validated when it was written."""
+    named = DocumentResult.model_validate(name_document(result, stem=stem, source=source)).model_dump(mode="json")
+    path = out_dir / f"{stem}.json"
+    text = json.dumps(named, ensure_ascii=False, indent=2) + "\n"
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
+    return atomic_write_text(path, render_document(named))
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
@@ -56,9 +64,11 @@ def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     return removed
 
 
-def write_manifest(manifest: RunManifest, out_dir: Path) -> Path:
+def write_manifest(manifest: RunManifest, out_dir: Path, *, check_schema: bool = True) -> Path:
+    """Write the run manifest atomically. The pydantic model keeps it well-formed at every write; the JSON
+    Schema check (which grows with the manifest) is for the final write (``check_schema``)."""
     data = manifest.model_dump(mode="json")
-    errors = manifest_errors(data)
+    errors = manifest_errors(data) if check_schema else []
     if errors:
         raise TiltakError(f"run manifest fails its schema: {'; '.join(errors[:5])}")
     path = out_dir / RUNS_DIR / f"{manifest.run_id}.json"
