@@ -94,7 +94,8 @@ def _manifests(out: Path) -> list[dict]:
     for path in runs:
         assert validate_file(path) == [], path
     manifests = [json.loads(p.read_text(encoding="utf-8")) for p in runs]
-    return sorted(manifests, key=lambda m: m["started_at"])
+    # Timestamps have whole seconds: a quick run can start and finish within the second the next one starts.
+    return sorted(manifests, key=lambda m: (m["started_at"], m["finished_at"] or ""))
 
 
 def _temporaries(out: Path) -> list[Path]:
