@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -132,7 +133,8 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / ARTIFACT
     staging = artifact.with_suffix(".tmp")
-    skops.io.dump(model, staging)
+    # Deflated: the fitted vocabularies are most of the artifact and compress about tenfold.
+    skops.io.dump(model, staging, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     staging.replace(artifact)
     import sklearn
 
