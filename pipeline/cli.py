@@ -119,6 +119,7 @@ def run(
         raise fail(str(exc)) from exc
 
     from flows import dask_runner, process_corpus, progress_listener
+    from pipeline.outputs import new_run_id
 
     flow = process_corpus
     if runner == "dask":
@@ -144,7 +145,7 @@ def run(
                     config_file=str(config) if config else None, refresh_cache=refresh,
                     overrides={"taxonomy": str(taxonomy) if taxonomy else None,
                                "classifier": str(classifier) if classifier else None},
-                    wait_lock=wait_lock,
+                    wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
                 )
             except TiltakError as exc:
                 raise fail(str(exc)) from exc
