@@ -18,30 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ndt2ud
 import splits
-
-
-def read_ud(path: Path) -> list[list[list[str]]]:
-    sents, cur = [], []
-    for line in path.open(encoding="utf8"):
-        line = line.rstrip("\n")
-        if not line:
-            if cur:
-                sents.append(cur)
-                cur = []
-            continue
-        if line.startswith("#"):
-            continue
-        c = line.split("\t")
-        if "-" in c[0] or "." in c[0]:
-            continue
-        cur.append(c)
-    if cur:
-        sents.append(cur)
-    return sents
+from convert_ndt import conllu_rows
 
 
 def aligned_dev(norne: Path):
-    ud = read_ud(norne / "ud" / "nob" / "no_bokmaal-ud-dev.conllu")
+    ud = conllu_rows(norne / "ud" / "nob" / "no_bokmaal-ud-dev.conllu")
     by_forms: dict[tuple, list] = {}
     for s in ud:
         by_forms.setdefault(tuple(t[1] for t in s), s)

@@ -75,12 +75,29 @@ def fix_iob(tag: str) -> str:
     return tag
 
 
-def read_ud(path: Path) -> list[dict]:
-    out, cur = [], []
+def conllu_rows(path: Path) -> list[list[list[str]]]:
+    """The token rows of each sentence of a CoNLL-U file (comments, multiword ranges and empty nodes skipped)."""
+    sentences, current = [], []
+    for line in path.open(encoding="utf8"):
+        line = line.rstrip("\n")
+        if not line:
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        if line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if "-" not in columns[0] and "." not in columns[0]:
+            current.append(columns)
+    if current:
+        sentences.append(current)
+    return sentences
 
-    def flush():
-        if not cur:
-            return
+
+def read_ud(path: Path) -> list[dict]:
+    out = []
+    for cur in conllu_rows(path):
         words = [c[1] for c in cur]
         misc = [dict(x.split("=", 1) for x in c[9].split("|") if "=" in x) for c in cur]
         spaces = [m.get("SpaceAfter") != "No" for m in misc]
@@ -97,20 +114,6 @@ def read_ud(path: Path) -> list[dict]:
                 "ents": [fix_iob(m.get("name", "O")) for m in misc],
             }
         )
-        cur.clear()
-
-    for line in path.open(encoding="utf8"):
-        line = line.rstrip("\n")
-        if not line:
-            flush()
-            continue
-        if line.startswith("#"):
-            continue
-        c = line.split("\t")
-        if "-" in c[0] or "." in c[0]:
-            continue
-        cur.append(c)
-    flush()
     return out
 
 
