@@ -652,6 +652,13 @@ PAGE = """<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="generator" content="tiltak {{ version }}">
 <title>{{ title }}</title>
+{% macro measure_list(measures, css) %}<ul class="plain {{ css }}">
+        {% for m in measures %}
+          <li>{{ ref(m.href, m.id) }} {{ m.text }}
+            <span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span>
+            <span class="muted">{{ m.focus_name }}</span></li>
+        {% else %}<li class="muted">Ingen.</li>{% endfor %}
+        </ul>{% endmacro %}
 {% macro ref(href, id) %}{% if href %}<a href="{{ href }}">{{ id }}</a>{% else %}{{ id }}{% endif %}{% endmacro %}
 {% macro options(items) %}{% for value, name, n in items %}<option value="{{ value }}">{{ name }} ({{ n }})</option>
 {% endfor %}{% endmacro %}
@@ -707,23 +714,11 @@ PAGE = """<!DOCTYPE html>
     <div class="columns">
       <div>
         <h3>Nye tiltak i {{ pair.b_title }} ({{ pair.new|length }})</h3>
-        <ul class="plain new-list">
-        {% for m in pair.new %}
-          <li>{{ ref(m.href, m.id) }} {{ m.text }}
-            <span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span>
-            <span class="muted">{{ m.focus_name }}</span></li>
-        {% else %}<li class="muted">Ingen.</li>{% endfor %}
-        </ul>
+        {{ measure_list(pair.new, "new-list") }}
       </div>
       <div>
         <h3>Utgåtte tiltak fra {{ pair.a_title }} ({{ pair.dropped|length }})</h3>
-        <ul class="plain dropped-list">
-        {% for m in pair.dropped %}
-          <li>{{ ref(m.href, m.id) }} {{ m.text }}
-            <span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span>
-            <span class="muted">{{ m.focus_name }}</span></li>
-        {% else %}<li class="muted">Ingen.</li>{% endfor %}
-        </ul>
+        {{ measure_list(pair.dropped, "dropped-list") }}
       </div>
     </div>
   </div>
