@@ -53,15 +53,23 @@ class Gazetteer:
     person: re.Pattern[str] | None = None
     not_actors: frozenset[str] = frozenset()
     document_words: frozenset[str] = frozenset()
+    not_actor_endings: tuple[str, ...] = ()
+    company_names: re.Pattern[str] | None = None
+    company_word_set: frozenset[str] = frozenset()
+    appositions: re.Pattern[str] | None = None
+    apposition_types: dict[str, str] = field(default_factory=dict)
 
     def rejects(self, written: str) -> bool:
         """Whether a NER span is not an organisation: a known non-actor, a cut-off compound ("Den norske
         helse-"), or the title of a document or scheme ("Veikartet for helsenæringen")."""
         words = written.split()
         last = words[-1].lower() if words else ""
-        return (not words or written.lower() in self.not_actors or written.endswith("-")
+        # "Det norske markedet": a determiner and common words, not a name.
+        determined = len(words) > 1 and words[0] in ("Det", "Den", "De") and all(w.islower() for w in words[1:])
+        return (not words or determined or written.lower() in self.not_actors or written.endswith("-")
                 or words[0].lower() in self.document_words
-                or any(last.endswith(word) for word in self.document_words if len(word) > 5))
+                or any(last.endswith(word) for word in self.document_words if len(word) > 5)
+                or last.endswith(self.not_actor_endings))
 
     def canonical(self, written: str) -> str | None:
         return self.surface.get(written) or self.surface.get(_strip_suffix(written))
@@ -107,9 +115,38 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
     # Titles in any case ("Næringsminister", "næringsminister"); the name itself must be capitalised.
     person = re.compile(rf"\b(?i:{titles})\s+(?P<name>[A-ZÆØÅ][{_LETTER}-]+(?:\s+[A-ZÆØÅ][{_LETTER}-]+){{1,3}})"
                         ) if titles else None
+    company_names, appositions, apposition_types = _company_patterns(data, types, path)
+    company_words = frozenset(data.get("company_words") or [])
     return Gazetteer(int(data.get("version", 1)), entries, surface, pattern, tuple(name_patterns), person,
                      frozenset(w.lower() for w in data.get("not_actors") or []),
-                     frozenset(w.lower() for w in data.get("document_words") or []))
+                     frozenset(w.lower() for w in data.get("document_words") or []),
+                     tuple(w.lower() for w in data.get("not_actor_endings") or []),
+                     company_names, company_words, appositions, apposition_types)
+
+
+# A capitalised name word: "Nykode", "GE", "Boston", "3M", "B&W", "Bayer-konsernet" is not one (lower-case part).
+_NAME_WORD = rf"[A-ZÆØÅ0-9][{_LETTER}&/]*"
+_NAME = rf"{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,3}}"
+
+
+def _company_patterns(data: dict, types: set[str], path: Path):
+    """The two general company rules of the gazetteer: names ending in a company word, and names in apposition
+    after an organisation noun (see ``company_words`` and ``organisation_nouns`` in actors.yaml)."""
+    words = data.get("company_words") or []
+    company_names = re.compile(
+        rf"(?<![{_LETTER}&/-])(?P<name>(?:{_NAME_WORD}[ ]){{1,3}}(?:{'|'.join(map(re.escape, words))}))"
+        rf"(?:s|')?(?![{_LETTER}&/-])") if words else None
+    nouns: dict[str, str] = {}
+    for kind, listed in (data.get("organisation_nouns") or {}).items():
+        if kind not in types:
+            raise GazetteerError(f"{path}: organisation_nouns type {kind!r} is not one of {sorted(types)}")
+        nouns.update({noun: kind for noun in listed})
+    heads = "|".join(map(re.escape, sorted(nouns, key=len, reverse=True)))
+    appositions = re.compile(
+        rf"(?<![{_LETTER}-])(?P<noun>[A-ZÆØÅ]?[a-zæøå-]*?(?P<head>{heads}))"
+        rf" (?P<names>{_NAME}(?:(?:, | og ){_NAME})*)") if nouns else None
+    return company_names, appositions, nouns
+
 
 
 @dataclass
@@ -155,6 +192,12 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             covered.append((start, end))
     persons = _titled_persons(text, gazetteer, page_at)
     person_spans = [(m.start, m.end) for p in persons.values() for m in p.mentions]
+    for start, end, name, kind in _company_mentions(text, gazetteer):
+        if any(s < end and start < e for s, e in covered + person_spans):
+            continue
+        actor = found.setdefault(name, _Found(name, kind, "pattern"))
+        actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
+        covered.append((start, end))
     for start, end, label in entities:
         if any(s < end and start < e for s, e in covered):
             continue
@@ -173,7 +216,7 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
                                                        "gazetteer" if entry else "ner",
                                                        entry.abbreviation if entry else None))
         elif label in NER_PERSON_LABELS:
-            if any(s < end and start < e for s, e in person_spans):
+            if any(s < end and start < e for s, e in person_spans) or gazetteer.rejects(written):
                 continue
             name = _strip_genitive(written, text)
             actor = persons.setdefault(name, _Found(name, "person", "ner"))
@@ -181,12 +224,76 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             continue
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
 
+    for name in [n for n in persons if " " not in n]:
+        # "Bjørgum" after "Tarje Bjørgum": the surname of a person named in full is that person.
+        full = [other for other in persons if " " in other and other.split()[-1] == name]
+        if len(full) == 1:
+            persons[full[0]].mentions.extend(persons.pop(name).mentions)
+    for name in set(found) & set(persons):
+        # One name, one referent in a document: a company the model also tagged as a person elsewhere.
+        found[name].mentions.extend(persons.pop(name).mentions)
+
     def build(items: dict[str, _Found]) -> list[Actor]:
         ordered = sorted(items.values(), key=lambda a: min(m.start for m in a.mentions))
         return [Actor(name=a.name, type=a.type, source=a.source, abbreviation=a.abbreviation,
                       mentions=sorted(a.mentions, key=lambda m: m.start)) for a in ordered]
 
     return build(found), build(persons)
+
+
+def _company_mentions(text: str, gazetteer: Gazetteer) -> list[tuple[int, int, str, str]]:
+    """(start, end, name, type) of companies and organisations found by the gazetteer's general rules: a name
+    ending in a company word, a name in apposition after an organisation noun, and every later mention of
+    those names, also without their company word ("Nykode Therapeutics" … "Nykode er notert")."""
+    candidates: list[tuple[str, str]] = []  # (written name, type)
+    if gazetteer.appositions is not None:
+        for match in gazetteer.appositions.finditer(text):
+            kind = gazetteer.apposition_types[match.group("head")]
+            plural = match.group("head").endswith(("ene", "ane"))
+            for part in re.finditer(_NAME, match.group("names")):
+                name = part.group(0)
+                if name.endswith("s") and re.search(rf"(?<![{_LETTER}]){re.escape(name[:-1])}(?![{_LETTER}])", text):
+                    name = name[:-1]  # "selskapet Nykodes fabrikk", when the text also writes "Nykode"
+                candidates.append((name, kind))
+                if not plural:
+                    break
+    if gazetteer.company_names is not None:
+        for match in gazetteer.company_names.finditer(text):
+            start, name = match.start("name"), match.group("name")
+            words = name.split(" ")
+            while len(words) > 1 and _sentence_start(text, start) and words[0].lower() in _stop_words():
+                start += len(words[0]) + 1
+                words = words[1:]
+            if len(words) > 1:
+                candidates.append((" ".join(words), "company"))
+    names: dict[str, tuple[str, str]] = {}
+    for name, kind in candidates:
+        if name in gazetteer.surface or gazetteer.rejects(name) or _common_noun(name, text):
+            continue
+        names.setdefault(name, (name, kind))
+        *rest, last = name.split(" ")
+        short = " ".join(rest)
+        if last in gazetteer.company_word_set and len(short) >= 3 and short.lower() not in _stop_words() \
+                and not _common_noun(short, text) and short not in gazetteer.surface:
+            names.setdefault(short, (name, kind))
+    mentions = []
+    for written in sorted(names, key=len, reverse=True):
+        name, kind = names[written]
+        for match in re.finditer(rf"(?<![{_LETTER}&/-]){re.escape(written)}(?:s|')?(?![{_LETTER}&/-])", text):
+            if not any(s < match.end() and match.start() < e for s, e, _, _ in mentions):
+                mentions.append((match.start(), match.end(), name, kind))
+    return sorted(mentions)
+
+
+def _sentence_start(text: str, offset: int) -> bool:
+    before = text[:offset].rstrip(" ")
+    return not before or before[-1] in ".!?:\n–-«\"•"
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.nb.stop_words import STOP_WORDS
+    return frozenset(STOP_WORDS)
 
 
 def _common_noun(written: str, text: str) -> bool:

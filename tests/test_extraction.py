@@ -610,6 +610,40 @@ def test_generic_groups_and_persons_are_not_actors(actor_result):
     assert [[m.text for m in p.mentions] for p in actor_result.persons] == [["Ola Nordmann"], ["Kari Fjellheim"]]
 
 
+COMPANY_NEWS = """Ny fabrikk for medisinsk utstyr
+
+Medtech-selskapet Vitalis Sensor åpnet i dag en ny fabrikk i Trondheim. Vitalis Sensor har 140 ansatte og \
+leverer til de nordiske produsentene Nordmed, Kjølvik og Fjordlab. Bygget ble reist på åtte måneder.
+
+Photonova ASA og Helixa Therapeutics skal samarbeide om kliniske studier. Helixas nye lab ligger i \
+Livsvitenskapshuset. Det sier konsernsjef Marte Lund i Helixa Therapeutics til Dagens Medisin.
+
+- Det norske markedet er for lite for oss alene, sier Lund. Innovasjonskontoret i Statens legemiddelverk \
+har gitt råd underveis.
+"""
+
+
+def test_companies_are_found_by_their_designator_or_an_apposition(tmp_path):
+    result = analyse_text(tmp_path, COMPANY_NEWS)
+    actors = {a.name: a for a in result.actors}
+    # A company word ends the name ("ASA", "Therapeutics"); an organisation noun introduces it, a plural one a
+    # list; whatever label the NER model gave these names, they are companies.
+    for name in ("Vitalis Sensor", "Nordmed", "Kjølvik", "Fjordlab", "Photonova ASA", "Helixa Therapeutics"):
+        assert actors[name].type == "company", name
+    assert [m.text for m in actors["Vitalis Sensor"].mentions] == ["Vitalis Sensor", "Vitalis Sensor"]
+    # Later mentions without the company word ("Helixas nye lab") are the same company.
+    assert [m.text for m in actors["Helixa Therapeutics"].mentions] == [
+        "Helixa Therapeutics", "Helixas", "Helixa Therapeutics"]
+    assert "Statens legemiddelverk" in actors
+    # Places, a common phrase after a determiner, a unit inside a named body and buildings are not actors.
+    for not_actor in ("Trondheim", "Det norske markedet", "Innovasjonskontoret", "Livsvitenskapshuset", "Bygget"):
+        assert not_actor not in actors
+    # The person stays a person, with the later surname mention merged into the full name.
+    persons = {p.name: [m.text for m in p.mentions] for p in result.persons}
+    assert persons.get("Marte Lund") == ["Marte Lund", "Lund"]
+    assert not set(persons) & set(actors)
+
+
 def test_measure_actors_are_those_named_in_the_measure(actor_result):
     assert [(m.text, m.actors) for m in actor_result.measures] == [
         ("HOD skal etablere et nytt register for medisinsk utstyr", ["Helse- og omsorgsdepartementet"]),
