@@ -69,6 +69,7 @@ from pipeline.ingest import (  # noqa: E402
 from pipeline.locking import output_lock  # noqa: E402
 from pipeline.manifest import DocumentRecord, RunManifest  # noqa: E402
 from pipeline.nlp import LoadedNlp, load_nlp  # noqa: E402
+from pipeline.output_index import OutputIndex  # noqa: E402
 from pipeline.outputs import (  # noqa: E402
     new_run_id,
     remove_stale_temporaries,
@@ -126,9 +127,20 @@ def _analysis_cache_key(_context, parameters: dict) -> str:
     return "tiltak-analysis-v2-" + hashlib.sha256(identity.encode()).hexdigest()
 
 
-@task(name="fingerprint", task_run_name="fingerprint {path}")
-def fingerprint_task(path: str) -> str:
-    return file_sha256(Path(path))
+# Files hashed per fingerprint task: a task run costs more than hashing a typical document.
+FINGERPRINT_BATCH = 64
+
+
+@task(name="fingerprint", task_run_name="fingerprint {paths[0]} (+{more} more)")
+def fingerprint_task(paths: list[str], more: int) -> list[dict[str, str]]:
+    """``{"sha256": ...}`` or ``{"error": ...}`` per path: one unreadable file does not fail the others."""
+    hashed = []
+    for path in paths:
+        try:
+            hashed.append({"sha256": file_sha256(Path(path))})
+        except OSError as exc:
+            hashed.append({"error": f"{path}: cannot read the file: {exc.strerror or exc}"})
+    return hashed
 
 
 @task(
@@ -186,7 +198,14 @@ MANIFEST_WRITE_INTERVAL = 1.0
 ANALYSES_IN_FLIGHT = max(2, os.cpu_count() or 2)
 
 
-@flow(name="process-corpus", flow_run_name="process-corpus {run_id}", validate_parameters=True,
+def _process_corpus_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    return f"process-corpus {parameters.get('run_id') or parameters.get('out_dir', 'outputs')}"
+
+
+@flow(name="process-corpus", flow_run_name=_process_corpus_run_name, validate_parameters=True,
       task_runner=ThreadPoolTaskRunner(max_workers=ANALYSES_IN_FLIGHT))
 def process_corpus(
     paths: list[str],
@@ -218,6 +237,7 @@ def process_corpus(
 
     with output_lock(out, wait=wait_lock), _workers_report_here():
         remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
+        index = OutputIndex.load(out)
         manifest = RunManifest(
             run_id=run_id,
             flow_run_id=str(get_run_context().flow_run.id),
@@ -240,17 +260,20 @@ def process_corpus(
             # without a whole-manifest write per document on large corpora.
             if time.monotonic() - last_write[0] >= MANIFEST_WRITE_INTERVAL:
                 write_manifest(manifest, out, check_schema=False)
+                index.save()
                 last_write[0] = time.monotonic()
             _notify_listeners(entry)
 
         try:
-            _process_files(files, out, config, identity, refresh_cache, run_id, record)
+            _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
         except BaseException:
             manifest.status = "failed"
             manifest.finished_at = utc_now()
             with suppress(Exception):
                 write_manifest(manifest, out)
+                index.save()
             raise
+        index.save()
         manifest.status = "completed"
         manifest.finished_at = utc_now()
         write_manifest(manifest, out)
@@ -276,25 +299,38 @@ def _process_files(
     refresh_cache: bool,
     run_id: str,
     record: Callable[[DocumentRecord], None],
+    index: OutputIndex,
 ) -> None:
-    """Fingerprint, analyse (cached) and write every file, calling ``record`` as each document finishes."""
+    """Fingerprint, analyse (cached) and write every file, calling ``record`` as each document finishes.
+    A document whose output already holds this analysis (``index``) is recorded without any task."""
     fingerprints: dict[Path, str] = {}
-    for path, future in zip(files, fingerprint_task.map([str(f) for f in files]), strict=True):
-        future.wait()
-        if future.state.is_failed():
-            _stage, error = _failure(future.state.result(raise_on_failure=False))
-            record(DocumentRecord(source=str(path), status="failed", stage="load", error=error))
-        else:
-            fingerprints[path] = future.result()
+    batches = [files[i:i + FINGERPRINT_BATCH] for i in range(0, len(files), FINGERPRINT_BATCH)]
+    futures = [fingerprint_task.submit([str(f) for f in batch], len(batch) - 1) for batch in batches]
+    for batch, future in zip(batches, futures, strict=True):
+        for path, hashed in zip(batch, future.result(), strict=True):
+            if "error" in hashed:
+                record(DocumentRecord(source=str(path), status="failed", stage="load", error=hashed["error"]))
+            else:
+                fingerprints[path] = hashed["sha256"]
 
     plan = plan_outputs(fingerprints)
+    written: dict[str, str] = {}
+    to_analyse = []
+    for doc in plan:
+        fresh = None if refresh_cache or doc.duplicate_of else index.fresh(doc.stem, doc.sha256, identity,
+                                                                             str(doc.path))
+        if fresh is None:
+            if doc.duplicate_of is None:
+                to_analyse.append(doc)
+            continue
+        written[doc.sha256] = fresh.output
+        record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="cached", output=fresh.output,
+                              analysed_in_run=fresh.analysed_in_run, measures=fresh.measures))
     analyse = analyse_task.with_options(refresh_cache=True) if refresh_cache else analyse_task
     submitted = {
         analyse.submit(str(doc.path), doc.sha256, identity, config.model_dump(mode="json"), run_id): doc
-        for doc in plan
-        if doc.duplicate_of is None
+        for doc in to_analyse
     }
-    written: dict[str, str] = {}
     for future in as_completed(list(submitted)):
         doc: PlannedDocument = submitted.pop(future)  # drop the future (and its result) once it is handled
         future.wait()
@@ -313,6 +349,9 @@ def _process_files(
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))
             continue
         written[doc.sha256] = os.path.relpath(write.result(), out)
+        index.record(doc.stem, sha256=doc.sha256, identity=identity, source=str(doc.path),
+                     output=written[doc.sha256], measures=len(result["measures"]),
+                     analysed_in_run=analysis["analysed_in_run"])
         cached = state.name == "Cached"
         record(DocumentRecord(
             source=str(doc.path),

@@ -10,6 +10,7 @@ from pathlib import Path
 from pipeline.errors import TiltakError
 from pipeline.io import atomic_write_text
 from pipeline.manifest import RunManifest
+from pipeline.output_index import INDEX_NAME
 from pipeline.schema import DocumentResult
 from pipeline.validate import document_errors, manifest_errors
 
@@ -53,14 +54,17 @@ def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> P
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Remove the hidden temporary files (``.NAME.json.XXXX.tmp``) that a killed run's atomic writes left in
-    ``out_dir`` and its ``runs/`` folder. Only safe while holding the folder's lock (``pipeline.locking``)."""
+    """Remove the hidden temporary files (``.NAME.json.XXXX.tmp``, and the output index's) that a killed run's
+    atomic writes left in ``out_dir`` and its ``runs/`` folder. Only safe while holding the folder's lock
+    (``pipeline.locking``)."""
     removed = []
+    temporaries = [*out_dir.glob(f".{INDEX_NAME}.*.tmp")]
     for folder in (out_dir, out_dir / RUNS_DIR):
-        for path in sorted(folder.glob(".*.json.*.tmp")):
-            if path.is_file():
-                path.unlink(missing_ok=True)
-                removed.append(path)
+        temporaries += folder.glob(".*.json.*.tmp")
+    for path in sorted(temporaries):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
     return removed
 
 

@@ -90,7 +90,7 @@ def test_process_corpus_writes_valid_outputs_isolates_failures_and_caches(prefec
     assert list((out / "runs").glob("*.json")) != []
     first_bytes = {p.name: p.read_bytes() for p in out.glob("*.json")}
 
-    # Unchanged inputs: every analysis comes from the cache (Prefect's "Cached" state), outputs unchanged.
+    # Unchanged inputs: every output is reused (the output index), outputs unchanged.
     again = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
     assert again["counts"] == {"processed": 0, "cached": 4, "duplicate": 1, "failed": 1}
     assert {p.name: p.read_bytes() for p in out.glob("*.json")} == first_bytes
@@ -121,3 +121,61 @@ def test_missing_model_fails_the_run_with_install_advice(prefect_harness, tmp_pa
 
     with pytest.raises(TiltakError, match="is not installed"):
         process_corpus(paths=[str(seeds_dir)], out_dir=str(tmp_path / "out"), nlp=nlp)
+
+
+def _task_run_names(flow_run_id: str, wait_for: str) -> list[str]:
+    """Names of the flow run's task runs, once one named ``wait_for…`` is recorded (task runs reach the API
+    through events, a moment after they ran)."""
+    import time
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    names: list[str] = []
+    with get_client(sync_client=True) as client:
+        for _ in range(100):
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            names = [run.name for run in runs]
+            if any(name.startswith(wait_for) for name in names):
+                return names
+            time.sleep(0.1)
+    raise AssertionError(f"no task run named {wait_for}… recorded for flow run {flow_run_id}: {names}")
+
+
+def test_unchanged_outputs_are_reused_without_analysis_tasks(prefect_harness, tmp_path):
+    from flows import process_corpus
+    from pipeline.output_index import INDEX_NAME
+
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    for name, item in [("a", "etablere et testsenter"), ("b", "styrke eksporten"), ("c", "utrede helsedata")]:
+        (corpus / f"{name}.txt").write_text(f"Regjeringen vil:\n\n- {item}\n", encoding="utf-8")
+    first = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
+    assert first["counts"]["processed"] == 3 and (out / INDEX_NAME).is_file()
+    assert sum(n.startswith("analyse") for n in _task_run_names(first["flow_run_id"], "analyse")) == 3
+    outputs = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.json")}
+
+    # Unchanged: each document is recorded from the output index; no analysis or write task runs at all.
+    second = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
+    assert second["counts"] == {"processed": 0, "cached": 3, "duplicate": 0, "failed": 0}
+    assert [r["analysed_in_run"] for r in second["documents"]] == [first["run_id"]] * 3
+    assert [r["measures"] for r in second["documents"]] == [1, 1, 1]
+    names = _task_run_names(second["flow_run_id"], "fingerprint")
+    assert not [n for n in names if n.startswith(("analyse", "write"))], names
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.json")} == outputs
+
+    # Doubt falls back to the full path: an edited output is rewritten (its analysis comes from the cache), an
+    # unreadable index is ignored with the same result.
+    (out / "b.json").write_text("{}", encoding="utf-8")
+    (out / INDEX_NAME).write_text("not json", encoding="utf-8")
+    third = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
+    assert third["counts"] == {"processed": 0, "cached": 3, "duplicate": 0, "failed": 0}
+    assert {p.name: p.read_bytes() for p in out.glob("*.json")} == {k: v[0] for k, v in outputs.items()}
+    names = _task_run_names(third["flow_run_id"], "write")
+    assert sorted(n.split()[0] for n in names if n.startswith(("analyse", "write"))) == ["analyse"] * 3 + ["write"] * 3
+
+    # A renamed source is a different output: analysed from the cache, written under its new name.
+    (corpus / "c.txt").rename(corpus / "d.txt")
+    fourth = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
+    assert fourth["counts"] == {"processed": 0, "cached": 3, "duplicate": 0, "failed": 0}
+    assert json.loads((out / "d.json").read_text(encoding="utf-8"))["document"]["file_name"] == "d.txt"
