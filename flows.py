@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copyreg
 import hashlib
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -40,8 +41,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import get_run_context  # noqa: E402
 from prefect.futures import as_completed  # noqa: E402
+from prefect.results import ResultStore  # noqa: E402
+from prefect.serializers import JSONSerializer  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
@@ -77,7 +81,7 @@ from pipeline.outputs import (  # noqa: E402
     write_document,
     write_manifest,
 )
-from pipeline.process import analyse_document  # noqa: E402
+from pipeline.process import NLP_BATCH_SIZE, analyse_documents  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
 
 
@@ -121,14 +125,32 @@ def analysis_identity(config: PipelineConfig, nlp: LoadedNlp) -> str:
     return f"tiltak {__version__}|{nlp.fingerprint}|config {config.config_hash}"
 
 
-def _analysis_cache_key(_context, parameters: dict) -> str:
-    # v2: the cached value is {"result", "analysed_in_run"} (v1 was the bare result).
-    identity = f"{parameters['sha256']}|{parameters['identity']}"
-    return "tiltak-analysis-v2-" + hashlib.sha256(identity.encode()).hexdigest()
+def analysis_cache_key(sha256: str, identity: str) -> str:
+    # v3: one record per document, written by the batched analysis task ({"result", "analysed_in_run"}).
+    return "tiltak-analysis-v3-" + hashlib.sha256(f"{sha256}|{identity}".encode()).hexdigest()
+
+
+def _analysis_store() -> ResultStore:
+    """The analysis cache: Prefect's result storage (``PREFECT_HOME/storage`` unless configured otherwise), one
+    JSON record per analysed content and analysis identity."""
+    return ResultStore(serializer=JSONSerializer(), cache_result_in_memory=False)
+
+
+def _cached_analysis(store: ResultStore, key: str) -> dict | None:
+    try:
+        if store.exists(key):
+            value = store.read(key).result
+            if isinstance(value, dict) and {"result", "analysed_in_run"} <= value.keys():
+                return value
+    except Exception:  # a record cut short by a killed run is a cache miss, not a failure
+        return None
+    return None
 
 
 # Files hashed per fingerprint task: a task run costs more than hashing a typical document.
 FINGERPRINT_BATCH = 64
+# Documents per analysis task at most: their NLP runs in one nlp.pipe call (pipeline.process.analyse_documents).
+ANALYSIS_BATCH = NLP_BATCH_SIZE
 
 
 @task(name="fingerprint", task_run_name="fingerprint {paths[0]} (+{more} more)")
@@ -143,20 +165,35 @@ def fingerprint_task(paths: list[str], more: int) -> list[dict[str, str]]:
     return hashed
 
 
-@task(
-    name="analyse",
-    task_run_name="analyse {path}",
-    cache_key_fn=_analysis_cache_key,
-    persist_result=True,
-    result_serializer="json",
-)
-def analyse_task(path: str, sha256: str, identity: str, config: dict, run_id: str) -> dict:
-    """The analysis, with the run that made it: a later run that takes it from the cache can say where it came
-    from (``analysed_in_run`` in the manifest), even when that run was killed before recording it."""
-    result = analyse_document(Path(path), PipelineConfig(**config))
-    if result.document.sha256 != sha256:
-        raise DocumentError(path, "load", "the file changed while it was being processed")
-    return {"result": result.model_dump(mode="json"), "analysed_in_run": run_id}
+@task(name="analyse", task_run_name="analyse {paths[0]} (+{more} more)", cache_policy=NO_CACHE,
+      persist_result=False)
+def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: dict, run_id: str, refresh: bool,
+                 more: int) -> list[dict]:
+    """Per document, in order: its analysis from the cache (same content and analysis identity), or made now, with
+    the NLP batched across the documents not cached. Each new analysis is cached as soon as it is made, with the
+    run that made it, so a killed run loses none it finished and a later run can say where an analysis came from
+    (``analysed_in_run``). Returns ``{"result", "analysed_in_run", "cached"}`` or ``{"stage", "error"}`` each."""
+    store = _analysis_store()
+    outcomes: dict[int, dict] = {}
+    missing: list[int] = []
+    for i, sha256 in enumerate(sha256s):
+        cached = None if refresh else _cached_analysis(store, analysis_cache_key(sha256, identity))
+        if cached is None:
+            missing.append(i)
+        else:
+            outcomes[i] = {**cached, "cached": True}
+    analysed = analyse_documents([Path(paths[i]) for i in missing], PipelineConfig(**config),
+                                 batch_size=max(1, len(missing)))
+    for i, (_path, outcome) in zip(missing, analysed, strict=True):
+        if isinstance(outcome, DocumentError):
+            outcomes[i] = {"stage": outcome.stage, "error": outcome.reason}
+        elif outcome.document.sha256 != sha256s[i]:
+            outcomes[i] = {"stage": "load", "error": "the file changed while it was being processed"}
+        else:
+            value = {"result": outcome.model_dump(mode="json"), "analysed_in_run": run_id}
+            store.write(value, key=analysis_cache_key(sha256s[i], identity))
+            outcomes[i] = {**value, "cached": False}
+    return [outcomes[i] for i in range(len(paths))]
 
 
 @task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1)
@@ -303,17 +340,7 @@ def _process_files(
 ) -> None:
     """Fingerprint, analyse (cached) and write every file, calling ``record`` as each document finishes.
     A document whose output already holds this analysis (``index``) is recorded without any task."""
-    fingerprints: dict[Path, str] = {}
-    batches = [files[i:i + FINGERPRINT_BATCH] for i in range(0, len(files), FINGERPRINT_BATCH)]
-    futures = [fingerprint_task.submit([str(f) for f in batch], len(batch) - 1) for batch in batches]
-    for batch, future in zip(batches, futures, strict=True):
-        for path, hashed in zip(batch, future.result(), strict=True):
-            if "error" in hashed:
-                record(DocumentRecord(source=str(path), status="failed", stage="load", error=hashed["error"]))
-            else:
-                fingerprints[path] = hashed["sha256"]
-
-    plan = plan_outputs(fingerprints)
+    plan = plan_outputs(_fingerprints(files, record))
     written: dict[str, str] = {}
     to_analyse = []
     for doc in plan:
@@ -326,21 +353,12 @@ def _process_files(
         written[doc.sha256] = fresh.output
         record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="cached", output=fresh.output,
                               analysed_in_run=fresh.analysed_in_run, measures=fresh.measures))
-    analyse = analyse_task.with_options(refresh_cache=True) if refresh_cache else analyse_task
-    submitted = {
-        analyse.submit(str(doc.path), doc.sha256, identity, config.model_dump(mode="json"), run_id): doc
-        for doc in to_analyse
-    }
-    for future in as_completed(list(submitted)):
-        doc: PlannedDocument = submitted.pop(future)  # drop the future (and its result) once it is handled
-        future.wait()
-        state = future.state
-        if state.is_failed():
-            stage, error = _failure(state.result(raise_on_failure=False))
-            record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=stage, error=error))
+    for doc, outcome in _analyses(to_analyse, config, identity, refresh_cache, run_id):
+        if "error" in outcome:
+            record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=outcome["stage"],
+                                  error=outcome["error"]))
             continue
-        analysis = future.result()
-        result = analysis["result"]
+        result = outcome["result"]
         # Written here, in the flow's process (whatever the task runner): the output folder and its lock are local.
         # quote(): Prefect would otherwise walk the whole result looking for futures to resolve.
         write = write_task(quote(result), str(out), doc.stem, str(doc.path), return_state=True)
@@ -351,14 +369,14 @@ def _process_files(
         written[doc.sha256] = os.path.relpath(write.result(), out)
         index.record(doc.stem, sha256=doc.sha256, identity=identity, source=str(doc.path),
                      output=written[doc.sha256], measures=len(result["measures"]),
-                     analysed_in_run=analysis["analysed_in_run"])
-        cached = state.name == "Cached"
+                     analysed_in_run=outcome["analysed_in_run"])
+        cached = outcome["cached"]
         record(DocumentRecord(
             source=str(doc.path),
             sha256=doc.sha256,
             status="cached" if cached else "processed",
             output=written[doc.sha256],
-            analysed_in_run=analysis["analysed_in_run"],
+            analysed_in_run=outcome["analysed_in_run"],
             measures=len(result["measures"]),
             seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
         ))
@@ -374,6 +392,44 @@ def _process_files(
                 stage=None if original_ok else "load",
                 error=None if original_ok else f"same content as {doc.duplicate_of}, which failed",
             ))
+
+
+def _fingerprints(files: list[Path], record: Callable[[DocumentRecord], None]) -> dict[Path, str]:
+    """Content hashes of ``files``, hashed in batches; an unreadable file is recorded as failed."""
+    fingerprints: dict[Path, str] = {}
+    batches = [files[i:i + FINGERPRINT_BATCH] for i in range(0, len(files), FINGERPRINT_BATCH)]
+    futures = [fingerprint_task.submit([str(f) for f in batch], len(batch) - 1) for batch in batches]
+    for batch, future in zip(batches, futures, strict=True):
+        for path, hashed in zip(batch, future.result(), strict=True):
+            if "error" in hashed:
+                record(DocumentRecord(source=str(path), status="failed", stage="load", error=hashed["error"]))
+            else:
+                fingerprints[path] = hashed["sha256"]
+    return fingerprints
+
+
+def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str, refresh: bool, run_id: str
+              ) -> Iterator[tuple[PlannedDocument, dict]]:
+    """Each document's outcome from ``analyse_task``, batch by batch as they finish. Batches are small enough to
+    give every worker several; a batch whose task fails as a whole (a worker lost, say) is retried one document
+    per task, so the failure lands on the document that caused it."""
+    size = max(1, min(ANALYSIS_BATCH, math.ceil(len(docs) / (2 * ANALYSES_IN_FLIGHT))))
+    batches = [docs[i:i + size] for i in range(0, len(docs), size)]
+    settings = config.model_dump(mode="json")
+    while batches:
+        submitted = {analyse_task.submit([str(d.path) for d in batch], [d.sha256 for d in batch], identity, settings,
+                                         run_id, refresh, len(batch) - 1): batch for batch in batches}
+        batches = []
+        for future in as_completed(list(submitted)):
+            batch = submitted.pop(future)  # drop the future (and its results) once it is handled
+            future.wait()
+            if not future.state.is_failed():
+                yield from zip(batch, future.result(), strict=True)
+            elif len(batch) > 1:
+                batches.extend([doc] for doc in batch)
+            else:
+                stage, error = _failure(future.state.result(raise_on_failure=False))
+                yield batch[0], {"stage": stage, "error": error}
 
 
 @task(name="train-focus-area-classifier")

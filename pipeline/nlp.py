@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,10 +60,20 @@ def load_nlp(name: str = "best") -> LoadedNlp:
 
 def parse(loaded: LoadedNlp, text: str) -> Doc:
     """Run the pipeline over a whole document, however long (spaCy refuses texts over ``max_length``)."""
-    if len(text) >= loaded.nlp.max_length:
-        with _lock:
-            loaded.nlp.max_length = len(text) + 1
+    _allow_length(loaded, len(text))
     return loaded.nlp(text)
+
+
+def parse_many(loaded: LoadedNlp, texts: list[str]) -> Iterator[Doc]:
+    """``parse`` for several documents in one ``nlp.pipe`` call, in order."""
+    _allow_length(loaded, max((len(text) for text in texts), default=0))
+    return loaded.nlp.pipe(texts, batch_size=len(texts) or 1)
+
+
+def _allow_length(loaded: LoadedNlp, length: int) -> None:
+    if length >= loaded.nlp.max_length:
+        with _lock:
+            loaded.nlp.max_length = max(loaded.nlp.max_length, length + 1)
 
 
 def _is_installed(package: str) -> bool:
