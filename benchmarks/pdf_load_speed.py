@@ -1,5 +1,6 @@
 """PDF load + normalise + structure, pages per second, against bare pdfplumber ``extract_text`` on the same PDFs,
-measured in the same run (issue: ratio ≥ 0.8).
+measured in the same run (issue #7: ratio ≥ 0.8); and the optional pypdfium2 backend (``--pdf-backend
+pypdfium2``: plain text lines, no layout) against the default, with its speed-up.
 
     python benchmarks/pdf_load_speed.py [--docs 20]
 """
@@ -34,13 +35,17 @@ def bare_pdfplumber(paths: list[Path]) -> int:
     return pages
 
 
-def tiltak_load(paths: list[Path]) -> int:
+def tiltak_load(paths: list[Path], backend: str = "pdfplumber") -> int:
     pages = 0
     for path in paths:
-        source = load_document(path)
+        source = load_document(path, pdf_backend=backend)
         build_structure(source)
         pages += source.page_count or 0
     return pages
+
+
+def tiltak_load_pdfium(paths: list[Path]) -> int:
+    return tiltak_load(paths, "pypdfium2")
 
 
 def timed(run, paths: list[Path]) -> tuple[int, float]:
@@ -57,10 +62,13 @@ def main() -> None:
         paths = generate(Path(tmp), args.docs, pdf_share=1.0)
         bare_pages, bare_seconds = timed(bare_pdfplumber, paths)
         ours_pages, ours_seconds = timed(tiltak_load, paths)
-    bare_rate, ours_rate = bare_pages / bare_seconds, ours_pages / ours_seconds
+        fast_pages, fast_seconds = timed(tiltak_load_pdfium, paths)
+    bare_rate, ours_rate, fast_rate = bare_pages / bare_seconds, ours_pages / ours_seconds, fast_pages / fast_seconds
     print(f"PDFs: {len(paths)} documents, {bare_pages} pages")
     print(f"bare pdfplumber extract_text: {bare_rate:.1f} pages/s")
     print(f"tiltak load + normalise + structure: {ours_rate:.1f} pages/s")
+    print(f"tiltak load + normalise + structure, --pdf-backend pypdfium2: {fast_rate:.1f} pages/s")
+    print(f"speed-up pypdfium2 backend / pdfplumber backend: {fast_rate / ours_rate:.1f}×")
     print(f"ratio tiltak/bare: {ours_rate / bare_rate:.3f} (target ≥ 0.8)")
 
 

@@ -77,6 +77,8 @@ def run(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Focus-area taxonomy YAML (validated).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Focus-area classifier folder (card.json, artifact).")] = None,
+    pdf_backend: Annotated[str | None, typer.Option(
+        "--pdf-backend", help="pdfplumber (default: layout, headings) or pypdfium2 (plain text, much faster).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
     wait_lock: Annotated[float | None, typer.Option(
         "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
@@ -93,6 +95,8 @@ def run(
     """Process documents into one schema-valid JSON each, plus a run manifest in OUT/runs/."""
     if runner not in ("default", "dask"):
         raise fail(f"--runner must be default or dask, not {runner!r}")
+    if pdf_backend not in (None, "pdfplumber", "pypdfium2"):
+        raise fail(f"--pdf-backend must be pdfplumber or pypdfium2, not {pdf_backend!r}")
     if runner != "dask" and (dask_address or workers):
         raise fail("--dask-address and --workers need --runner dask")
     if dask_address and workers:
@@ -144,7 +148,7 @@ def run(
                     paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
                     config_file=str(config) if config else None, refresh_cache=refresh,
                     overrides={"taxonomy": str(taxonomy) if taxonomy else None,
-                               "classifier": str(classifier) if classifier else None},
+                               "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
                     wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
                 )
             except TiltakError as exc:

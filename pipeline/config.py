@@ -11,6 +11,7 @@ import json
 import tomllib
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +39,10 @@ class PipelineConfig(BaseModel):
                              description="Folder of the focus-area classifier (card.json and its skops artifact).")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
+    pdf_backend: Literal["pdfplumber", "pypdfium2"] = Field(
+        default="pdfplumber", description="PDF text extraction: 'pdfplumber' reads each line's position, font size "
+        "and weight (headings, running headers, paragraphs); 'pypdfium2' reads plain text lines, many times faster, "
+        "with less structure.")
     max_pages: int = Field(default=1000, ge=1, description="A PDF with more pages is refused before its pages "
                            "are read.")
     max_seconds_per_document: float = Field(

@@ -87,3 +87,11 @@ def test_a_bad_taxonomy_stops_the_run_with_one_line(tmp_path: Path, seeds_dir: P
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and str(taxonomy) in lines[0] and "fallback 'mangler' is not one of the labels" in lines[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_pdf_backend_is_one_line(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("Regjeringen vil bygge en ny vei.", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(tmp_path / "a.txt"), "--out", str(tmp_path / "o"),
+                                 "--pdf-backend", "pdfminer"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "tiltak: error: --pdf-backend must be pdfplumber or pypdfium2, not 'pdfminer'"

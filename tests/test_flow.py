@@ -179,3 +179,24 @@ def test_unchanged_outputs_are_reused_without_analysis_tasks(prefect_harness, tm
     fourth = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
     assert fourth["counts"] == {"processed": 0, "cached": 3, "duplicate": 0, "failed": 0}
     assert json.loads((out / "d.json").read_text(encoding="utf-8"))["document"]["file_name"] == "d.txt"
+
+
+def test_pypdfium2_backend_finds_the_same_measures_and_the_manifest_says_which_ran(prefect_harness, tmp_path):
+    from flows import process_corpus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_pdf(corpus / "melding.pdf", [["# Helsenæringen", *GOVERNMENT_LIST[:3]], [GOVERNMENT_LIST[3]]],
+              header="Meld. St. 99 (2025–2026)")
+    runs = {backend: process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / backend), nlp="blank",
+                                    overrides={"pdf_backend": backend})
+            for backend in ("pdfplumber", "pypdfium2")}
+    assert [runs[b]["settings"]["pdf_backend"] for b in runs] == ["pdfplumber", "pypdfium2"]
+    assert runs["pdfplumber"]["config_hash"] != runs["pypdfium2"]["config_hash"]
+    measures = {b: [(m["text"], m["page"]) for m in _documents(tmp_path / b)["melding.json"]["measures"]]
+                for b in runs}
+    assert measures["pypdfium2"] == measures["pdfplumber"] == [
+        ("etablere en nasjonal ordning for testing av helseteknologi", 1),
+        ("legge fram en handlingsplan for kliniske studier", 1),
+        ("utrede hvordan helsedata kan deles tryggere", 2),
+    ]

@@ -295,6 +295,25 @@ def test_pdf_layout_tells_heading_from_body(pdf_path):
     assert body.x0 == pytest.approx(72, abs=1)
 
 
+def test_pypdfium2_backend_reads_the_same_lines_and_pages_without_layout(pdf_path):
+    plumber = load_document(pdf_path)
+    document = load_document(pdf_path, pdf_backend="pypdfium2")
+    assert document.format == SourceFormat.PDF and document.page_count == 3
+    assert document.title == plumber.title and document.sha256 == plumber.sha256
+    assert [(line.page, line.text) for line in document.lines] == [(line.page, line.text) for line in plumber.lines]
+    assert all(line.layout is None for line in document.lines)
+
+
+def test_pypdfium2_backend_refuses_bad_pdfs_naming_the_file(pdf_path, tmp_path):
+    truncated = tmp_path / "halv.pdf"
+    truncated.write_bytes(pdf_path.read_bytes()[:400])
+    locked = write_pdf(tmp_path / "unntatt.pdf", [["Unntatt offentlighet: økonomiske detaljer."]], encrypt="hemmelig")
+    for path, reason in ((truncated, "damaged or truncated PDF"), (locked, "password-protected")):
+        with pytest.raises(UnsupportedFormatError) as caught:
+            load_document(path, pdf_backend="pypdfium2")
+        assert str(caught.value).startswith(f"{path}: load: ") and reason in str(caught.value)
+
+
 def test_pdf_without_text_warns(tmp_path):
     blank = write_pdf(tmp_path / "skannet.pdf", [[], []], footer_page_numbers=False)
     document = load_document(blank)

@@ -133,8 +133,9 @@ def _extension_warning(path: Path, fmt: SourceFormat) -> str | None:
     return f"content is {fmt.value} although the file name ends in {path.suffix}; read as {fmt.value}"
 
 
-def load_document(path: Path, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
-    """Read ``path`` into a SourceDocument, choosing the loader by its content, within ``limits``."""
+def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: str = "pdfplumber") -> SourceDocument:
+    """Read ``path`` into a SourceDocument, choosing the loader by its content, within ``limits``. PDFs are read
+    by ``pdf_backend``: "pdfplumber" (with layout) or "pypdfium2" (plain text, faster)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -143,7 +144,10 @@ def load_document(path: Path, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
     fmt = sniff_format(data, path)
     from pipeline.loaders import docx, html, pdf, text
 
-    reader = {SourceFormat.PDF: pdf.read, SourceFormat.HTML: html.read,
+    if pdf_backend not in ("pdfplumber", "pypdfium2"):
+        raise ValueError(f"unknown PDF backend {pdf_backend!r}: use 'pdfplumber' or 'pypdfium2'")
+    pdf_reader = pdf.read if pdf_backend == "pdfplumber" else pdf.read_plain
+    reader = {SourceFormat.PDF: pdf_reader, SourceFormat.HTML: html.read,
               SourceFormat.DOCX: docx.read, SourceFormat.TEXT: text.read}[fmt]
     document = reader(path, data, limits)
     # A cheap early check on the extracted text, so that a huge document fails in seconds, before structure
