@@ -93,7 +93,7 @@ def _finish(prepared: _Prepared, doc: Doc, loaded: LoadedNlp, config: PipelineCo
         focus_areas = classify_measures(extraction.measures, classifier)
     prepared.limits.check_time(path, "assemble")
     with stage(path, "assemble", timings):
-        return assemble(
+        result = assemble(
             source=prepared.source,
             structured=prepared.structured,
             nlp_model=loaded.info,
@@ -104,6 +104,8 @@ def _finish(prepared: _Prepared, doc: Doc, loaded: LoadedNlp, config: PipelineCo
             timings=timings,
             warnings=prepared.warnings,
         )
+    result.provenance.timings["assemble"] = round(timings["assemble"], 4)  # the stage ends after assemble() returns
+    return result
 
 
 def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:

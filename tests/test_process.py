@@ -52,6 +52,8 @@ def test_batched_analysis_equals_one_at_a_time_and_failures_stay_with_their_docu
         alone = analyse_document(next(p for p in corpus if p.name == name), CONFIG)
         assert _comparable(by_name[name]) == _comparable(alone), name
         assert by_name[name].provenance.timings["nlp"] > 0
+        assert set(by_name[name].provenance.timings) == {"load", "structure", "nlp", "extract", "classify",
+                                                         "assemble"}
     assert [m.text for m in by_name["plan.txt"].measures] == [
         "Helse- og omsorgsdepartementet skal legge fram en plan for kliniske studier innen 2027",
         "Siva skal kartlegge behovet for nye næringshager",
