@@ -18,7 +18,6 @@ cache keys do not depend on the runner; writing and the manifest stay in the flo
 
 from __future__ import annotations
 
-import copyreg
 import hashlib
 import math
 import os
@@ -53,7 +52,7 @@ from pipeline import __version__  # noqa: E402
 from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
 from pipeline.classify import load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.errors import DocumentError, TiltakError, UnsupportedFormatError  # noqa: E402
+from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -83,21 +82,6 @@ from pipeline.outputs import (  # noqa: E402
 )
 from pipeline.process import NLP_BATCH_SIZE, analyse_documents  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
-
-
-def _reduce_document_error(exc: DocumentError) -> tuple:
-    return _rebuild_document_error, (type(exc), str(exc.path), exc.stage, exc.reason)
-
-
-def _rebuild_document_error(cls: type[DocumentError], path: str, stage: str, reason: str) -> DocumentError:
-    exc = DocumentError.__new__(cls)
-    DocumentError.__init__(exc, path, stage, reason)
-    return exc
-
-
-# A task's failure crosses processes under Dask (pickled): keep the file, stage and reason it names.
-for _error_class in (DocumentError, UnsupportedFormatError):
-    copyreg.pickle(_error_class, _reduce_document_error)
 
 ProgressListener = Callable[[DocumentRecord], None]
 _progress_listeners: list[ProgressListener] = []

@@ -58,3 +58,16 @@ def test_batched_analysis_equals_one_at_a_time_and_failures_stay_with_their_docu
         "Helse- og omsorgsdepartementet skal legge fram en plan for kliniske studier innen 2027",
         "Siva skal kartlegge behovet for nye næringshager",
     ]
+
+
+def test_a_document_error_crosses_processes_intact():
+    """Dask workers pickle a task's exception; the manifest needs its file, stage and reason."""
+    import pickle
+
+    from pipeline.errors import UnsupportedFormatError
+
+    for error in (DocumentError(Path("a/melding.pdf"), "nlp", "out of memory"),
+                  UnsupportedFormatError(Path("b.pdf"), "password-protected PDF")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert (copy.path, copy.stage, copy.reason, str(copy)) == (error.path, error.stage, error.reason, str(error))
