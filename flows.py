@@ -55,6 +55,7 @@ from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
+    DEFAULT_SETTLE_SECONDS,
     DEFAULT_TIMEOUT,
     Candidate,
     FetchResult,
@@ -66,6 +67,7 @@ from pipeline.ingest import (  # noqa: E402
     plan,
     relative_to_out,
     scan_inbox,
+    settled,
     store_version,
     url_candidate,
 )
@@ -475,12 +477,15 @@ def ingest(
     nlp: str = "best",
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
 ) -> dict:
     """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed, each new
-    version is compared with the source's previous one. Returns a summary (per source: new, changed, unchanged,
-    failed; the outputs and comparisons written)."""
+    version is compared with the source's previous one. Inbox files modified in the last ``settle_seconds`` may
+    still be being copied in: they are left for a later run (``waiting``). Returns a summary (per source: new,
+    changed, unchanged, waiting, failed; the outputs and comparisons written)."""
     out = Path(out_dir)
-    summary: dict = {"new": [], "changed": [], "unchanged": [], "failed": [], "outputs": {}, "comparisons": [],
+    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "failed": [], "outputs": {},
+                     "comparisons": [],
                      "run_id": None}
     with ingest_lock(out):
         registry = Registry.load(out)
@@ -501,7 +506,9 @@ def ingest(
             else:
                 candidates.append(url_candidate(url, result))
         if inbox:
-            for path in scan_inbox(Path(inbox)):
+            ready, settling = settled(scan_inbox(Path(inbox)), settle_seconds)
+            summary["waiting"] = [str(path.resolve()) for path in settling]  # taken on a later run
+            for path in ready:
                 try:
                     candidates.append(inbox_candidate(path))
                 except OSError as exc:

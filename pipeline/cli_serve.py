@@ -203,7 +203,8 @@ def register(app: typer.Typer) -> None:
             except (IngestError, OSError) as exc:
                 raise fail(str(exc)) from exc
             console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
-                          f"{len(summary['unchanged'])} unchanged, {len(summary['failed'])} failed; "
+                          f"{len(summary['unchanged'])} unchanged, {len(summary['waiting'])} still being copied in, "
+                          f"{len(summary['failed'])} failed; "
                           f"{len(summary['comparisons'])} comparisons → {settings.out}", highlight=False)
             for failure in summary["failed"]:
                 console.print(f"failed: {failure['source']}: {failure['stage']}: {failure['error']}",

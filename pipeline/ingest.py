@@ -188,6 +188,24 @@ def scan_inbox(folder: Path) -> list[Path]:
     return found
 
 
+# Seconds an inbox file must have been left alone before it is read: a file still being copied in is taken on
+# a later run, not half-read now.
+DEFAULT_SETTLE_SECONDS = 10.0
+
+
+def settled(paths: list[Path], settle_seconds: float, now: float | None = None) -> tuple[list[Path], list[Path]]:
+    """(files not modified for ``settle_seconds``, files modified more recently: possibly still being written)."""
+    now = time.time() if now is None else now
+    ready, settling = [], []
+    for path in paths:
+        try:
+            recent = now - path.stat().st_mtime < settle_seconds
+        except OSError:
+            recent = False  # reading it reports the error
+        (settling if recent else ready).append(path)
+    return ready, settling
+
+
 # --- Candidates and the plan ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pipeline.ingest import (
     load_serve_config,
     plan,
     scan_inbox,
+    settled,
     source_name,
     store_version,
     suffix_for,
@@ -131,7 +132,14 @@ def inbox(tmp_path) -> Path:
     (folder / ".hidden.txt").write_text("ikke et dokument", encoding="utf-8")
     (folder / "README.md").write_text("notater", encoding="utf-8")
     (folder / "data.csv").write_text("a,b", encoding="utf-8")
+    _age(folder / "ki-strategi.txt")
     return folder
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    """As if the file had been copied into the inbox a while ago (a fresh file waits until it settles)."""
+    past = time.time() - seconds
+    os.utime(path, (past, past))
 
 
 # --- (a) Unit level -------------------------------------------------------------------------------------------------
@@ -347,3 +355,28 @@ def test_serve_deployment_on_a_real_server_runs_when_triggered(tmp_path, site, i
         log.close()
         server.stop()
     print(f"real Prefect server up in {server_seconds:.1f} s; whole test {time.monotonic() - started:.1f} s")
+
+
+def test_settled_leaves_recently_modified_files_for_later(tmp_path):
+    old, fresh = tmp_path / "gammel.txt", tmp_path / "ny.txt"
+    old.write_text("a", encoding="utf-8")
+    fresh.write_text("b", encoding="utf-8")
+    _age(old, 60)
+    now = time.time()
+    assert settled([old, fresh], settle_seconds=10, now=now) == ([old], [fresh])
+    assert settled([old, fresh], settle_seconds=10, now=now + 30) == ([old, fresh], [])
+    assert settled([old, fresh], settle_seconds=0) == ([old, fresh], [])
+
+
+def test_a_file_still_being_copied_in_waits_for_the_next_run(prefect_harness, tmp_path, inbox):
+    from flows import ingest
+
+    out = tmp_path / "out"
+    (inbox / "ny-plan.txt").write_text(INBOX_DOCUMENT.replace("Regjeringen", "Regjeringa"), encoding="utf-8")
+    first = ingest(inbox=str(inbox), out_dir=str(out), nlp="blank", settle_seconds=30)
+    waiting = str((inbox / "ny-plan.txt").resolve())
+    assert first["waiting"] == [waiting] and waiting not in first["new"]
+    assert first["new"] == [str((inbox / "ki-strategi.txt").resolve())]
+    _age(inbox / "ny-plan.txt", 60)
+    second = ingest(inbox=str(inbox), out_dir=str(out), nlp="blank", settle_seconds=30)
+    assert second["new"] == [waiting] and second["waiting"] == []
