@@ -47,15 +47,11 @@ def child(corpus: Path, out: Path, nlp: str, mode: str) -> None:
     paths = sorted(corpus.iterdir())
     counts: dict[str, int] = {}
     if mode == "flow":
-        from prefect import flow
+        from prefect_setup import start_temporary_server
 
         import flows
 
-        @flow(name="benchmark-server-start")
-        def start_server() -> None:
-            return None
-
-        start_server()
+        start_temporary_server()
         baseline = rss_kib()
         started = time.perf_counter()
         manifest = flows.process_corpus([str(corpus)], out_dir=str(out), nlp=nlp)

@@ -16,7 +16,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,9 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-WORK = Path(tempfile.mkdtemp(prefix="tiltak-warm-rerun-"))
-os.environ["PREFECT_HOME"] = str(WORK / "prefect")  # before Prefect is imported (by flows)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from prefect_setup import fresh_prefect_home, start_temporary_server  # noqa: E402
+
+WORK = fresh_prefect_home("tiltak-warm-rerun-")  # before Prefect is imported (by flows)
 
 from corpus_generator import generate  # noqa: E402
 
@@ -51,17 +50,9 @@ def run(args: argparse.Namespace) -> None:
     corpus, out = WORK / "corpus", WORK / "out"
     generate(corpus, args.docs, args.pdf_share, args.seed)
 
-    from prefect import flow
-
     import flows
 
-    @flow(name="benchmark-server-start")
-    def start_server() -> None:
-        return None
-
-    started = time.perf_counter()
-    start_server()
-    server_seconds = time.perf_counter() - started
+    server_seconds = start_temporary_server()
 
     started = time.perf_counter()
     cold = flows.process_corpus([str(corpus)], out_dir=str(out), nlp=args.nlp)

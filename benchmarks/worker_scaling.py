@@ -17,7 +17,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,9 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-WORK = Path(tempfile.mkdtemp(prefix="tiltak-workers-"))
-os.environ["PREFECT_HOME"] = str(WORK / "prefect")  # before Prefect is imported (by flows)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from prefect_setup import fresh_prefect_home, start_temporary_server  # noqa: E402
+
+WORK = fresh_prefect_home("tiltak-workers-")  # before Prefect is imported (by flows)
 
 from corpus_generator import generate  # noqa: E402
 
@@ -51,19 +50,12 @@ def run(args: argparse.Namespace) -> None:
     generate(corpus, args.docs, args.pdf_share, args.seed)
     words = sum(len(p.read_text(encoding="utf-8").split()) for p in corpus.glob("*.txt"))
 
-    from prefect import flow
-
     import flows
 
-    @flow(name="benchmark-server-start")
-    def start_server() -> None:
-        return None
-
-    started = time.perf_counter()
-    start_server()
+    server_seconds = start_temporary_server()
     print(f"corpus: {args.docs} documents (PDF share {args.pdf_share}, {words:,} words in the text files), "
           f"--nlp {args.nlp}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Prefect temporary "
-          f"server start {time.perf_counter() - started:.1f} s (counted in no run)", flush=True)
+          f"server start {server_seconds:.1f} s (counted in no run)", flush=True)
 
     figures: dict[int, tuple[float, float]] = {}
     for workers in args.workers:
