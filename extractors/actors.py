@@ -27,6 +27,7 @@ _SUFFIX = rf"(?:s(?![{_LETTER}])|-[{_LETTER}]+)?"
 # GPE_ORG (a country or city acting, "Danmark har …") is a place, not an organisation (eval/GUIDELINES.md).
 NER_ORG_LABELS = frozenset({"ORG"})
 NER_PERSON_LABELS = frozenset({"PER"})
+NER_PLACE_LABELS = frozenset({"GPE_LOC", "GPE_ORG", "LOC"})
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _ACRONYM_BEFORE = re.compile(r"(?<![\wæøåÆØÅ])[A-ZÆØÅ]{2,4} $")
 
@@ -56,6 +57,7 @@ class Gazetteer:
     not_actor_endings: tuple[str, ...] = ()
     company_names: re.Pattern[str] | None = None
     company_word_set: frozenset[str] = frozenset()
+    organisation_nouns: tuple[str, ...] = ()
     appositions: re.Pattern[str] | None = None
     apposition_types: dict[str, str] = field(default_factory=dict)
 
@@ -121,7 +123,7 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
                      frozenset(w.lower() for w in data.get("not_actors") or []),
                      frozenset(w.lower() for w in data.get("document_words") or []),
                      tuple(w.lower() for w in data.get("not_actor_endings") or []),
-                     company_names, company_words, appositions, apposition_types)
+                     company_names, company_words, tuple(apposition_types), appositions, apposition_types)
 
 
 # A capitalised name word: "Nykode", "GE", "Boston", "3M", "B&W", "Bayer-konsernet" is not one (lower-case part).
@@ -143,7 +145,7 @@ def _company_patterns(data: dict, types: set[str], path: Path):
         nouns.update({noun: kind for noun in listed})
     heads = "|".join(map(re.escape, sorted(nouns, key=len, reverse=True)))
     appositions = re.compile(
-        rf"(?<![{_LETTER}-])(?P<noun>[A-ZÆØÅ]?[a-zæøå-]*?(?P<head>{heads}))"
+        rf"(?<![{_LETTER}-])(?P<noun>[A-ZÆØÅ]?[a-zæøå-]*?(?P<head>(?i:{heads})))"
         rf" (?P<names>{_NAME}(?:(?:, | og ){_NAME})*)") if nouns else None
     return company_names, appositions, nouns
 
@@ -192,7 +194,8 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             covered.append((start, end))
     persons = _titled_persons(text, gazetteer, page_at)
     person_spans = [(m.start, m.end) for p in persons.values() for m in p.mentions]
-    for start, end, name, kind in _company_mentions(text, gazetteer):
+    places = [(start, end) for start, end, label in entities if label in NER_PLACE_LABELS]
+    for start, end, name, kind in _company_mentions(text, gazetteer, places):
         if any(s < end and start < e for s, e in covered + person_spans):
             continue
         actor = found.setdefault(name, _Found(name, kind, "pattern"))
@@ -241,17 +244,25 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
     return build(found), build(persons)
 
 
-def _company_mentions(text: str, gazetteer: Gazetteer) -> list[tuple[int, int, str, str]]:
+def _company_mentions(text: str, gazetteer: Gazetteer, places: Iterable[tuple[int, int]] = ()
+                      ) -> list[tuple[int, int, str, str]]:
     """(start, end, name, type) of companies and organisations found by the gazetteer's general rules: a name
-    ending in a company word, a name in apposition after an organisation noun, and every later mention of
-    those names, also without their company word ("Nykode Therapeutics" … "Nykode er notert")."""
+    ending in a company word, a name in apposition after an organisation noun (unless the NER model reads it as
+    a place: "produsentene Kina og India"), and every later mention of those names, also without their company
+    word ("Nykode Therapeutics" … "Nykode er notert")."""
+    places = list(places)
     candidates: list[tuple[str, str]] = []  # (written name, type)
     if gazetteer.appositions is not None:
         for match in gazetteer.appositions.finditer(text):
-            kind = gazetteer.apposition_types[match.group("head")]
-            plural = match.group("head").endswith(("ene", "ane"))
+            head = match.group("head").lower()  # "Selskapet X" at a sentence start
+            kind = gazetteer.apposition_types[head]
+            plural = head.endswith(("ene", "ane"))
             for part in re.finditer(_NAME, match.group("names")):
-                name = part.group(0)
+                name, start = part.group(0), match.start("names") + part.start()
+                if any(s < start + len(name) and start < e for s, e in places):
+                    if not plural:
+                        break
+                    continue
                 if name.endswith("s") and re.search(rf"(?<![{_LETTER}]){re.escape(name[:-1])}(?![{_LETTER}])", text):
                     name = name[:-1]  # "selskapet Nykodes fabrikk", when the text also writes "Nykode"
                 candidates.append((name, kind))
@@ -261,7 +272,9 @@ def _company_mentions(text: str, gazetteer: Gazetteer) -> list[tuple[int, int, s
         for match in gazetteer.company_names.finditer(text):
             start, name = match.start("name"), match.group("name")
             words = name.split(" ")
-            while len(words) > 1 and _sentence_start(text, start) and words[0].lower() in _stop_words():
+            # "I Nykode Therapeutics …", "Konsernet Orkla ASA …": a capitalised first word of a sentence.
+            while len(words) > 1 and _sentence_start(text, start) and (
+                    words[0].lower() in _stop_words() or words[0].lower().endswith(gazetteer.organisation_nouns)):
                 start += len(words[0]) + 1
                 words = words[1:]
             if len(words) > 1:

@@ -644,6 +644,19 @@ def test_companies_are_found_by_their_designator_or_an_apposition(tmp_path):
     assert not set(persons) & set(actors)
 
 
+def test_company_rules_at_a_sentence_start_and_places_after_an_organisation_noun(tmp_path):
+    """With the shipped model, whose NER tells the places ("Kina", "India") that follow an organisation noun."""
+    path = tmp_path / "nyhet.txt"
+    path.write_text("Konsernet Fjordvik Medical ASA kjøper aksjer i to selskaper. Leverandørene Polarlab og "
+                    "Nordbio vant anbudet. Produsentene Kina og India dominerer markedet for virkestoff.\n",
+                    encoding="utf-8")
+    result = analyse_document(path, PipelineConfig(nlp="best"))
+    assert result.provenance.nlp_model.kind == "shipped"
+    companies = {a.name for a in result.actors if a.type == "company"}
+    assert companies == {"Fjordvik Medical ASA", "Polarlab", "Nordbio"}
+    assert not {"Kina", "India"} & {a.name for a in result.actors}
+
+
 def test_measure_actors_are_those_named_in_the_measure(actor_result):
     assert [(m.text, m.actors) for m in actor_result.measures] == [
         ("HOD skal etablere et nytt register for medisinsk utstyr", ["Helse- og omsorgsdepartementet"]),
