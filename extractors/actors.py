@@ -57,7 +57,6 @@ class Gazetteer:
     not_actor_endings: tuple[str, ...] = ()
     company_names: re.Pattern[str] | None = None
     company_word_set: frozenset[str] = frozenset()
-    organisation_nouns: tuple[str, ...] = ()
     appositions: re.Pattern[str] | None = None
     apposition_types: dict[str, str] = field(default_factory=dict)
 
@@ -123,7 +122,7 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
                      frozenset(w.lower() for w in data.get("not_actors") or []),
                      frozenset(w.lower() for w in data.get("document_words") or []),
                      tuple(w.lower() for w in data.get("not_actor_endings") or []),
-                     company_names, company_words, tuple(apposition_types), appositions, apposition_types)
+                     company_names, company_words, appositions, apposition_types)
 
 
 # A capitalised name word: "Nykode", "GE", "Boston", "3M", "B&W", "Bayer-konsernet" is not one (lower-case part).
@@ -148,7 +147,6 @@ def _company_patterns(data: dict, types: set[str], path: Path):
         rf"(?<![{_LETTER}-])(?P<noun>[A-ZÆØÅ]?[a-zæøå-]*?(?P<head>(?i:{heads})))"
         rf" (?P<names>{_NAME}(?:(?:, | og ){_NAME})*)") if nouns else None
     return company_names, appositions, nouns
-
 
 
 @dataclass
@@ -274,7 +272,7 @@ def _company_mentions(text: str, gazetteer: Gazetteer, places: Iterable[tuple[in
             words = name.split(" ")
             # "I Nykode Therapeutics …", "Konsernet Orkla ASA …": a capitalised first word of a sentence.
             while len(words) > 1 and _sentence_start(text, start) and (
-                    words[0].lower() in _stop_words() or words[0].lower().endswith(gazetteer.organisation_nouns)):
+                    words[0].lower() in _stop_words() or words[0].lower().endswith(tuple(gazetteer.apposition_types))):
                 start += len(words[0]) + 1
                 words = words[1:]
             if len(words) > 1:
