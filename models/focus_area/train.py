@@ -68,8 +68,11 @@ def build_pipeline(seed: int = 0) -> Pipeline:
         ("chars", TfidfVectorizer(lowercase=True, analyzer="char_wb", ngram_range=(2, 5), min_df=2,
                                   sublinear_tf=True, max_features=40000)),
     ])
-    # One SVM fitted on all data, with a sigmoid calibrator fitted on its cross-validated decisions.
-    classifier = CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced", random_state=seed),
+    # One SVM fitted on all data, with a sigmoid calibrator fitted on its cross-validated decisions. C chosen by
+    # cross-validated macro-F1 over three fold splits on the 1,338 examples: 0.5 → 0.904, 1 → 0.909, 2 → 0.910,
+    # 4 → 0.911, 8 → 0.910 (top-2 0.978 up to C=2, then 0.977); logistic regression and isotonic calibration scored
+    # lower.
+    classifier = CalibratedClassifierCV(LinearSVC(C=2.0, class_weight="balanced", random_state=seed),
                                         method="sigmoid", cv=FOLDS, ensemble=False)
     return Pipeline([("features", features), ("classifier", classifier)])
 
@@ -150,7 +153,7 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
         "training_data": {"file": data.name, "sha256": sha256_file(data), "examples": len(examples),
                           "per_label": dict(sorted(Counter(labels).items())),
                           "per_language": dict(Counter(e.lang for e in examples))},
-        "model": "word 1-2-gram (15k) + char_wb 2-5-gram (40k) TF-IDF -> LinearSVC(C=0.5, balanced), "
+        "model": "word 1-2-gram (15k) + char_wb 2-5-gram (40k) TF-IDF -> LinearSVC(C=2, balanced), "
                  "sigmoid-calibrated on 5-fold decisions",
         "threshold": threshold,
         "metrics": {
