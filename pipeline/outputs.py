@@ -18,7 +18,8 @@ RUNS_DIR = "runs"
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    # Milliseconds: runs on one output folder follow each other closely, and their manifests must order them.
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_run_id() -> str:

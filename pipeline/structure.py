@@ -144,9 +144,11 @@ def _starts_new_unit(previous: SourceLine, line: SourceLine, body_gap: float | N
         return True
     if _text_marker(line.text.lstrip()):
         return True
-    if line.page != previous.page:
-        return bool(_SENTENCE_END.search(previous.text.rstrip())) or not line.text.lstrip()[:1].islower()
     a, b = previous.layout, line.layout
+    next_column = a is not None and b is not None and b.top < a.top - 1 and b.x0 >= a.x1
+    if line.page != previous.page or next_column:
+        # A paragraph may run on over a page or column break, when the text reads on.
+        return bool(_SENTENCE_END.search(previous.text.rstrip())) or not line.text.lstrip()[:1].islower()
     if a is None or b is None:
         return False
     if abs(a.font_size - b.font_size) > 0.5 or a.bold != b.bold:

@@ -61,6 +61,25 @@ def write_pdf(path: Path, pages: list[list[str]], *, header: str | None = None, 
     return path
 
 
+def write_two_column_pdf(path: Path, title: str, left: list[str], right: list[str], *, footer: str = "1") -> Path:
+    """One A4 page in two text columns under a title, with a centred footer, as designed strategies are laid out."""
+    from reportlab.pdfgen import canvas
+
+    regular, bold = _register_fonts()
+    pdf = canvas.Canvas(str(path), pagesize=(A4_WIDTH, A4_HEIGHT))
+    pdf.setFont(bold, HEADING_SIZE)
+    pdf.drawString(57, A4_HEIGHT - 80, title)
+    pdf.setFont(regular, 10)
+    for x, lines in ((57, left), (310, right)):
+        for row, line in enumerate(lines):
+            pdf.drawString(x, A4_HEIGHT - 120 - 14 * row, line)
+    pdf.setFont(regular, 9)
+    pdf.drawCentredString(A4_WIDTH / 2, 30, footer)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
 def write_docx(path: Path, items: list[tuple[str, str]]) -> Path:
     """A Word document. Kinds: title, heading1, heading2, paragraph, bullet, number, table (cells split on "|"),
     pagebreak."""

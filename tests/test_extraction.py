@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import write_docx, write_html
+from builders import write_docx, write_html, write_two_column_pdf
 
 from pipeline.config import PipelineConfig
 from pipeline.process import analyse_document
@@ -727,3 +727,15 @@ def test_reported_speech_with_past_tense_verb(tmp_path):
                "sosial dumping.\n")
     result = analyse_text(tmp_path, content)
     assert texts(result) == ["regjeringen skal legge fram en handlingsplan mot sosial dumping"]
+
+
+def test_measures_in_a_two_column_pdf_are_whole(tmp_path):
+    from test_loaders import TWO_COLUMNS_LEFT, TWO_COLUMNS_RIGHT
+
+    path = write_two_column_pdf(tmp_path / "strategi.pdf", "Strategi for helsedata", TWO_COLUMNS_LEFT,
+                                TWO_COLUMNS_RIGHT)
+    result = analyse_file(path)
+    assert [(m.text, m.page) for m in result.measures] == [
+        ("etablere en felles søknadsportal for alle helseregistre og biobanker", 1),
+        ("utrede en ny lov om helseregistre og behandlingen av helseopplysninger", 1),
+    ]

@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from builders import write_docx, write_html, write_pdf
+from builders import write_docx, write_html, write_pdf, write_two_column_pdf
 
 from pipeline.errors import UnsupportedFormatError
 from pipeline.loaders import SUPPORTED_SUFFIXES, load_document, sniff_format
@@ -293,6 +293,39 @@ def test_pdf_layout_tells_heading_from_body(pdf_path):
     assert heading.top < body.top < footer.top
     assert footer.bottom > 800 and lines[HEADER].layout.top < 50
     assert body.x0 == pytest.approx(72, abs=1)
+
+
+TWO_COLUMNS_LEFT = [
+    "Regjeringen vil gjøre det enklere og raskere å",
+    "bruke helsedata til forskning og innovasjon.",
+    "",
+    "For å få til dette vil regjeringen:",
+    "• etablere en felles søknadsportal for alle",
+    "  helseregistre og biobanker",
+    "• utrede en ny lov om helseregistre og",
+    "  behandlingen av helseopplysninger",
+]
+TWO_COLUMNS_RIGHT = ["Helsedata er en viktig ressurs for forskning", "og innovasjon i helsenæringen. Mange registre",
+                     "er i dag vanskelige å bruke, og det tar lang", "tid å få svar på en søknad om tilgang.", "",
+                     "Målet er at søknader om tilgang til data skal", "behandles innen 60 dager i hele landet."]
+
+
+def test_two_text_columns_are_read_one_after_the_other(tmp_path):
+    path = write_two_column_pdf(tmp_path / "strategi.pdf", "Strategi for helsedata", TWO_COLUMNS_LEFT,
+                                TWO_COLUMNS_RIGHT)
+    lines = [line.text for line in load_document(path).lines]
+    columns = [line.strip() for line in TWO_COLUMNS_LEFT + TWO_COLUMNS_RIGHT if line]
+    assert lines == ["Strategi for helsedata", *columns, "1"]
+
+
+def test_a_table_with_a_narrow_column_stays_one_line_per_row(tmp_path):
+    measures = ["Etablere en nasjonal testarena", "Utrede en ordning for risikokapital",
+                "Styrke kliniske studier i kommunene", "Legge fram en plan for helsedata",
+                "Videreutvikle eksportsatsingen"]
+    actors = ["HOD", "NFD", "HOD", "HOD", "NFD"]
+    path = write_two_column_pdf(tmp_path / "tabell.pdf", "Tiltak", measures, actors)
+    lines = [line.text for line in load_document(path).lines]
+    assert lines == ["Tiltak", *(f"{m} {a}" for m, a in zip(measures, actors, strict=True)), "1"]
 
 
 def test_pypdfium2_backend_reads_the_same_lines_and_pages_without_layout(pdf_path):

@@ -94,7 +94,7 @@ def _manifests(out: Path) -> list[dict]:
     for path in runs:
         assert validate_file(path) == [], path
     manifests = [json.loads(p.read_text(encoding="utf-8")) for p in runs]
-    # Timestamps have whole seconds: a quick run can start and finish within the second the next one starts.
+    # Ordered by start (milliseconds); a tie cannot happen between runs that take turns on one folder.
     return sorted(manifests, key=lambda m: (m["started_at"], m["finished_at"] or ""))
 
 
