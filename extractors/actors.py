@@ -59,6 +59,7 @@ class Gazetteer:
     company_word_set: frozenset[str] = frozenset()
     appositions: re.Pattern[str] | None = None
     apposition_types: dict[str, str] = field(default_factory=dict)
+    plural_nouns: frozenset[str] = frozenset()
 
     def rejects(self, written: str) -> bool:
         """Whether a NER span is not an organisation: a known non-actor, a cut-off compound ("Den norske
@@ -122,7 +123,8 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
                      frozenset(w.lower() for w in data.get("not_actors") or []),
                      frozenset(w.lower() for w in data.get("document_words") or []),
                      tuple(w.lower() for w in data.get("not_actor_endings") or []),
-                     company_names, company_words, appositions, apposition_types)
+                     company_names, company_words, appositions, apposition_types,
+                     frozenset(data.get("plural_nouns") or []))
 
 
 # A capitalised name word: "Nykode", "GE", "Boston", "3M", "B&W", "Bayer-konsernet" is not one (lower-case part).
@@ -254,7 +256,7 @@ def _company_mentions(text: str, gazetteer: Gazetteer, places: Iterable[tuple[in
         for match in gazetteer.appositions.finditer(text):
             head = match.group("head").lower()  # "Selskapet X" at a sentence start
             kind = gazetteer.apposition_types[head]
-            plural = head.endswith(("ene", "ane"))
+            plural = head.endswith(("ene", "ane")) or head in gazetteer.plural_nouns
             for part in re.finditer(_NAME, match.group("names")):
                 name, start = part.group(0), match.start("names") + part.start()
                 if any(s < start + len(name) and start < e for s, e in places):

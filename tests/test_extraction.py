@@ -657,6 +657,13 @@ def test_company_rules_at_a_sentence_start_and_places_after_an_organisation_noun
     assert not {"Kina", "India"} & {a.name for a in result.actors}
 
 
+def test_company_appositions_in_nynorsk(tmp_path):
+    result = analyse_text(tmp_path, "Regjeringa vil at verksemda Havlys og føretaka Nordkapp Bio og Fjellmed skal "
+                                    "få meir støtte. Havlys har 30 tilsette.\n")
+    mentions = {a.name: [m.text for m in a.mentions] for a in result.actors if a.type == "company"}
+    assert mentions == {"Havlys": ["Havlys", "Havlys"], "Nordkapp Bio": ["Nordkapp Bio"], "Fjellmed": ["Fjellmed"]}
+
+
 def test_measure_actors_are_those_named_in_the_measure(actor_result):
     assert [(m.text, m.actors) for m in actor_result.measures] == [
         ("HOD skal etablere et nytt register for medisinsk utstyr", ["Helse- og omsorgsdepartementet"]),
