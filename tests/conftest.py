@@ -29,3 +29,11 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="module")
+def prefect_api(prefect_harness) -> str:
+    """The test server's API URL, for processes started by a test (CLI runs, Dask workers) to report to."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()

@@ -137,3 +137,58 @@ def test_dask_options_are_checked_before_anything_runs(tmp_path):
         assert result.exit_code == 2, result.output
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("tiltak: error:") and message in lines[0], lines
+
+
+def test_separately_started_scheduler_and_workers_as_on_several_machines(prefect_api, tmp_path):
+    """The README's multi-machine recipe on one machine: `dask scheduler` and two `dask worker` processes started on
+    their own (as on other machines), reporting to the same Prefect API and sharing PREFECT_HOME; `tiltak run
+    --runner dask --dask-address` gives the default runner's outputs."""
+    import subprocess
+    import sys
+    import time
+
+    from distributed import Client
+
+    from flows import process_corpus
+    from pipeline.cli_serve import free_port
+
+    corpus = _corpus(tmp_path / "corpus")
+    default = process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / "a"), nlp="blank")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "shared-prefect"),
+           "DASK_LOGGING__DISTRIBUTED": "error",
+           # The workers import this module for the load counters (client.run); tiltak itself is installed.
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
+    dask = str(Path(sys.executable).parent / "dask")
+    logs = [(tmp_path / f"{name}.log").open("wb") for name in ("scheduler", "worker-1", "worker-2")]
+    commands = [[dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                *([dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", name]
+                  for name in ("worker-1", "worker-2"))]
+    processes = []
+    try:
+        for command, log in zip(commands, logs, strict=True):
+            processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
+            if command[1] == "scheduler":
+                time.sleep(2)
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+            client.run(_count_loads)
+            result = subprocess.run(
+                [str(Path(sys.executable).parent / "tiltak"), "run", str(corpus), "--out", str(tmp_path / "b"),
+                 "--nlp", "blank", "--runner", "dask", "--dask-address", address],
+                env={**env, "PREFECT_HOME": str(tmp_path / "client-prefect")}, capture_output=True, text=True,
+                timeout=600)
+            counts = client.run(_read_counts)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        for log in logs:
+            log.close()
+    assert result.returncode == 1, result.stdout + result.stderr  # the broken PDF failed, the others were written
+    assert "6 processed, 0 cached, 0 duplicate, 1 failed" in result.stdout
+    assert _documents(tmp_path / "a") == _documents(tmp_path / "b")
+    assert sum(c["analysed"] for c in counts.values()) == 7  # every analysis ran on the separately started workers
+    assert default["counts"]["failed"] == 1

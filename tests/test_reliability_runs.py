@@ -48,13 +48,6 @@ def _corpus(folder: Path, sizes: list[int]) -> list[str]:
     return stems
 
 
-@pytest.fixture(scope="module")
-def prefect_api(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def _env(api: str, prefect_home: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(prefect_home), "COLUMNS": "160", **extra}
     if "TILTAK_WAIT_LOCK" not in extra:
