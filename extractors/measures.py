@@ -280,6 +280,8 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         if block.id not in voice:
             voice[block.id] = speakers.government_voice(doc.text[block.start : block.end])
         sentence = doc.text[sent_start:min(sent_end, block.end)]
+        if sentence.rstrip().endswith(":"):
+            continue  # "Regjeringen vil arbeide for å:" introduces the measures that follow; it is not one
         stripped = sentence.lstrip("–—-«\"“„ ")
         lead = len(sentence) - len(stripped)
         verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id])

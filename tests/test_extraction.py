@@ -746,3 +746,9 @@ def test_measures_in_a_two_column_pdf_are_whole(tmp_path):
         ("etablere en felles søknadsportal for alle helseregistre og biobanker", 1),
         ("utrede en ny lov om helseregistre og behandlingen av helseopplysninger", 1),
     ]
+
+
+def test_a_list_intro_is_not_a_measure_itself(tmp_path):
+    result = analyse_text(tmp_path, "Helsedata\n\nRegjeringen vil arbeide for å:\n\n- etablere et nytt senter for "
+                                    "helsedata\n- styrke samarbeidet med kommunene\n")
+    assert texts(result) == ["etablere et nytt senter for helsedata", "styrke samarbeidet med kommunene"]

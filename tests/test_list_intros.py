@@ -27,6 +27,10 @@ def _intro(kind: BlockKind, text: str) -> tuple[Block, str]:
         "Nærings- og fiskeridepartementet vil:",
         "Vi vil:",
         "Regjeringen vil gjennomføre følgende tiltak:",
+        "For å nå målene vil regjeringen i samarbeid med partene:",
+        "For å nå målet med reformen vil regjeringa:",
+        "Regjeringen tar sikte på å:",
+        "Regjeringa tek sikte på å:",
     ],
 )
 def test_commitment_intros(text: str):
@@ -40,6 +44,8 @@ def test_commitment_intros(text: str):
         "Regjeringens hovedsatsingsområder er:",
         "Innsatsområdene i strategien er:",
         "Målet er å:",
+        "Målene for satsingen er:",
+        "Regjeringen ønsker å:",
         "Regjeringen har innført disse ordningene:",
         "Regjeringen forventer at helseforetakene:",
         "Organisasjonene som deltok var:",
