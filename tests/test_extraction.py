@@ -233,6 +233,14 @@ PROSE_CASES = [
      "etablere en kontaktordning for kystkommunene", "prose_announcement", "binding"),
     ("Statsråden sier at regjeringen vil opprette et nytt forskningsprogram for tareproduksjon.",
      "regjeringen vil opprette et nytt forskningsprogram for tareproduksjon", "reported_speech", "binding"),
+    ("Departementet tar sikte på å sende forslaget til ny havbrukslov på høring i 2027.",
+     "Departementet tar sikte på å sende forslaget til ny havbrukslov på høring i 2027", "prose_commitment",
+     "binding"),
+    ("I statsbudsjettet for 2027 foreslår regjeringen å bevilge 40 mill. kroner til nye fiskerihavner.",
+     "I statsbudsjettet for 2027 foreslår regjeringen å bevilge 40 mill. kroner til nye fiskerihavner",
+     "prose_commitment", "binding"),
+    ("På Svalbard vil regjeringa byggje ut straumnettet.",
+     "På Svalbard vil regjeringa byggje ut straumnettet", "prose_commitment", "binding"),
 ]
 
 
@@ -289,6 +297,9 @@ NOT_MEASURES = [
     "Regjeringen mener at havbruk har et stort vekstpotensial.",
     "Regjeringen har som ambisjon å gjøre Norge til verdens ledende havnasjon.",
     "Regjeringen har et mål om å innføre nullutslippskrav for ferjer.",
+    "I fjor foreslo regjeringen å bevilge 40 mill. kroner til fiskerihavner.",
+    "På Svalbard ville regjeringen bygge ut straumnettet, men planen ble lagt bort.",
+    "I Danmark vil regjeringen ikke innføre en slik ordning.",
     "– Vi skal bygge mer, sier administrerende direktør Kari Hansen i NHO.",
     "«Vi skal bygge flere boliger i distriktene», sier administrerende direktør Kari Hansen i NHO.",
     pytest.param(
