@@ -419,16 +419,19 @@ def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str
 
 
 @task(name="train-focus-area-classifier")
-def train_classifier_task(data: str, taxonomy: str | None, out: str, version: str) -> dict:
+def train_classifier_task(data: str, taxonomy: str | None, out: str, version: str, test: str | None = None) -> dict:
     from models.focus_area.train import train
 
-    return train(Path(data), Path(taxonomy) if taxonomy else None, Path(out), version=version)
+    return train(Path(data), Path(taxonomy) if taxonomy else None, Path(out), version=version,
+                 test=Path(test) if test else None)
 
 
 @flow(name="train-classifier", validate_parameters=True)
-def train_classifier(data: str, out: str, taxonomy: str | None = None, version: str = "1.0.0") -> dict:
-    """Train the focus-area classifier on labelled measures; writes the skops artifact and its card to ``out``."""
-    return train_classifier_task(data, taxonomy, out, version)
+def train_classifier(data: str, out: str, taxonomy: str | None = None, version: str = "1.0.0",
+                     test: str | None = None) -> dict:
+    """Train the focus-area classifier on labelled measures, score it on the held-out ``test`` measures if given;
+    writes the skops artifact and its card to ``out``."""
+    return train_classifier_task(data, taxonomy, out, version, test)
 
 
 @task(name="load-document-json", task_run_name="load {path}")

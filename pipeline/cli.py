@@ -312,10 +312,11 @@ def evaluate(
     config = PipelineConfig(nlp=nlp)
     try:
         evaluation = run_evaluation(gold_dir, lambda path: analyse_document(path, config))
+        classifier = _classifier_figures(config)
     except TiltakError as exc:
         raise fail(str(exc)) from exc
     if as_json:
-        print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps({**evaluation.to_json(), "classifier": classifier}, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Evaluation on {gold_dir}")
     for column in ("document", "measure P", "R", "F1", "strength acc", "focus acc", "top-2", "actor P", "R", "F1"):
@@ -327,6 +328,12 @@ def evaluate(
                       _percent(score.focus_area_top2.value), _percent(a.precision), _percent(a.recall),
                       _percent(a.f1), style="bold" if score.name == "overall" else None)
     console.print(table)
+    held_out = classifier["held_out_test"]
+    console.print(f"Focus-area classifier {classifier['name']} {classifier['version']}: cross-validated macro-F1 "
+                  f"{classifier['cv_macro_f1']:.3f}, top-2 {classifier['cv_top2_accuracy']:.3f}"
+                  + (f"; held-out real-document test ({held_out['examples']} measures): top-1 "
+                     f"{held_out['top1_accuracy']:.3f}, top-2 {held_out['top2_accuracy']:.3f}" if held_out else ""),
+                  highlight=False)
     if details:
         for score in evaluation.documents:
             for label, items in (("missed", score.missed), ("spurious", score.spurious),
@@ -335,31 +342,53 @@ def evaluate(
                     console.print(f"{score.name}: {label}: {item}", markup=False, highlight=False)
 
 
+def _classifier_figures(config) -> dict:
+    """Card metrics of the classifier in use, and its scores on the shipped held-out test set when it classifies
+    into the shipped taxonomy."""
+    from models.focus_area.train import DEFAULT_TEST
+    from pipeline.classify import load_classifier
+    from pipeline.evaluation import classifier_figures
+    from pipeline.taxonomy import DEFAULT_TAXONOMY
+
+    classifier = load_classifier(config.classifier, config.taxonomy)
+    shipped_taxonomy = Path(config.taxonomy or DEFAULT_TAXONOMY).resolve() == DEFAULT_TAXONOMY.resolve()
+    return classifier_figures(config.classifier, classifier, DEFAULT_TEST if shipped_taxonomy else None)
+
+
 @app.command("train-classifier")
 def train_classifier(
     data: Annotated[Path | None, typer.Option(help="Labelled measures (JSONL: text, label).")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: the shipped one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default models/focus_area).")] = None,
     version: Annotated[str, typer.Option(help="Version written into the card.")] = "1.0.0",
+    test: Annotated[Path | None, typer.Option(
+        help="Held-out labelled measures to score the model on (default: the shipped real-document test set, "
+             "with the shipped taxonomy).")] = None,
 ) -> None:
-    """Train the focus-area classifier (a Prefect flow): cross-validated metrics, threshold, skops artifact, card."""
+    """Train the focus-area classifier (a Prefect flow): cross-validated metrics, held-out test, threshold, skops
+    artifact, card."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows import train_classifier as train_flow
-    from models.focus_area.train import DEFAULT_DATA, DEFAULT_OUT
+    from models.focus_area.train import DEFAULT_DATA, DEFAULT_OUT, DEFAULT_TEST
 
     data = data or DEFAULT_DATA
-    for path in (data, taxonomy):
+    if test is None and taxonomy is None and DEFAULT_TEST.is_file():
+        test = DEFAULT_TEST
+    for path in (data, taxonomy, test):
         if path is not None and not path.is_file():
             raise fail(f"{path}: no such file")
     try:
         card = train_flow(data=str(data), out=str(out or DEFAULT_OUT), taxonomy=str(taxonomy) if taxonomy else None,
-                          version=version)
+                          version=version, test=str(test) if test else None)
     except (TiltakError, ValueError) as exc:
         raise fail(str(exc)) from exc
     metrics = card["metrics"]
+    held_out = metrics.get("held_out_test")
+    tested = (f", held-out test top-1 {held_out['top1_accuracy']:.3f}, top-2 {held_out['top2_accuracy']:.3f}"
+              if held_out else "")
     console.print(f"{card['name']} {card['version']}: {card['training_data']['examples']} examples, "
-                  f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}, "
-                  f"threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)
+                  f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}"
+                  f"{tested}, threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)
 
 
 # Commands that live in their own modules (each module's register() adds its commands to this app).

@@ -166,6 +166,36 @@ class Evaluation:
                 "overall": self.overall().summary(details=False)}
 
 
+def focus_area_scores(gold: list[str], probabilities, classes: list[str]) -> dict:
+    """Top-1 and top-2 accuracy and macro-F1 of class probabilities (one row per measure) against gold labels."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    order = np.argsort(-np.asarray(probabilities), axis=1)
+    first = [classes[row[0]] for row in order]
+    second = [classes[row[1]] if len(row) > 1 else None for row in order]
+    n = len(gold)
+    return {"examples": n,
+            "top1_accuracy": round(sum(g == a for g, a in zip(gold, first, strict=True)) / n, 4) if n else None,
+            "top2_accuracy": round(sum(g in (a, b) for g, a, b in zip(gold, first, second, strict=True)) / n, 4)
+            if n else None,
+            "macro_f1": round(float(f1_score(gold, first, average="macro", zero_division=0)), 4) if n else None}
+
+
+def classifier_figures(classifier_dir: Path, classifier, test: Path | None) -> dict:
+    """The focus-area classifier's card metrics (cross-validated) and its scores on a held-out labelled test file
+    (JSONL: text, label), computed now with the loaded ``classifier``."""
+    card = json.loads((Path(classifier_dir) / "card.json").read_text(encoding="utf-8"))
+    figures = {"name": card["name"], "version": card["version"], "cv_macro_f1": card["metrics"]["cv_macro_f1"],
+               "cv_top2_accuracy": card["metrics"]["cv_top2_accuracy"], "held_out_test": None}
+    if test is not None and test.is_file():
+        rows = [json.loads(line) for line in test.read_text(encoding="utf-8").splitlines() if line.strip()]
+        probabilities = classifier.model.predict_proba([row["text"] for row in rows])
+        figures["held_out_test"] = {"file": str(test), **focus_area_scores([row["label"] for row in rows],
+                                                                         probabilities, classifier.classes)}
+    return figures
+
+
 def gold_pairs(gold_dir: Path) -> list[tuple[Path, Path]]:
     """Every NAME.txt with a NAME.gold.json beside it."""
     pairs = []

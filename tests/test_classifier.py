@@ -109,14 +109,31 @@ def test_train_classifier_flow_on_a_custom_taxonomy(prefect_harness, tmp_path: P
     places = [("Bergen", "Voss"), ("Trondheim", "Steinkjer"), ("Tromsø", "Narvik"), ("Oslo", "Hamar")]
     rows = [{"text": template.format(a=a, b=b), "label": label}
             for label, templates in topics.items() for template in templates for a, b in places]
+    # The Hamar measures stand for ones rewritten from a real document: one source, so one cross-validation fold.
+    for row in rows:
+        if "Hamar" in row["text"]:
+            row["source_url"] = "https://example.no/plan-for-innlandet?kapittel=3"
     data = tmp_path / "training.jsonl"
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    test = tmp_path / "test.jsonl"
+    test.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"text": "bygge dobbeltspor på jernbanen til Lillehammer", "label": "jernbane"},
+        {"text": "utbedre riksveien ved Lillehammer", "label": "vei"},
+        {"text": "gi flere lærere videreutdanning i Lillehammer", "label": "annet"},
+        {"text": "asfaltere fylkesveiene rundt Gjøvik", "label": "jernbane"},  # mislabelled on purpose
+    ]), encoding="utf-8")
     out = tmp_path / "modell"
 
-    card = train_classifier(data=str(data), out=str(out), taxonomy=str(taxonomy), version="0.1.0")
+    card = train_classifier(data=str(data), out=str(out), taxonomy=str(taxonomy), version="0.1.0", test=str(test))
 
     assert card["training_data"]["examples"] == 48 and card["taxonomy"]["labels"] == ["vei", "jernbane", "annet"]
     assert card["metrics"]["cv_macro_f1"] > 0.8
+    from_source = sum("source_url" in row for row in rows)
+    assert from_source == 6 and card["training_data"]["from_real_documents"] == from_source
+    assert card["metrics"]["cv_real_documents"]["examples"] == from_source
+    held_out = card["metrics"]["held_out_test"]
+    assert held_out["examples"] == 4 and held_out["top1_accuracy"] == 0.75 and held_out["sha256"]
+    assert "## Held-out test" in (out / "README.md").read_text(encoding="utf-8")
     assert (out / "README.md").read_text(encoding="utf-8").startswith("# tiltak-focus-area 0.1.0")
     trained = load_classifier(out, taxonomy)
     assert [p.label for p in trained.predict(["bygge dobbeltspor på jernbanen til Kongsberg",
@@ -130,3 +147,15 @@ def test_every_output_has_focus_areas_and_the_classifier_in_provenance(seeds_dir
     assert result.provenance.classifier.name == "tiltak-focus-area"
     assert result.provenance.classifier.artifact_sha256 == json.loads(
         (SHIPPED / "card.json").read_text(encoding="utf-8"))["artifact_sha256"]
+
+
+def test_measures_from_one_real_document_share_a_cross_validation_group():
+    from models.focus_area.train import Example, document_groups
+
+    examples = [Example("a", "annet", "nb", "bullet", "https://example.no/melding?ch=3"),
+                Example("b", "annet", "nb", "bullet", "https://example.no/melding?ch=5"),
+                Example("c", "annet", "nb", "bullet", "https://example.no/strategi"),
+                Example("d", "annet", "nb", "bullet"), Example("e", "annet", "nb", "bullet")]
+    groups = document_groups(examples)
+    assert groups[0] == groups[1] != groups[2]
+    assert len(set(groups[2:])) == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.evaluation import match_measures, overlap
+from pipeline.evaluation import focus_area_scores, match_measures, overlap
 
 runner = CliRunner()
 
@@ -35,6 +35,18 @@ def test_overlap_is_shared_tokens_over_the_longer_text_and_matching_is_one_to_on
                            ["etablere et testsenter for havbruk"])
     assert [(i, j) for i, j, _ in pairs] == [(0, 0)]
     assert match_measures(["styrke samarbeidet"], ["styrke samarbeidet mellom næringen og direktoratet"]) == []
+
+
+def test_focus_area_scores_count_top1_top2_and_macro_f1():
+    classes = ["eksport", "kapital", "annet"]
+    probabilities = [[0.7, 0.2, 0.1],   # eksport first: right
+                     [0.5, 0.4, 0.1],   # kapital second: right at top-2 only
+                     [0.6, 0.1, 0.3]]   # annet second: right at top-2 only
+    scores = focus_area_scores(["eksport", "kapital", "annet"], probabilities, classes)
+    assert scores["examples"] == 3
+    assert scores["top1_accuracy"] == round(1 / 3, 4) and scores["top2_accuracy"] == 1.0
+    # eksport: P 1/3, R 1 → F1 0.5; kapital and annet never predicted → 0; macro over the three labels.
+    assert scores["macro_f1"] == round(0.5 / 3, 4)
 
 
 def test_evaluate_scores_measures_strength_focus_areas_and_actors(tmp_path: Path):
