@@ -159,3 +159,16 @@ def test_measures_from_one_real_document_share_a_cross_validation_group():
     groups = document_groups(examples)
     assert groups[0] == groups[1] != groups[2]
     assert len(set(groups[2:])) == 3
+
+
+def test_the_shipped_artifact_keeps_its_vocabularies_as_plain_integers():
+    """skops writes each NumPy scalar as an archive member of its own; a vocabulary of NumPy ints made the
+    artifact 34,000 members, twice the size and three times slower to load."""
+    import zipfile
+
+    card = json.loads((SHIPPED / "card.json").read_text(encoding="utf-8"))
+    with zipfile.ZipFile(SHIPPED / card["artifact"]) as archive:
+        assert len(archive.infolist()) < 500
+    features = load_classifier().model.named_steps["features"]
+    for _name, vectorizer in features.transformer_list:
+        assert all(type(index) is int for index in vectorizer.vocabulary_.values())
