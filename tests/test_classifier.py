@@ -131,6 +131,9 @@ def test_train_classifier_flow_on_a_custom_taxonomy(prefect_harness, tmp_path: P
     from_source = sum("source_url" in row for row in rows)
     assert from_source == 6 and card["training_data"]["from_real_documents"] == from_source
     assert card["metrics"]["cv_real_documents"]["examples"] == from_source
+    bands = card["metrics"]["cv_real_documents"]["reliability"]
+    assert sum(band["measures"] for band in bands) == from_source
+    assert all(band["score_from"] <= band["mean_score"] <= band["score_to"] for band in bands)
     held_out = card["metrics"]["held_out_test"]
     assert held_out["examples"] == 4 and held_out["top1_accuracy"] == 0.75 and held_out["sha256"]
     assert "## Held-out test" in (out / "README.md").read_text(encoding="utf-8")
@@ -172,3 +175,15 @@ def test_the_shipped_artifact_keeps_its_vocabularies_as_plain_integers():
     features = load_classifier().model.named_steps["features"]
     for _name, vectorizer in features.transformer_list:
         assert all(type(index) is int for index in vectorizer.vocabulary_.values())
+
+
+def test_reliability_bands_count_how_often_the_top_label_is_right_by_score():
+    import numpy as np
+
+    from models.focus_area.train import reliability
+
+    classes = ["a", "b"]
+    probabilities = np.array([[0.95, 0.05], [0.92, 0.08], [0.3, 0.7], [0.45, 0.55], [1.0, 0.0]])
+    bands = reliability(["a", "b", "b", "a", "a"], probabilities, classes)
+    assert [(b["score_from"], b["measures"], b["accuracy"]) for b in bands] == [(0.4, 1, 0.0), (0.6, 1, 1.0),
+                                                                                (0.9, 3, round(2 / 3, 3))]

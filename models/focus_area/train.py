@@ -21,6 +21,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,23 @@ def choose_threshold(probabilities: np.ndarray, labels: list[str], classes: list
     return best if best[1] >= baseline[1] + THRESHOLD_MIN_GAIN else baseline
 
 
+RELIABILITY_BINS = (0.0, 0.4, 0.6, 0.8, 0.9, 1.0)
+
+
+def reliability(labels: list[str], probabilities: np.ndarray, classes: list[str]) -> list[dict]:
+    """How often the top label is right, per band of its score: what a score means to someone filtering on it."""
+    top = probabilities.max(axis=1)
+    right = np.array([classes[i] == label for i, label in zip(probabilities.argmax(axis=1), labels, strict=True)])
+    bands = []
+    for low, high in pairwise(RELIABILITY_BINS):
+        inside = (top >= low) & ((top < high) if high < 1.0 else (top <= high))
+        if inside.any():
+            bands.append({"score_from": low, "score_to": high, "measures": int(inside.sum()),
+                          "mean_score": round(float(top[inside].mean()), 3),
+                          "accuracy": round(float(right[inside].mean()), 3)})
+    return bands
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -192,8 +210,9 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
             "cv_top2_accuracy": round(float(top2), 4),
             "cv_macro_f1_with_threshold": round(float(thresholded_f1), 4),
             "per_label_f1": {label: round(report[label]["f1-score"], 4) for label in classes},
-            "cv_real_documents": focus_area_scores([labels[i] for i in real], cv_probabilities[real], classes)
-            if real else None,
+            "cv_real_documents": {**focus_area_scores([labels[i] for i in real], cv_probabilities[real], classes),
+                                  "reliability": reliability([labels[i] for i in real], cv_probabilities[real],
+                                                             classes)} if real else None,
             "held_out_test": held_out,
         },
     }
@@ -234,6 +253,11 @@ def render_card(card: dict) -> str:
     if real:
         lines.append(f"| real-document measures only ({real['examples']}, a document's measures in one fold): "
                      f"top-1 / top-2 | {real['top1_accuracy']:.3f} / {real['top2_accuracy']:.3f} | |")
+        lines += ["", "What a score means on real-document measures (the cross-validated predictions above): how "
+                  "often the top label is right, by its score.", "", "| score | measures | mean score | right |",
+                  "|---|---|---|---|"]
+        lines += [f"| {band['score_from']:.1f}–{band['score_to']:.1f} | {band['measures']} | {band['mean_score']:.2f} "
+                  f"| {band['accuracy']:.2f} |" for band in real.get("reliability", [])]
     if test:
         lines += ["", f"## Held-out test: measures from other real documents (`data/{test['file']}`, never trained on)",
                   "", "| metric | value |", "|---|---|",
