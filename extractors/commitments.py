@@ -32,6 +32,8 @@ class StrengthRules:
     verbless: dict[str, Strength]
     default: Strength
     search_window: int
+    verbless_endings: tuple[tuple[str, Strength], ...] = ()
+    amount_binding: frozenset[tuple[str, ...]] = frozenset()
 
 
 @cache
@@ -52,6 +54,10 @@ def load_strength_rules(path: Path = DEFAULT_RULES) -> StrengthRules:
         verbless=verbless,
         default=Strength(data["default"]),
         search_window=int(data["search_window"]),
+        verbless_endings=tuple((ending.lower(), Strength(strength))
+                               for strength, endings in (data.get("verbless_endings") or {}).items()
+                               for ending in endings),
+        amount_binding=frozenset(tuple(p.lower().split()) for p in data.get("amount_binding") or []),
     )
 
 
@@ -92,7 +98,7 @@ def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdi
 
 # A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it.
 _COMMITTING_SUBJECT = re.compile(r"^(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
-                                 r"(?:vil|skal|tar sikte på å|tek sikte på å)\s+"
+                                 r"(?:vil|skal|tar sikte på å|tek sikte på å|foreslår|føreslår|gjer framlegg om)\s+"
                                  r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
 
 
@@ -130,7 +136,19 @@ def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
     first = 1 if len(words) > 1 and words[0] in _ARTICLES else 0
     if len(words) > first and words[first] in rules.verbless:
         return StrengthVerdict(rules.verbless[words[first]], matches[first].group(0), None, None)
+    if len(words) > first:
+        for ending, strength in rules.verbless_endings:
+            if words[first].endswith(ending):
+                return StrengthVerdict(strength, matches[first].group(0), None, None)
     return StrengthVerdict(rules.default, None, None, None)
+
+
+def decided_by_amount(verdict: StrengthVerdict, amounts: list[Amount], rules: StrengthRules) -> StrengthVerdict:
+    """A directional verb with a decided sum is a concrete action: "øke bevilgningen med 15 millioner kroner"."""
+    if (verdict.strength == Strength.INTENTION and amounts and rules.amount_binding
+            and (verdict.modality is None or tuple(verdict.modality.lower().split()) in rules.amount_binding)):
+        return StrengthVerdict(Strength.BINDING, verdict.modality, verdict.verb_start, verdict.verb_end)
+    return verdict
 
 
 # ---- amounts ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from extractors.actors import attach_actors, find_actors, load_gazetteer
 from extractors.commitments import (
     StrengthRules,
     assess_strength,
+    decided_by_amount,
     find_amounts,
     find_deadlines,
     load_strength_rules,
@@ -22,6 +23,7 @@ from extractors.commitments import (
 from extractors.measures import (
     METHOD_TABLE,
     StructuredText,
+    extract_item_sentences,
     extract_list_measures,
     extract_prose_measures,
     extract_table_measures,
@@ -112,7 +114,8 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
     context = structured.block_by_id(measure.block_id) if measure.method == METHOD_TABLE else None
     context_start = context.start if context else measure.start
     context_text = structured.text[context.start : context.end] if context else measure.text
-    verdict = assess_strength(measure.text, rules)
+    verdict = decided_by_amount(assess_strength(measure.text, rules),
+                                find_amounts(measure.text, measure.start, measure.page), rules)
     measure.strength = verdict.strength
     if verdict.verb_start is not None:
         start, end = measure.start + verdict.verb_start, measure.start + verdict.verb_end
@@ -144,8 +147,9 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
     page_at = getattr(structured, "page_at", None)
 
     list_rules = load_list_intro_rules(config.list_intros)
-    listed = _drop_restated([*extract_list_measures(structured, list_rules),
+    listed = _drop_restated([*extract_list_measures(structured, list_rules, prose_rules.antecedent_before),
                              *extract_table_measures(structured, list_rules)], containment=0.8)
+    listed += extract_item_sentences(structured, prose_rules, strength_rules, listed)
     prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed)
     measures = sorted([*listed, *prose], key=lambda m: m.start)
     for number, measure in enumerate(measures, start=1):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -49,15 +49,24 @@ class ListIntroRules:
     commitment_intros: tuple[re.Pattern[str], ...]
     measure_headings: tuple[re.Pattern[str], ...]
     not_commitments: tuple[re.Pattern[str], ...]
+    pronoun_intros: tuple[re.Pattern[str], ...] = ()
+    not_measure_items: tuple[re.Pattern[str], ...] = ()
 
-    def introduces_measures(self, intro: Block, intro_text: str) -> bool:
+    def introduces_measures(self, intro: Block, intro_text: str, government_named_before: bool = False) -> bool:
+        """Whether the list under ``intro`` holds measures; ``government_named_before``: the government was named
+        just before the intro, so "De vil:" is its commitment."""
         if intro.kind == BlockKind.HEADING:
             wording, patterns = intro_text, self.measure_headings
         elif intro.kind == BlockKind.PARAGRAPH and intro_text.rstrip(" »”\"'").endswith(":"):
-            wording, patterns = last_sentence(intro_text), self.commitment_intros
+            wording = last_sentence(intro_text)
+            patterns = (*self.commitment_intros, *self.pronoun_intros) if government_named_before \
+                else self.commitment_intros
         else:
             return False
         return _any(patterns, wording) and not _any(self.not_commitments, wording)
+
+    def is_measure_item(self, item_text: str) -> bool:
+        return not _any(self.not_measure_items, item_text)
 
 
 def _any(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
@@ -76,6 +85,8 @@ def load_list_intro_rules(path: Path) -> ListIntroRules:
         commitment_intros=compile_all("commitment_intros"),
         measure_headings=compile_all("measure_headings"),
         not_commitments=compile_all("not_commitments"),
+        pronoun_intros=compile_all("pronoun_intros") if data.get("pronoun_intros") else (),
+        not_measure_items=compile_all("not_measure_items") if data.get("not_measure_items") else (),
     )
 
 
@@ -96,8 +107,10 @@ def _dedupe_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def extract_list_measures(doc: StructuredText, rules: ListIntroRules) -> list[Measure]:
-    """Every item of a list introduced as measures, once each, in document order."""
+def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
+                          government_named_before: Callable[[str, int], bool] | None = None) -> list[Measure]:
+    """Every item of a list introduced as measures, once each, in document order. ``government_named_before(text,
+    offset)`` says whether "de"/"dei" in an intro at ``offset`` can be the government."""
     measures: list[Measure] = []
     seen: set[str] = set()
     verdicts: dict[str, bool] = {}
@@ -106,13 +119,16 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules) -> list[Me
             continue
         if block.list_id not in verdicts:
             intro = doc.block_by_id(block.intro_block)
-            verdicts[block.list_id] = rules.introduces_measures(intro, doc.text[intro.start : intro.end])
+            intro_text = doc.text[intro.start : intro.end]
+            lead = intro.start + max(0, intro_text.rfind(last_sentence(intro_text)))
+            named = bool(government_named_before and government_named_before(doc.text, lead))
+            verdicts[block.list_id] = rules.introduces_measures(intro, doc.text[intro.start : intro.end], named)
         if not verdicts[block.list_id]:
             continue
         start, end = trim_measure_span(doc.text, block.start, block.end)
         text = doc.text[start:end]
         key = _dedupe_key(text)
-        if not text or key in seen:
+        if not text or key in seen or not rules.is_measure_item(text):
             continue
         seen.add(key)
         intro = doc.block_by_id(block.intro_block)
@@ -138,6 +154,8 @@ METHOD_PROSE = "prose_commitment"
 METHOD_REQUEST = "prose_request"
 METHOD_ANNOUNCEMENT = "prose_announcement"
 METHOD_REPORTED = "reported_speech"
+METHOD_PROPOSAL = "prose_proposal"
+METHOD_LIST_SENTENCE = "list_item_sentence"
 _QUOTE_START = ("–", "—", "-", "«", '"', "“", "„")
 _ATTRIBUTION = re.compile(r"[,–-]\s*(?:sier|sa|seier|skriver|skriv|mener|meiner|forteller|understreker|påpeker)\s+"
                           r"(?P<who>[^,.;:!?]{1,80})", re.IGNORECASE)
@@ -160,6 +178,20 @@ class ProseRules:
     first_person: frozenset[str]
     government_speaker: re.Pattern[str]
     duplicate_containment: float
+    proposal_modals: frozenset[str] = frozenset()
+    pronoun_direct: re.Pattern[str] | None = None
+    antecedent: re.Pattern[str] | None = None
+    antecedent_window: int = 0
+    impersonal: re.Pattern[str] | None = None
+
+    def antecedent_before(self, text: str, offset: int) -> bool:
+        """Whether the sentence right before ``offset`` names the government, so that "de"/"dei" at ``offset`` can
+        refer to it ("Regjeringen la fram meldingen. De vil også …"; not "Bedriftene er bekymret. De vil …")."""
+        if not self.antecedent:
+            return False
+        before = text[max(0, offset - self.antecedent_window):offset].rstrip()
+        previous = _SENTENCE_BREAK.split(before)[-1] if before else ""
+        return bool(self.antecedent.search(previous))
 
 
 def _alternatives(items: Iterable[str]) -> str:
@@ -179,7 +211,8 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         subjects += [re.escape(form) for form, name in gazetteer.surface.items()
                      if gazetteer.entries[name].type in kinds]
     subject = rf"(?P<subject>{_alternatives(subjects)})"
-    modal = rf"(?P<modal>{_alternatives(data['modals'])})"
+    proposal_modals = list(data.get("proposal_modals") or [])
+    modal = rf"(?P<modal>{_alternatives([*data['modals'], *proposal_modals])})"
     adverbs = rf"(?:\s+(?:{_alternatives(data['adverbs'])}))*"
     rest = r"\s+(?P<rest>\S.*)"
     flags = re.IGNORECASE | re.DOTALL
@@ -194,6 +227,14 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         first_person=frozenset(data["first_person"]),
         government_speaker=re.compile(rf"\b(?:{_alternatives(data['government_speakers'])})\b", re.IGNORECASE),
         duplicate_containment=float(data["duplicate_containment"]),
+        proposal_modals=frozenset(m.lower() for m in proposal_modals),
+        pronoun_direct=re.compile(rf"^(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}",
+                                  flags) if data.get("pronoun_subjects") else None,
+        antecedent=re.compile(rf"\b(?:{_alternatives(data['antecedents'])})\b", re.IGNORECASE)
+        if data.get("antecedents") else None,
+        antecedent_window=int(data.get("antecedent_window") or 0),
+        impersonal=re.compile(_alternatives(data["impersonal_proposals"]), re.IGNORECASE)
+        if data.get("impersonal_proposals") else None,
     )
 
 
@@ -237,17 +278,30 @@ def _starts_with_action(text: str, strength_rules) -> bool:
     return any(tuple(words[: len(phrase)]) == phrase for phrase, _strength in strength_rules.phrases)
 
 
-def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool
-                    ) -> tuple[int, str] | None:
-    """(offset in the sentence where the measure starts, method), or None."""
+def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
+    """A modal followed by an action verb, or a proposal ("foreslår 15 milliarder kroner til …") with or without."""
+    return (" ".join(match.group("modal").lower().split()) in rules.proposal_modals
+            or _starts_with_action(match.group("rest"), strength_rules))
+
+
+def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool,
+                    government_named_before: bool = False) -> tuple[int, str] | None:
+    """(offset in the sentence where the measure starts, method), or None. ``government_named_before``: the
+    government was named just before, so "De vil …" may be its commitment."""
     if match := rules.request.match(sentence):
         return 0, METHOD_REQUEST
     for pattern in (rules.direct, rules.inverted):
         match = pattern.match(sentence)
-        if match and _starts_with_action(match.group("rest"), strength_rules):
+        if match and _commits(match, rules, strength_rules):
             if match.group("subject").lower() in rules.first_person and not government_voice:
                 return None
             return 0, METHOD_PROSE
+    if rules.pronoun_direct and government_named_before and government_voice:
+        match = rules.pronoun_direct.match(sentence)
+        if match and _commits(match, rules, strength_rules):
+            return 0, METHOD_PROSE
+    if rules.impersonal and government_voice and rules.impersonal.search(sentence):
+        return 0, METHOD_PROPOSAL
     match = rules.reported.search(sentence)
     if match and _starts_with_action(match.group("rest"), strength_rules):
         # "…, sier statsråden, at vi skal …": "vi" is the government only when a government speaker says it.
@@ -284,7 +338,8 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             continue  # "Regjeringen vil arbeide for å:" introduces the measures that follow; it is not one
         stripped = sentence.lstrip("–—-«\"“„ ")
         lead = len(sentence) - len(stripped)
-        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id])
+        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id],
+                                  rules.antecedent_before(doc.text, sent_start))
         if verdict is None:
             continue
         offset, method = verdict
@@ -299,6 +354,32 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             id="", text=text, start=start, end=end, page=doc.page_at(start) if hasattr(doc, "page_at") else block.page,
             block_id=block.id, section=doc.section_path(block), intro=None, method=method,
         ))
+    return found
+
+
+def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rules, taken: list[Measure]
+                           ) -> list[Measure]:
+    """List items that state a measure by themselves, whatever line introduces their list: "1. Stortinget ber
+    regjeringen …" under "rår Stortinget til å gjøre følgende vedtak:", "Regjeringen vil …" in a plain list.
+    The span is the whole item, as for every list item."""
+    found: list[Measure] = []
+    seen = {_dedupe_key(m.text) for m in taken}
+    for block in doc.blocks:
+        if block.kind != BlockKind.LIST_ITEM:
+            continue
+        start, end = trim_measure_span(doc.text, block.start, block.end)
+        text = doc.text[start:end]
+        key = _dedupe_key(text)
+        if not text or key in seen:
+            continue
+        verdict = _match_sentence(text, rules, strength_rules, True, rules.antecedent_before(doc.text, start))
+        if verdict is None or verdict[0] != 0:
+            continue
+        seen.add(key)
+        intro = doc.block_by_id(block.intro_block) if block.intro_block else None
+        found.append(Measure(id="", text=text, start=start, end=end, page=block.page, block_id=block.id,
+                             section=doc.section_path(block),
+                             intro=doc.text[intro.start:intro.end] if intro else None, method=METHOD_LIST_SENTENCE))
     return found
 
 

@@ -110,8 +110,9 @@ def _resolve(name: str) -> LoadedNlp:
 
 def _with_block_boundaries(nlp: Language) -> Language:
     """Blocks are separated by blank lines: every pipeline starts a sentence there (see nlp_components), and
-    a year or decimal at the end of a sentence does not hide its full stop."""
+    a year or decimal at the end of a sentence does not hide its full stop, and "kap." does not end one."""
     nlp_components.with_sentence_final_numbers(nlp)
+    nlp_components.with_policy_abbreviations(nlp)
     if "tiltak_block_boundaries" not in nlp.pipe_names:
         for consumer in ("parser", "senter", "morphologizer", "tagger", "ner"):
             if consumer in nlp.pipe_names:

@@ -25,6 +25,20 @@ def with_sentence_final_numbers(nlp: Language) -> Language:
     return nlp
 
 
+# Abbreviations of budget propositions and committee recommendations that spaCy's Norwegian tokenizer splits
+# ("kap. 1300, post 01", "jfr. Innst. 12 S"), so that their full stop would end the sentence mid-measure.
+POLICY_ABBREVIATIONS = ["kap.", "Kap.", "jfr.", "Jfr.", "vedl.", "Vedl.", "stk.", "tab.", "Tab.", "fig.", "Fig."]
+
+
+def with_policy_abbreviations(nlp: Language) -> Language:
+    """Keep the full stop on the abbreviations above in ``nlp``'s tokenizer (idempotent)."""
+    from spacy.symbols import ORTH
+
+    for abbreviation in POLICY_ABBREVIATIONS:
+        nlp.tokenizer.add_special_case(abbreviation, [{ORTH: abbreviation}])
+    return nlp
+
+
 class BlockBoundaries:
     def __init__(self, name: str, min_newlines: int) -> None:
         self.name = name
