@@ -391,9 +391,9 @@ _MEASURE_COLUMN = re.compile(r"^\s*(?:tiltak|tiltaket|measure)\b", re.IGNORECASE
 
 
 def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[Measure]:
-    """Rows of a table of measures: the header's first column says "Tiltak", or the heading right above the
-    table names it as measures. The measure is the row's first cell; the row keeps the rest (responsible,
-    deadline, funding) for the commitment."""
+    """Rows of a table of measures: the header's first column says "Tiltak" or "Regjeringen vil:", or the heading
+    right above the table names it as measures. The measure is the row's first cell; the row keeps the rest
+    (responsible, deadline, funding) for the commitment."""
     measures: list[Measure] = []
     blocks = doc.blocks
     index = 0
@@ -409,8 +409,11 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
         before = blocks[index - 1] if index else None
         titled = before is not None and before.kind == BlockKind.HEADING and _any(
             rules.measure_headings, doc.text[before.start : before.end])
-        if _MEASURE_COLUMN.match(header) or titled:
-            body = rows[1:] if _MEASURE_COLUMN.match(header) else rows
+        # The first header cell names the column of measures: "Tiltak", or "Regjeringen vil:" as in roadmaps.
+        first_cell = header.split(_CELL_SEPARATOR)[0]
+        measure_column = bool(_MEASURE_COLUMN.match(header)) or _any(rules.measure_headings, first_cell)
+        if measure_column or titled:
+            body = rows[1:] if measure_column else rows
             for row in body:
                 row_text = doc.text[row.start : row.end]
                 cell_end = row.start + (row_text.find(_CELL_SEPARATOR) if _CELL_SEPARATOR in row_text

@@ -240,6 +240,7 @@ def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> N
                 unit.level = ranks[-unit.level]
     _first_heading_is_title(units)
     _resolve_dash_lists(units, texts)
+    _resolve_unmarked_lists(units, texts)
 
 
 def _first_heading_is_title(units: list[_Unit]) -> None:
@@ -271,6 +272,32 @@ def _resolve_dash_lists(units: list[_Unit], texts: list[str]) -> None:
             for i in run:
                 units[i].kind, units[i].marker, units[i].marker_in_text = BlockKind.PARAGRAPH, None, False
         index = end
+
+
+# An unmarked list item: one short sentence or fragment (news sites set "Dei vil innføre:" items as paragraphs).
+UNMARKED_ITEM_MAX_CHARS = 220
+_INNER_SENTENCE = re.compile(r"[.!?]\s+[A-ZÆØÅ]")
+
+
+def _resolve_unmarked_lists(units: list[_Unit], texts: list[str]) -> None:
+    """After a paragraph ending with ":", a run of two or more short one-sentence paragraphs or fragments is a list
+    without markers, up to the first unit that is not one: longer, several sentences, a quote, a marked heading,
+    or a new intro."""
+    for index, unit in enumerate(units):
+        if unit.kind != BlockKind.PARAGRAPH or not texts[index].endswith(":"):
+            continue
+        run = []
+        for follower in range(index + 1, len(units)):
+            candidate, text = units[follower], texts[follower]
+            inferred = candidate.kind == BlockKind.PARAGRAPH or (
+                candidate.kind == BlockKind.HEADING and candidate.first.kind is None and candidate.first.layout is None)
+            if (not inferred or len(text) > UNMARKED_ITEM_MAX_CHARS or _INNER_SENTENCE.search(text)
+                    or text[:1] in DASHES or text[:1] in "«\"" or text.endswith(":") or _SPEECH.search(text)):
+                break
+            run.append(follower)
+        if len(run) >= 2:
+            for follower in run:
+                units[follower].kind, units[follower].level, units[follower].marker = BlockKind.LIST_ITEM, 1, None
 
 
 def _marker_style(marker: str | None) -> str:

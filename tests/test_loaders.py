@@ -573,3 +573,15 @@ def test_damaged_docx_is_refused(tmp_path, garbage):
 
     assert sniff_format(damaged.read_bytes(), damaged) == SourceFormat.DOCX
     assert "damaged Word document" in _refusal(damaged)
+
+
+def test_pipe_table_rows_in_plain_text_become_table_rows(tmp_path):
+    from pipeline.source import LineKind
+
+    path = tmp_path / "tabell.txt"
+    path.write_text("Oversikt\n\n| Tiltak | Ansvar |\n|:---|---:|\n| etablere et senter | HOD |\n\n"
+                    "a | b | c\n\nEn setning med én | strek er ikke en tabell.\n", encoding="utf-8")
+    lines = load_document(path).lines
+    assert [(line.text, line.kind) for line in lines] == [
+        ("Oversikt", None), ("Tiltak | Ansvar", LineKind.TABLE_ROW), ("etablere et senter | HOD", LineKind.TABLE_ROW),
+        ("a | b | c", LineKind.TABLE_ROW), ("En setning med én | strek er ikke en tabell.", None)]

@@ -125,3 +125,46 @@ def test_reported_speech_with_skriver(tmp_path: Path):
     result = analyse_text(tmp_path, content)
     assert measure(result, "regjeringen vil innføre en ny konsesjonsordning for havbruk til havs").method \
         == "reported_speech"
+
+
+def test_a_pipe_table_in_a_text_file_is_a_table_of_measures_under_regjeringen_vil(tmp_path: Path):
+    content = ("Digital forvaltning\n\n"
+               "| Regjeringen vil: | Ansvarlig departement: | Status: |\n"
+               "|---|---|---|\n"
+               "| etablere en felles løsning for digital post til innbyggerne | Digitaliserings- og "
+               "forvaltningsdepartementet | Pågår |\n"
+               "| utrede nye krav til universell utforming av apper | Kultur- og likestillingsdepartementet | Ikke "
+               "startet |\n\n"
+               "Tallene for 2025 | 2026 viste en økning.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["etablere en felles løsning for digital post til innbyggerne",
+                             "utrede nye krav til universell utforming av apper"]
+    assert {m.method for m in result.measures} == {"table_row"}
+    assert [c.responsible for c in result.commitments] == ["Digitaliserings- og forvaltningsdepartementet",
+                                                           "Kultur- og likestillingsdepartementet"]
+    assert [m.strength for m in result.measures] == ["binding", "exploratory"]
+
+
+def test_unmarked_items_after_a_committing_intro_are_a_list(tmp_path: Path):
+    """News sites set list items as paragraphs of their own, without markers."""
+    content = ("Skole\n\nKunnskapsministeren la fram stortingsmeldingen i dag. Regjeringen vil:\n\n"
+               "Innføre en ny time med fysisk aktivitet på mellomtrinnet.\n\n"
+               "Gi alle lærere rett til videreutdanning i lesing\n\n"
+               "Utrede gratis skolemat.\n\n"
+               "Meldingen har fått blandet mottakelse blant rektorene, som mener at skolene allerede har for mange "
+               "oppgaver og for lite tid til undervisning, og at nye fag tar tid fra andre fag.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["Innføre en ny time med fysisk aktivitet på mellomtrinnet",
+                             "Gi alle lærere rett til videreutdanning i lesing", "Utrede gratis skolemat"]
+    assert {m.method for m in result.measures} == {"list_under_intro"}
+
+
+def test_paragraphs_after_a_colon_that_read_as_prose_are_not_a_list(tmp_path: Path):
+    content = ("Skole\n\nRegjeringen vil:\n\n"
+               "Innføre en ny time med fysisk aktivitet. Timen skal komme i tillegg til dagens kroppsøving.\n\n"
+               "Rektorene er kritiske. De mener at skolene har for mange oppgaver.\n\n"
+               "Dette sa statsråden:\n\n"
+               "Skolen er viktig.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == []
+    assert [b.kind for b in result.blocks if b.kind == "list_item"] == []

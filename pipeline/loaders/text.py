@@ -1,7 +1,8 @@
 """Plain text and Markdown: decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252.
 
-Form feeds separate pages (as ``pdftotext`` writes them). Markdown headings (``# …``) are kept as headings;
-everything else is left to structure detection.
+Form feeds separate pages (as ``pdftotext`` writes them). Markdown headings (``# …``) are kept as headings, and
+rows of a pipe table (``a | b | c``, with or without outer pipes; the ``|---|`` rule is dropped) as table rows, their
+cells joined by " | " as the other loaders do; everything else is left to structure detection.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$")
+
+
+def table_cells(line: str) -> list[str] | None:
+    """The cells of a pipe-table row (three or more cells, or two between outer pipes), else None."""
+    stripped = line.strip()
+    outer = stripped.startswith("|") and stripped.endswith("|") and len(stripped) > 1
+    cells = [cell.strip() for cell in stripped.strip("|").split("|")]
+    if len(cells) >= 3 or (outer and len(cells) >= 2):
+        return cells
+    return None
 
 
 def decode_text(data: bytes, path: Path) -> tuple[str, str, list[str]]:
@@ -55,6 +67,11 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
             content = raw.rstrip()
             if markdown and (heading := _MD_HEADING.match(content.strip())):
                 kind, level, content = LineKind.HEADING, len(heading.group(1)), heading.group(2)
+            elif "|" in content:
+                if _TABLE_RULE.match(content):
+                    continue
+                if (cells := table_cells(content)) is not None:
+                    kind, content = LineKind.TABLE_ROW, " | ".join(cell for cell in cells if cell)
             lines.append(SourceLine(text=content, page=number if paginated else None, kind=kind, level=level,
                                     blank_before=blank))
             blank = False
