@@ -179,6 +179,7 @@ class ProseRules:
     government_speaker: re.Pattern[str]
     duplicate_containment: float
     proposal_modals: frozenset[str] = frozenset()
+    present_actions: frozenset[str] = frozenset()
     pronoun_direct: re.Pattern[str] | None = None
     antecedent: re.Pattern[str] | None = None
     antecedent_window: int = 0
@@ -212,7 +213,8 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
                      if gazetteer.entries[name].type in kinds]
     subject = rf"(?P<subject>{_alternatives(subjects)})"
     proposal_modals = list(data.get("proposal_modals") or [])
-    modal = rf"(?P<modal>{_alternatives([*data['modals'], *proposal_modals])})"
+    present_actions = list(data.get("present_actions") or [])
+    modal = rf"(?P<modal>{_alternatives([*data['modals'], *proposal_modals, *present_actions])})"
     adverbs = rf"(?:\s+(?:{_alternatives(data['adverbs'])}))*"
     rest = r"\s+(?P<rest>\S.*)"
     flags = re.IGNORECASE | re.DOTALL
@@ -228,6 +230,7 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         government_speaker=re.compile(rf"\b(?:{_alternatives(data['government_speakers'])})\b", re.IGNORECASE),
         duplicate_containment=float(data["duplicate_containment"]),
         proposal_modals=frozenset(m.lower() for m in proposal_modals),
+        present_actions=frozenset(m.lower() for m in present_actions),
         pronoun_direct=re.compile(rf"^(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}",
                                   flags) if data.get("pronoun_subjects") else None,
         antecedent=re.compile(rf"\b(?:{_alternatives(data['antecedents'])})\b", re.IGNORECASE)
@@ -279,9 +282,12 @@ def _starts_with_action(text: str, strength_rules) -> bool:
 
 
 def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
-    """A modal followed by an action verb, or a proposal ("foreslår 15 milliarder kroner til …") with or without."""
-    return (" ".join(match.group("modal").lower().split()) in rules.proposal_modals
-            or _starts_with_action(match.group("rest"), strength_rules))
+    """A modal followed by an action verb; a proposal ("foreslår 15 milliarder kroner til …") with or without one;
+    a decided action in the present tense ("lanserer regjeringen et råd"), not said by "vi"."""
+    modal = " ".join(match.group("modal").lower().split())
+    if modal in rules.present_actions:
+        return match.group("subject").lower() not in rules.first_person
+    return modal in rules.proposal_modals or _starts_with_action(match.group("rest"), strength_rules)
 
 
 def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool,

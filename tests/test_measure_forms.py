@@ -168,3 +168,21 @@ def test_paragraphs_after_a_colon_that_read_as_prose_are_not_a_list(tmp_path: Pa
     result = analyse_text(tmp_path, content)
     assert texts(result) == []
     assert [b.kind for b in result.blocks if b.kind == "list_item"] == []
+
+
+def test_a_decided_action_in_the_present_tense_is_a_measure_past_and_ongoing_work_are_not(tmp_path: Path):
+    content = ("Friluftsliv\n\nMange barn er for lite ute. Derfor lanserer regjeringen et nasjonalt program for "
+               "friluftsskoler.\n\nRegjeringa etablerer eit nytt fond for turstiar i 2027.\n\n"
+               "Regjeringen lanserte i fjor en strategi for nærfriluftsliv.\n\n"
+               "Regjeringen arbeider for at flere skal bruke naturen.\n\n"
+               "– Nå etablerer vi flere turruter nær byene, sier klima- og miljøministeren.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["Derfor lanserer regjeringen et nasjonalt program for friluftsskoler",
+                             "Regjeringa etablerer eit nytt fond for turstiar i 2027"]
+    assert [m.strength for m in result.measures] == ["binding", "binding"]
+
+
+def test_a_list_of_areas_is_not_a_list_of_measures(tmp_path: Path):
+    content = ("Sammendrag\n\nRegjeringen vil legge særlig vekt på fem områder:\n\n"
+               "- forebygging\n- tidlig innsats\n- behandling\n- ettervern\n- kunnskap\n")
+    assert texts(analyse_text(tmp_path, content)) == []
