@@ -34,6 +34,9 @@ class StrengthRules:
     search_window: int
     verbless_endings: tuple[tuple[str, Strength], ...] = ()
     amount_binding: frozenset[tuple[str, ...]] = frozenset()
+    deliverable_verbs: frozenset[tuple[str, ...]] = frozenset()
+    deliverables: tuple[str, ...] = ()
+    deliverable_window: int = 0
 
 
 @cache
@@ -58,6 +61,10 @@ def load_strength_rules(path: Path = DEFAULT_RULES) -> StrengthRules:
                                for strength, endings in (data.get("verbless_endings") or {}).items()
                                for ending in endings),
         amount_binding=frozenset(tuple(p.lower().split()) for p in data.get("amount_binding") or []),
+        deliverable_verbs=frozenset(tuple(p.lower().split())
+                                    for p in (data.get("deliverable_binding") or {}).get("verbs", [])),
+        deliverables=tuple((data.get("deliverable_binding") or {}).get("deliverables", [])),
+        deliverable_window=int((data.get("deliverable_binding") or {}).get("deliverable_window", 0)),
     )
 
 
@@ -97,6 +104,9 @@ def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdi
 
 
 # A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it.
+_FRONTED_CLAUSE = re.compile(r"^(?:for å|for at|gjennom|med|ved å)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
+                             r"(?:regjeringen|regjeringa|vi|departementet)\s+"
+                             r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
 _COMMITTING_SUBJECT = re.compile(r"^(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
                                  r"(?:vil|skal|tar sikte på å|tek sikte på å|foreslår|føreslår|gjer framlegg om)\s+"
                                  r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
@@ -104,6 +114,23 @@ _COMMITTING_SUBJECT = re.compile(r"^(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s
 
 def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
     """The strength of one measure from its wording."""
+    verdict = _assess_wording(text, rules)
+    if (verdict.strength == Strength.INTENTION and verdict.verb_end is not None and verdict.modality
+            and tuple(verdict.modality.lower().split()) in rules.deliverable_verbs):
+        following = [w.lower() for w in _WORD.findall(text[verdict.verb_end:])][: rules.deliverable_window]
+        if any(word.endswith(rules.deliverables) for word in following):
+            return StrengthVerdict(Strength.BINDING, verdict.modality, verdict.verb_start, verdict.verb_end)
+    return verdict
+
+
+def _assess_wording(text: str, rules: StrengthRules) -> StrengthVerdict:
+    fronted = _FRONTED_CLAUSE.match(text)
+    if fronted and fronted.end() < len(text):  # "For å hindre …, vil regjeringen forby …": the main verb decides
+        verdict = assess_strength(text[fronted.end():], rules)
+        if verdict.verb_start is None:
+            return verdict
+        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + fronted.end(),
+                               verdict.verb_end + fronted.end())
     subject = _COMMITTING_SUBJECT.match(text)
     if subject and subject.end() < len(text):
         verdict = assess_strength(text[subject.end():], rules)

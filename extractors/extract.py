@@ -132,10 +132,12 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
 
 
 def _drop_restated(measures: list[Measure], containment: float) -> list[Measure]:
-    """A list item that restates an earlier measure of the document in other words counts once."""
+    """A list item that restates an earlier measure of the document in other words counts once. Items of one list
+    or rows of one table (same rule, same intro) are distinct by construction and never restate each other."""
     kept: list[Measure] = []
     for measure in measures:
-        if not repeats(measure.text, [m.text for m in kept], containment):
+        others = [m.text for m in kept if (m.method, m.intro) != (measure.method, measure.intro) or m.intro is None]
+        if not repeats(measure.text, others, containment):
             kept.append(measure)
     return kept
 

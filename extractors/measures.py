@@ -164,7 +164,11 @@ _CONTENT_WORD = re.compile(r"[\wæøåÆØÅ]{4,}")
 _STOPWORDS = frozenset({"regjeringen", "regjeringa", "skal", "blant", "annet", "også", "som", "eller", "samt",
                         "samtidig", "derfor", "dessuten", "tillegg", "videre", "vidare",
                         "for", "med", "til", "være", "vere", "hvordan", "korleis", "dette", "denne", "disse",
-                        "kunne", "dermed", "slik", "under", "etter", "over", "inn", "mot", "ved", "gjennom"})
+                        "kunne", "dermed", "slik", "under", "etter", "over", "inn", "mot", "ved", "gjennom",
+                        # The frame of a budget proposal: two proposals differ in what the money is for.
+                        "foreslår", "føreslår", "foreslås", "framlegg", "bevilge", "bevilgningen", "løyve",
+                        "løyvinga", "kroner", "mill", "millioner", "millionar", "milliarder", "milliardar", "øke",
+                        "auke"})
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,7 @@ class ProseRules:
     antecedent: re.Pattern[str] | None = None
     antecedent_window: int = 0
     impersonal: re.Pattern[str] | None = None
+    reported_pronoun: re.Pattern[str] | None = None
 
     def antecedent_before(self, text: str, offset: int) -> bool:
         """Whether the sentence right before ``offset`` names the government, so that "de"/"dei" at ``offset`` can
@@ -238,6 +243,10 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         antecedent_window=int(data.get("antecedent_window") or 0),
         impersonal=re.compile(_alternatives(data["impersonal_proposals"]), re.IGNORECASE)
         if data.get("impersonal_proposals") else None,
+        reported_pronoun=re.compile(
+            rf"^(?P<speaker>.*?)\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+"
+            rf"(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}", flags)
+        if data.get("pronoun_subjects") else None,
     )
 
 
@@ -247,11 +256,16 @@ def _content_words(text: str) -> set[str]:
 
 
 def repeats(candidate: str, existing: Iterable[str], containment: float) -> bool:
-    """Whether ``candidate`` restates one of ``existing`` (most of its content words are in one of them)."""
+    """Whether ``candidate`` restates one of ``existing``: most of its content words, and at least two, are in one
+    of them ("De foreslår 90 milliarder kroner til Forsvaret" does not restate "… penger på forsvaret og Ukraina")."""
     words = _content_words(candidate)
     if not words:
         return False
-    return any(len(words & _content_words(other)) / len(words) >= containment for other in existing)
+    for other in existing:
+        shared = len(words & _content_words(other))
+        if shared >= 2 and shared / len(words) >= containment:
+            return True
+    return False
 
 
 class _Speakers:
@@ -315,6 +329,11 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
         first_person = match.group("subject").lower() in rules.first_person
         if not first_person or (rules.government_speaker.search(speaker) if speaker.strip() else government_voice):
             return match.start("subject"), METHOD_REPORTED
+    # "Regjeringen svarer at de vil legge fram …": "de" is the government when the government is the speaker.
+    match = rules.reported_pronoun.search(sentence) if rules.reported_pronoun else None
+    if match and _commits(match, rules, strength_rules) and re.search(
+            r"\b(?:regjering(?:en|a)|\w*departementet)\b", sentence[: match.start("subject")], re.IGNORECASE):
+        return match.start("subject"), METHOD_REPORTED
     match = rules.announcement.search(sentence)
     if match and _starts_with_action(match.group("rest"), strength_rules):
         return match.start("rest"), METHOD_ANNOUNCEMENT

@@ -186,3 +186,32 @@ def test_a_list_of_areas_is_not_a_list_of_measures(tmp_path: Path):
     content = ("Sammendrag\n\nRegjeringen vil legge særlig vekt på fem områder:\n\n"
                "- forebygging\n- tidlig innsats\n- behandling\n- ettervern\n- kunnskap\n")
     assert texts(analyse_text(tmp_path, content)) == []
+
+
+def test_reported_speech_with_de_when_the_government_speaks(tmp_path: Path):
+    content = ("Radon\n\nI svaret til Stortinget svarer regjeringen at de vil legge fram en ny radonstrategi i "
+               "2027.\n\nBransjen svarer at de vil innføre egne krav til målinger.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["de vil legge fram en ny radonstrategi i 2027"]
+    assert result.measures[0].method == "reported_speech"
+
+
+def test_items_of_one_table_are_not_restatements_of_each_other(tmp_path: Path):
+    content = ("Digitalisering\n\n| Regjeringen vil: | Ansvar |\n"
+               "| styrke samarbeidet med KS om digitalisering i kommunene | KDD |\n"
+               "| styrke samarbeidet om digitalisering mellom kommunene og staten | KDD |\n\n"
+               "Statsbudsjettet\n\nRegjeringen foreslår å bevilge 300 millioner kroner til alderspensjon.\n\n"
+               "Regjeringen foreslår å bevilge 120 millioner kroner til dagpenger.\n")
+    assert len(texts(analyse_text(tmp_path, content))) == 4
+
+
+def test_strength_looks_past_a_fronted_purpose_clause_and_at_named_deliverables(tmp_path: Path):
+    content = ("Spill\n\nFor å beskytte barn og unge mot pengespillreklame og få bedre kontroll med utenlandske "
+               "selskaper, vil regjeringen forby reklame for spill uten norsk lisens.\n\nRegjeringen vil:\n\n"
+               "- utvikle en nasjonal handlingsplan mot spillavhengighet\n"
+               "- utvikle samarbeidet med frivillige organisasjoner\n")
+    result = analyse_text(tmp_path, content)
+    assert [(m.text[:40], m.strength) for m in result.measures] == [
+        ("For å beskytte barn og unge mot pengespi", "binding"),
+        ("utvikle en nasjonal handlingsplan mot sp", "binding"),
+        ("utvikle samarbeidet med frivillige organ", "intention")]
