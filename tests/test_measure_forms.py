@@ -19,11 +19,14 @@ def test_numbered_storting_requests_are_measures_whatever_the_intro(tmp_path: Pa
                "Komiteen rår Stortinget til å gjøre følgende vedtak:\n\n"
                "1. Stortinget ber regjeringen utrede en ny ordning for lokale ruteflyginger i Nord-Norge.\n\n"
                "2. Stortinget ber regjeringen innføre et makspris-tak på ferjebilletter fra 2027.\n\n"
-               "3. Dokument 8:112 S (2025–2026) vedlegges protokollen.\n")
+               "3. Stortinget ber regjeringen nedsette et utvalg som skal gjennomgå ferjeprisene.\n\n"
+               "4. Dokument 8:112 S (2025–2026) vedlegges protokollen.\n")
     result = analyse_text(tmp_path, content)
     assert texts(result) == ["Stortinget ber regjeringen utrede en ny ordning for lokale ruteflyginger i Nord-Norge",
-                             "Stortinget ber regjeringen innføre et makspris-tak på ferjebilletter fra 2027"]
-    assert [m.strength for m in result.measures] == ["exploratory", "binding"]
+                             "Stortinget ber regjeringen innføre et makspris-tak på ferjebilletter fra 2027",
+                             "Stortinget ber regjeringen nedsette et utvalg som skal gjennomgå ferjeprisene"]
+    # GUIDELINES: a binding verb wrapped around an investigation ("sette ned et utvalg som skal se på") is exploratory
+    assert [m.strength for m in result.measures] == ["exploratory", "binding", "exploratory"]
     assert {m.method for m in result.measures} == {"list_item_sentence"}
 
 
