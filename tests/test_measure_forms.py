@@ -218,3 +218,13 @@ def test_strength_looks_past_a_fronted_purpose_clause_and_at_named_deliverables(
         ("For å beskytte barn og unge mot pengespi", "binding"),
         ("utvikle en nasjonal handlingsplan mot sp", "binding"),
         ("utvikle samarbeidet med frivillige organ", "intention")]
+
+
+def test_passive_allocations_and_a_fronted_total_are_measures(tmp_path: Path):
+    content = ("Sykehus\n\nI revidert budsjett bevilges det 430 millioner kroner til nye sengeplasser.\n\n"
+               "Totalt vil regjeringen øke bevilgningene til sykehusene med 2 milliarder kroner.\n\n"
+               "Det ble bevilget 300 millioner kroner i fjor.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["I revidert budsjett bevilges det 430 millioner kroner til nye sengeplasser",
+                             "Totalt vil regjeringen øke bevilgningene til sykehusene med 2 milliarder kroner"]
+    assert [m.strength for m in result.measures] == ["binding", "binding"]
