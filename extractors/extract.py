@@ -114,8 +114,9 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
     context = structured.block_by_id(measure.block_id) if measure.method == METHOD_TABLE else None
     context_start = context.start if context else measure.start
     context_text = structured.text[context.start : context.end] if context else measure.text
-    verdict = decided_by_amount(assess_strength(measure.text, rules),
-                                find_amounts(measure.text, measure.start, measure.page), rules)
+    amounts = find_amounts(context_text, context_start, measure.page)
+    in_measure = [a for a in amounts if measure.start <= a.start and a.end <= measure.end]
+    verdict = decided_by_amount(assess_strength(measure.text, rules), in_measure, rules)
     measure.strength = verdict.strength
     if verdict.verb_start is not None:
         start, end = measure.start + verdict.verb_start, measure.start + verdict.verb_end
@@ -126,7 +127,7 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
         strength=verdict.strength,
         modality=verdict.modality,
         responsible=_responsible(measure, actors, gazetteer, context),
-        amounts=find_amounts(context_text, context_start, measure.page),
+        amounts=amounts,
         deadlines=find_deadlines(context_text, context_start, measure.page),
     )
 

@@ -122,7 +122,7 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
             intro_text = doc.text[intro.start : intro.end]
             lead = intro.start + max(0, intro_text.rfind(last_sentence(intro_text)))
             named = bool(government_named_before and government_named_before(doc.text, lead))
-            verdicts[block.list_id] = rules.introduces_measures(intro, doc.text[intro.start : intro.end], named)
+            verdicts[block.list_id] = rules.introduces_measures(intro, intro_text, named)
         if not verdicts[block.list_id]:
             continue
         start, end = trim_measure_span(doc.text, block.start, block.end)
@@ -331,8 +331,8 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
             return match.start("subject"), METHOD_REPORTED
     # "Regjeringen svarer at de vil legge fram …": "de" is the government when the government is the speaker.
     match = rules.reported_pronoun.search(sentence) if rules.reported_pronoun else None
-    if match and _commits(match, rules, strength_rules) and re.search(
-            r"\b(?:regjering(?:en|a)|\w*departementet)\b", sentence[: match.start("subject")], re.IGNORECASE):
+    if match and _commits(match, rules, strength_rules) and rules.antecedent \
+            and rules.antecedent.search(sentence[: match.start("subject")]):
         return match.start("subject"), METHOD_REPORTED
     match = rules.announcement.search(sentence)
     if match and _starts_with_action(match.group("rest"), strength_rules):
