@@ -149,7 +149,7 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
     gazetteer = load_gazetteer(config.actors)
     page_at = getattr(structured, "page_at", None)
 
-    list_rules = load_list_intro_rules(config.list_intros)
+    list_rules = load_list_intro_rules(config.list_intros, config.actors)
     listed = _drop_restated([*extract_list_measures(structured, list_rules, prose_rules.antecedent_before),
                              *extract_table_measures(structured, list_rules)], containment=0.8)
     listed += extract_item_sentences(structured, prose_rules, strength_rules, listed)

@@ -74,17 +74,29 @@ def _any(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
 
 
 @cache
-def load_list_intro_rules(path: Path) -> ListIntroRules:
+def load_list_intro_rules(path: Path, gazetteer_path: Path | None = None) -> ListIntroRules:
+    """The list rules; with a gazetteer, an intro opening with an organisation of ``third_party_types`` is not a
+    commitment."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
 
     def compile_all(key: str) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p, re.IGNORECASE) for p in data[key])
 
+    not_commitments = compile_all("not_commitments")
+    if gazetteer_path is not None and data.get("third_party_types"):
+        from extractors.actors import load_gazetteer
+
+        gazetteer = load_gazetteer(gazetteer_path)
+        kinds = set(data["third_party_types"])
+        names = [re.escape(form) for form, name in gazetteer.surface.items() if gazetteer.entries[name].type in kinds]
+        if names:  # case-sensitive: "LMI", "Kreftforeningen" as written, not a common word that shares the letters
+            not_commitments += (re.compile(rf"^\W*(?:{'|'.join(sorted(names, key=len, reverse=True))})\b"),)
+
     return ListIntroRules(
         version=int(data["version"]),
         commitment_intros=compile_all("commitment_intros"),
         measure_headings=compile_all("measure_headings"),
-        not_commitments=compile_all("not_commitments"),
+        not_commitments=not_commitments,
         pronoun_intros=compile_all("pronoun_intros") if data.get("pronoun_intros") else (),
         not_measure_items=compile_all("not_measure_items") if data.get("not_measure_items") else (),
     )

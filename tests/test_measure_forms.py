@@ -228,3 +228,10 @@ def test_passive_allocations_and_a_fronted_total_are_measures(tmp_path: Path):
     assert texts(result) == ["I revidert budsjett bevilges det 430 millioner kroner til nye sengeplasser",
                              "Totalt vil regjeringen øke bevilgningene til sykehusene med 2 milliarder kroner"]
     assert [m.strength for m in result.measures] == ["binding", "binding"]
+
+
+def test_an_organisations_proposals_are_not_the_authors_measures(tmp_path: Path):
+    content = ("Legemidler\n\nLMI foreslår følgende tiltak:\n\n- innføre en egen finansieringsordning for "
+               "kliniske studier\n- etablere et nasjonalt legemiddellager\n\n"
+               "For å sikre tilgangen vil regjeringen:\n\n- utrede et nasjonalt beredskapslager for legemidler\n")
+    assert texts(analyse_text(tmp_path, content)) == ["utrede et nasjonalt beredskapslager for legemidler"]
