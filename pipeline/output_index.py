@@ -15,6 +15,7 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.batch import display_path
 from pipeline.io import atomic_write_text
 
 # Not "*.json": tools that read an output folder take every "*.json" in it for a document.
@@ -57,6 +58,7 @@ class OutputIndex:
     def fresh(self, stem: str, sha256: str, identity: str, source: str) -> IndexEntry | None:
         """The entry for ``stem`` when its output file is still exactly what a run would write for this content,
         analysis identity and source path; else None."""
+        source = display_path(source)
         entry = self.entries.get(stem)
         if entry is None or (entry.sha256, entry.identity, entry.source) != (sha256, identity, source):
             return None
@@ -69,9 +71,16 @@ class OutputIndex:
     def record(self, stem: str, *, sha256: str, identity: str, source: str, output: str, measures: int,
                analysed_in_run: str | None) -> None:
         stat = (self.out_dir / output).stat()
-        self.entries[stem] = IndexEntry(sha256, identity, source, output, stat.st_size, stat.st_mtime_ns, measures,
-                                        analysed_in_run)
+        self.entries[stem] = IndexEntry(sha256, identity, display_path(source), display_path(output), stat.st_size,
+                                        stat.st_mtime_ns, measures, analysed_in_run)
 
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        """Write the index atomically. A write that fails (a full disk) is logged and returns None: the index
+        is a cache, and the previous one (whose entries are checked against the files) stays."""
         data = {"version": INDEX_VERSION, "entries": {stem: asdict(e) for stem, e in sorted(self.entries.items())}}
-        return atomic_write_text(self.out_dir / INDEX_NAME, json.dumps(data, ensure_ascii=False) + "\n")
+        path = self.out_dir / INDEX_NAME
+        try:
+            return atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            logger.warning("%s: cannot write the output index: %s", display_path(path), exc.strerror or exc)
+            return None
