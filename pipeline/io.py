@@ -56,8 +56,11 @@ def _create_temporary(path: Path, mode: int) -> Path:
 def atomic_path(path: Path, *, mode: int = DEFAULT_FILE_MODE) -> Iterator[Path]:
     """A temporary path beside ``path`` to build the file in; on success it is flushed to disk and renamed over
     ``path``, on failure removed. For writers that need a file name (SQLite) rather than bytes. The file gets
-    ``mode`` less the umask (default: the permissions of any file the user creates)."""
+    ``mode`` less the umask (default: the permissions of any file the user creates), and a file it replaces keeps
+    any narrower permissions the user gave it (besides the user's own read and write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        mode &= stat.S_IMODE(os.stat(path).st_mode) | 0o600
     tmp = _create_temporary(path, mode)
     try:
         yield tmp
