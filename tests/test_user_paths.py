@@ -393,3 +393,26 @@ def test_a_full_disk_fails_the_documents_that_do_not_fit_and_the_run_ends_with_a
         assert [(d["stage"], d["error"]) for d in failed] == [("write", "no space left on device")] * 2
         assert sorted(p.name for p in out.glob("*.json")) == ["a-liten.json"]
         assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_a_final_manifest_that_cannot_be_written_is_one_line_and_the_last_one_written_stays_valid(
+        tmp_path: Path, prefect_api: str):
+    from pipeline.validate import document_errors, manifest_errors
+
+    document = tmp_path / "plan.txt"
+    document.write_text(norwegian_text(f"havbruket {uuid.uuid4().hex[:8]}"), encoding="utf-8")
+    out = tmp_path / "liten"
+    # Room for exactly five files (tmpfs counts its root): the lock, runs/, the first manifest and one output. The
+    # final manifest's temporary file finds no room: the disk is full.
+    with mounted_tmpfs(out, size="1m,nr_inodes=5"):
+        done = tiltak_run([str(document), "--out", str(out)], prefect_api, tmp_path)
+        stderr = done.stderr.decode("utf-8")
+        assert done.returncode == 1, done.stdout.decode("utf-8") + stderr
+        assert "Traceback" not in stderr
+        manifest_path = next((out / "runs").glob("*.json"))
+        assert stderr.strip().splitlines()[-1] == (f"tiltak: error: {manifest_path}: cannot write the run manifest: "
+                                                   "no space left on device")
+        manifest = latest_manifest(out)
+        assert manifest["status"] == "running" and manifest_errors(manifest) == []
+        assert document_errors(json.loads((out / "plan.json").read_text(encoding="utf-8"))) == []
+        assert not [p for p in out.rglob("*.tmp")]
