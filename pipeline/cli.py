@@ -148,9 +148,12 @@ def run(
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "error")  # read by Dask's workers too
 
-    from pipeline.batch import discover, display_path, path_param
+    from pipeline.batch import InputError, discover, display_path, path_param
 
-    found = discover(paths, exclude=out, follow_symlinks=follow_symlinks)
+    try:
+        found = discover(paths, exclude=out, follow_symlinks=follow_symlinks)
+    except InputError as exc:  # a path removed since it was checked above
+        raise fail(str(exc)) from exc
     for skipped in found.skipped:  # also listed in the run manifest
         errors.print(f"skipped: {display_path(skipped.path)}: {skipped.reason}", markup=False, highlight=False,
                      soft_wrap=True)

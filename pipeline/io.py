@@ -74,6 +74,16 @@ def atomic_path(path: Path, *, mode: int = DEFAULT_FILE_MODE) -> Iterator[Path]:
     _fsync_directory(path.parent)
 
 
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, refused (OSError) unless it is a regular file: a FIFO or device put where an output
+    or the index is expected is never waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        return handle.read()
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = DEFAULT_FILE_MODE) -> Path:
     with atomic_path(path, mode=mode) as tmp:
         tmp.write_bytes(data)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline.batch import display_path
-from pipeline.io import atomic_write_text
+from pipeline.io import atomic_write_text, read_regular_file
 
 # Not "*.json": tools that read an output folder take every "*.json" in it for a document.
 INDEX_NAME = ".tiltak.index"
@@ -45,7 +45,7 @@ class OutputIndex:
     def load(cls, out_dir: Path) -> OutputIndex:
         path = out_dir / INDEX_NAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_regular_file(path).decode("utf-8"))
             if data.get("version") != INDEX_VERSION:
                 return cls(out_dir)
             return cls(out_dir, {stem: IndexEntry(**entry) for stem, entry in data["entries"].items()})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.batch import display_path, is_valid_utf8
 from pipeline.errors import DocumentError, TiltakError
-from pipeline.io import atomic_write_text, mode_within
+from pipeline.io import atomic_write_text, mode_within, read_regular_file
 from pipeline.manifest import RunManifest
 from pipeline.output_index import INDEX_NAME
 from pipeline.schema import DocumentResult
@@ -86,7 +86,7 @@ def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> P
     path = out_dir / f"{stem}.json"
     text = json.dumps(named, ensure_ascii=False, indent=2) + "\n"
     try:
-        if path.read_text(encoding="utf-8") == text:
+        if read_regular_file(path).decode("utf-8") == text:
             return path
     except (OSError, UnicodeDecodeError):
         pass

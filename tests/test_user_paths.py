@@ -18,7 +18,7 @@ import pytest
 from fault_inputs import make_fifo, make_socket, make_symlink_loop, norwegian_text, write_non_utf8_name
 
 from pipeline.batch import InputError, discover, file_sha256, path_from_param, path_param
-from pipeline.io import atomic_write_text, output_folder_problem
+from pipeline.io import atomic_write_text, display_path, output_folder_problem
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 BAD_STEM = b"r\xe5d-pl\xe6n"  # Latin-1 'rådplæn': not valid UTF-8
@@ -150,6 +150,18 @@ def test_hashing_a_fifo_fails_at_once_instead_of_waiting_for_a_writer(tmp_path: 
     assert time.monotonic() - started < 5
 
 
+def test_a_named_file_is_sniffed_from_its_head_not_read_whole(tmp_path: Path):
+    from pipeline.cli import _check_named_files
+
+    huge = tmp_path / "stor.pdf"
+    with open(huge, "wb") as handle:
+        handle.write(b"%PDF-1.7\n")
+        handle.truncate(64 << 30)  # 64 GiB, sparse: read whole it would take minutes and more memory than there is
+    started = time.monotonic()
+    _check_named_files([huge])
+    assert time.monotonic() - started < 5
+
+
 def test_paths_that_are_not_utf8_cross_json_unchanged(tmp_path: Path):
     bad = write_non_utf8_name(tmp_path, BAD_STEM, "tekst")
     tricky = tmp_path / "tiltak-path-bytes:AAAA.txt"  # a valid name that looks like an encoded one
@@ -241,6 +253,23 @@ def test_a_non_utf8_file_name_is_written_under_a_safe_name_with_valid_text(tmp_p
     assert document_errors(data) == []
 
 
+def test_a_fifo_where_an_output_or_the_index_goes_is_never_waited_on(tmp_path: Path, analysed_result: dict):
+    from pipeline.output_index import INDEX_NAME, OutputIndex
+    from pipeline.outputs import write_document
+
+    source = tmp_path / "plan.txt"
+    source.write_text(norwegian_text("helsenæringen"), encoding="utf-8")
+    out = tmp_path / "ut"
+    out.mkdir()
+    make_fifo(out / "plan.json")
+    make_fifo(out / INDEX_NAME)
+    started = time.monotonic()
+    assert OutputIndex.load(out).entries == {}
+    written = write_document(analysed_result, out, stem="plan", source=source)
+    assert time.monotonic() - started < 5
+    assert written.is_file() and json.loads(written.read_text(encoding="utf-8"))["document"]["file_name"] == "plan.txt"
+
+
 def _manifest(out: Path):
     from pipeline.manifest import DocumentRecord, RunManifest, SkippedRecord
 
@@ -295,7 +324,7 @@ def test_on_a_full_disk_writes_fail_with_the_reason_and_what_was_written_stays_v
 
 # --- the command line, as a user runs it ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", ["a file", "under a file", "read-only"])
+@pytest.mark.parametrize("case", ["a file", "under a file", "read-only", "not UTF-8"])
 def test_an_unusable_out_is_one_line_before_any_work(tmp_path: Path, prefect_api: str, case: str):
     (tmp_path / "inn").mkdir()
     (tmp_path / "inn" / "plan.txt").write_text(norwegian_text("helsenæringen"), encoding="utf-8")
@@ -306,12 +335,17 @@ def test_an_unusable_out_is_one_line_before_any_work(tmp_path: Path, prefect_api
             out, reason = a_file, "is a file, not a folder (--out names the folder the outputs go into)"
         elif case == "under a file":
             out, reason = a_file / "ut", f"cannot create the output folder under {a_file}: it is a file, not a folder"
-        else:
+        elif case == "read-only":
             out = stack.enter_context(mounted_tmpfs(tmp_path / "ro", read_only=True))
             reason = "cannot write in the output folder: read-only file system"
-        done = tiltak_run([str(tmp_path / "inn"), "--out", str(out)], prefect_api, tmp_path)
+        else:
+            out = Path(os.fsdecode(os.fsencode(tmp_path) + b"/ut-r\xe5"))
+            reason = ("the --out path is not valid UTF-8; rename it (input documents may have such names, option "
+                      "paths may not)")
+        done = tiltak_run([str(tmp_path / "inn"), "--out", os.fsencode(out)], prefect_api, tmp_path)
     assert done.returncode == 2
-    assert one_error_line(done) == f"tiltak: error: {out}: {reason}"
+    assert one_error_line(done) == f"tiltak: error: {display_path(out)}: {reason}"
+    assert not (tmp_path / "inn" / "plan.json").exists() and not list(tmp_path.glob("ut-*"))
     assert a_file.read_text(encoding="utf-8") == "{}"
 
 
