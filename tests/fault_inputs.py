@@ -177,3 +177,36 @@ def write_docx_zip_bomb(path: Path, megabytes: int = 600) -> Path:
             for _ in range(megabytes):
                 member.write(chunk)
     return path
+
+
+def make_fifo(path: Path) -> Path:
+    """A named pipe: opening it for reading blocks until a writer comes (a reader must never open it)."""
+    os.mkfifo(path)
+    return path
+
+
+def make_socket(path: Path) -> Path:
+    """A Unix socket file (the listening socket is closed; the file stays)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(os.fspath(path))
+    return path
+
+
+def make_symlink_loop(path: Path) -> Path:
+    """``path`` -> ``path.loop`` -> ``path``: following either never ends."""
+    partner = path.with_name(path.name + ".loop")
+    os.symlink(partner.name, path)
+    os.symlink(path.name, partner)
+    return path
+
+
+def write_non_utf8_name(folder: Path, stem: bytes, text: str) -> Path:
+    """A text file whose name is not valid UTF-8 (``stem`` holds e.g. Latin-1 bytes like b"r\\xe5d"), created from
+    bytes as any Linux program may; returned as Python carries it (the bad bytes as lone surrogates)."""
+    raw = os.path.join(os.fsencode(folder), stem + b".txt")
+    fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text.encode("utf-8"))
+    return Path(os.fsdecode(raw))
