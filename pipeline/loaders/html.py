@@ -8,6 +8,8 @@ The tree is walked iteratively, so deeply nested markup cannot exhaust the stack
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import re
 from pathlib import Path
 
@@ -43,17 +45,95 @@ _SPACES = re.compile(r"\s+")
 _TITLE_SITE = re.compile(r"\s+[-|–]\s+[^-|–]*\.\w{2,}\s*$")
 
 
+# Labels that browsers read as windows-1252 (the WHATWG encoding standard): pages declaring Latin-1 use its
+# extra characters (– “ ” €) freely.
+_WINDOWS_1252_LABELS = frozenset({"iso8859-1", "latin-1", "ascii", "cp1252", "windows-1252"})
+_MOJIBAKE_RATIO = 0.1  # charset-normalizer's mess ratio above which a declared decoding is taken for garbage
+_MESS_SAMPLE_CHARS = 20_000
+
+
 def _decode(data: bytes, path: Path) -> tuple[str, str, list[str]]:
+    """The page's text, the encoding used and warnings. A BOM wins; then the declared charset, unless the bytes
+    contradict it: a page whose bytes are UTF-8 with non-ASCII letters, a "UTF-16" page whose markup is in single
+    bytes, or a declared code page that turns the letters into garbage is read as detected, with a warning naming
+    both."""
     declared = _CHARSET.search(data[:4096])
-    if declared and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        name = declared.group(1).decode("ascii", "ignore").lower()
-        try:
-            return data.decode(name), name, []
-        except (LookupError, UnicodeDecodeError):
-            text, encoding, warnings = decode_text(data, path)
-            return text, encoding, [f"declared charset {name!r} does not fit the bytes; read as {encoding}",
-                                    *warnings]
-    return decode_text(data, path)
+    if not declared or data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return decode_text(data, path)
+    name = declared.group(1).decode("ascii", "ignore").lower()
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        text, encoding, warnings = decode_text(data, path)
+        return text, encoding, [f"declared charset {name!r} is unknown; read as {encoding}", *warnings]
+    if codec == "utf-8":
+        text, encoding, warnings = decode_text(data, path)
+        if encoding == "utf-8" and not warnings:
+            return text, name, []
+        return text, encoding, [f"declared charset {name!r} does not fit the bytes; read as {encoding}", *warnings]
+    if not data.isascii() and _is_utf8(data):
+        return data.decode("utf-8"), "utf-8", [
+            f"declared charset {name!r} contradicts the bytes, which are UTF-8 with non-ASCII letters; read as "
+            "UTF-8 (detected) instead of the declared charset"]
+    if codec.startswith(("utf-16", "utf-32")):
+        # The declaration was found in single-byte ASCII, so the page is not in UTF-16 or UTF-32.
+        text, encoding, warnings = decode_text(data, path)
+        return text, encoding, [f"declared charset {name!r} contradicts the bytes (the markup is in single bytes); "
+                                f"read as {encoding} (detected)", *warnings]
+    try:
+        # cp1252 leaves five bytes undefined; Latin-1 reads them (as control characters) as browsers do.
+        text = _decode_1252(data) if codec in _WINDOWS_1252_LABELS else data.decode(codec)
+    except UnicodeDecodeError:
+        text, encoding, warnings = decode_text(data, path)
+        return text, encoding, [f"declared charset {name!r} does not fit the bytes; read as {encoding}", *warnings]
+    if not data.isascii() and (detected := _less_garbled(data, text, path)) is not None:
+        detected_text, encoding, warnings = detected
+        return detected_text, encoding, [f"declared charset {name!r} contradicts the bytes (read as {name} the "
+                                         f"letters are garbled); read as {encoding} (detected)", *warnings]
+    return text, name, []
+
+
+def _decode_1252(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _mess(text: str) -> float:
+    """charset-normalizer's measure of garbage, over the lines holding non-ASCII characters (a sample)."""
+    from charset_normalizer.md import mess_ratio
+
+    sample = "\n".join(line for line in text.splitlines() if not line.isascii())[:_MESS_SAMPLE_CHARS]
+    return mess_ratio(sample, maximum_threshold=1.0) if sample else 0.0
+
+
+def _less_garbled(data: bytes, declared_text: str, path: Path) -> tuple[str, str, list[str]] | None:
+    """A decoding of ``data`` clearly less garbled than the declared one, or None if the declared one is fine:
+    the usual Norwegian reading (UTF-8, else cp1252), else charset-normalizer's best guess."""
+    declared_mess = _mess(declared_text)
+    if declared_mess <= _MOJIBAKE_RATIO:
+        return None
+    candidates = []
+    with contextlib.suppress(UnsupportedFormatError):
+        candidates.append(decode_text(data, path))
+    import charset_normalizer
+
+    if (best := charset_normalizer.from_bytes(data).best()) is not None:
+        candidates.append((str(best), best.encoding, []))
+    scored = [(_mess(text), index) for index, (text, _encoding, _warnings) in enumerate(candidates)]
+    if not scored:
+        return None
+    mess, index = min(scored)
+    return candidates[index] if mess < declared_mess / 2 else None
 
 
 def _is_chrome(element: lxml.html.HtmlElement) -> bool:
