@@ -177,3 +177,45 @@ def write_docx_zip_bomb(path: Path, megabytes: int = 600) -> Path:
             for _ in range(megabytes):
                 member.write(chunk)
     return path
+
+
+# --- size-proof loading (issue #13): small files that expand into work or memory ------------------------------------
+
+_DOCX_BODY_START = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w='
+                    '"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+_DOCX_BODY_END = '<w:sectPr/></w:body></w:document>'
+
+
+def write_docx_with_body(path: Path, body_xml: str) -> Path:
+    """A Word document (the parts python-docx writes) whose ``word/document.xml`` body is ``body_xml``."""
+    template = write_docx(path.with_suffix(".template.docx"), [("paragraph", "Mal")])
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = (_DOCX_BODY_START + body_xml + _DOCX_BODY_END).encode("utf-8")
+            target.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    template.unlink()
+    return path
+
+
+def write_many_paragraphs_docx(path: Path, paragraphs: int = 40_000) -> Path:
+    """``paragraphs`` short paragraphs (about 40 KB on disk): a loop that never checks the clock runs long."""
+    body = "".join(f"<w:p><w:r><w:t>Tiltak {n}: regjeringen vil styrke næringen.</w:t></w:r></w:p>"
+                   for n in range(paragraphs))
+    return write_docx_with_body(path, body)
+
+
+def write_docx_big_table(path: Path, megabytes: int = 10) -> Path:
+    """One table of about ``megabytes`` MB of XML (a few rows per KB) in well under 100 KB on disk."""
+    row = ("<w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>Celle {n}</w:t></w:r></w:p></w:tc>" for n in range(3))
+           + "</w:tr>")
+    rows = megabytes * 1_000_000 // len(row)
+    return write_docx_with_body(path, "<w:tbl><w:tblGrid><w:gridCol/><w:gridCol/><w:gridCol/></w:tblGrid>"
+                                      + row * rows + "</w:tbl>")
+
+
+def write_docx_xml_bomb(path: Path, megabytes: int = 100) -> Path:
+    """A Word document whose body is ``megabytes`` MB of XML (one repeated paragraph), a few hundred KB on disk."""
+    paragraph = "<w:p><w:r><w:t>Regjeringen vil styrke næringen.</w:t></w:r></w:p>"
+    return write_docx_with_body(path, paragraph * (megabytes * 1_000_000 // len(paragraph)))
