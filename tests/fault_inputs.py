@@ -219,3 +219,34 @@ def write_docx_xml_bomb(path: Path, megabytes: int = 100) -> Path:
     """A Word document whose body is ``megabytes`` MB of XML (one repeated paragraph), a few hundred KB on disk."""
     paragraph = "<w:p><w:r><w:t>Regjeringen vil styrke næringen.</w:t></w:r></w:p>"
     return write_docx_with_body(path, paragraph * (megabytes * 1_000_000 // len(paragraph)))
+
+
+def write_huge_page_pdf(path: Path, width: float = 20_000_000, lines: int = 30) -> Path:
+    """A PDF of one page ``width`` points wide (20 million points: 7 km) holding ``lines`` lines of text, a few KB:
+    a grid of one cell per point across would take gigabytes."""
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=(width, A4_HEIGHT))
+    for row in range(lines):
+        pdf.setFont("Helvetica", 11)
+        pdf.drawString(72, A4_HEIGHT - 72 - 16 * row, f"Linje {row + 1}: regjeringen vil styrke næringen i hele landet.")
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def write_huge_html(path: Path, megabytes: int = 30) -> Path:
+    """A page of ``megabytes`` MB: an article of short paragraphs (distinct numbers) inside layout markup."""
+    paragraph = ('<div class="avsnitt"><p>Tiltak {n}: regjeringen vil <b>styrke</b> næringen i '
+                 '<a href="/tema/{n}">hele landet</a>.</p></div>\n')
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write('<!DOCTYPE html>\n<html lang="nb"><head><meta charset="utf-8"><title>Stor side</title></head>'
+                     "<body><main><h1>Stor side</h1>\n")
+        n, written = 0, 0
+        while written < megabytes * 1_000_000:
+            chunk = "".join(paragraph.format(n=n + i) for i in range(1000))
+            handle.write(chunk)
+            written += len(chunk.encode("utf-8"))
+            n += 1000
+        handle.write("</main></body></html>\n")
+    return path

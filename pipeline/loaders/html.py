@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import lxml.etree
@@ -39,6 +40,10 @@ BLOCKS = frozenset({
     "address", "dl", "dt", "dd", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption",
     "body", "details", "summary", "center", *HEADINGS, *LISTS,
 })
+# libxml2's tree of a page takes about 20 times the page's size in memory (a 30 MB page: 600 MB at its peak).
+# A web page, even a whole white paper saved as HTML, is a few MB; a larger one is refused before it is parsed.
+MAX_HTML_BYTES = 40_000_000
+_CHECK_EVERY = 2000  # elements walked between two checks of the clock
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"\s+")
@@ -237,9 +242,13 @@ class _Walker:
                 self.lists.pop()
             self.item, self.heading = saved["item"], saved["heading"]
 
-    def walk(self, root: lxml.html.HtmlElement) -> list[SourceLine]:
+    def walk(self, root: lxml.html.HtmlElement, check_time: Callable[[], None] = lambda: None) -> list[SourceLine]:
         stack: list[tuple[object, bool, dict | None]] = [(root, False, None)]
+        steps = 0
         while stack:
+            steps += 1
+            if steps % _CHECK_EVERY == 0:
+                check_time()
             element, closing, saved = stack.pop()
             if closing:
                 self.end(element, saved)
@@ -289,6 +298,10 @@ def _parse(text: str, path: Path) -> lxml.html.HtmlElement | None:
 
 
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+    if len(data) > MAX_HTML_BYTES:
+        raise UnsupportedFormatError(path, f"HTML page of {len(data) / 1e6:,.1f} MB is larger than tiltak parses "
+                                           f"({MAX_HTML_BYTES / 1e6:.0f} MB: the parsed page takes about 20 times "
+                                           "its size in memory); save the article alone, or as PDF or text")
     text, encoding, warnings = _decode(data, path)
     text = _XML_DECLARATION.sub("", text, count=1)
     root = _parse(text, path)
@@ -301,7 +314,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
         warnings.append("HTML nested deeper than 2,048 levels; read with its div/span containers removed")
     limits.check_time(path, "load")
     content = _main_content(root)
-    lines = _Walker().walk(content)
+    lines = _Walker().walk(content, lambda: limits.check_time(path, "load"))
     if not lines:
         warnings.append("no article text found in the HTML page")
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.HTML, lines=lines,
