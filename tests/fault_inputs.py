@@ -229,7 +229,8 @@ def write_huge_page_pdf(path: Path, width: float = 20_000_000, lines: int = 30) 
     pdf = canvas.Canvas(str(path), pagesize=(width, A4_HEIGHT))
     for row in range(lines):
         pdf.setFont("Helvetica", 11)
-        pdf.drawString(72, A4_HEIGHT - 72 - 16 * row, f"Linje {row + 1}: regjeringen vil styrke næringen i hele landet.")
+        text = f"Linje {row + 1}: regjeringen vil styrke næringen i hele landet."
+        pdf.drawString(72, A4_HEIGHT - 72 - 16 * row, text)
     pdf.showPage()
     pdf.save()
     return path
@@ -249,4 +250,25 @@ def write_huge_html(path: Path, megabytes: int = 30) -> Path:
             written += len(chunk.encode("utf-8"))
             n += 1000
         handle.write("</main></body></html>\n")
+    return path
+
+
+# --- encodings decided by the bytes (issue #22) ----------------------------------------------------------------------
+
+def write_mixed_encoding_text(path: Path) -> Path:
+    """UTF-8 text with one line pasted in from a cp1252 file (its 'ø' and 'å' single bytes)."""
+    first = norwegian_text("sjømat og næringsliv i Sør-Norge").encode("utf-8")
+    pasted = "Tiltaket gjelder også små bedrifter på Sørlandet.\n".encode("cp1252")
+    path.write_bytes(first + pasted + "Økt eksport er målet.\n".encode())
+    return path
+
+
+def write_html_with_wrong_charset(path: Path, declared: str = "iso-8859-1", body_encoding: str = "utf-8") -> Path:
+    """A page declaring ``declared`` whose bytes are in ``body_encoding``."""
+    body = ("<main><h1>Løft for sjømatnæringen</h1><p>Regjeringen vil styrke næringen i Nord-Norge og Sør-Norge, og "
+            "økt eksport fra små og store bedrifter er målet for de neste årene.</p><p>Tiltakene følges opp i "
+            "budsjettet, og næringen får bedre vilkår på kysten.</p></main>")
+    page = (f'<!DOCTYPE html>\n<html lang="nb"><head><meta charset="{declared}"><title>Sjømat</title></head>'
+            f"<body>{body}</body></html>")
+    path.write_bytes(page.encode(body_encoding))
     return path

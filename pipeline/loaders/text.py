@@ -88,10 +88,10 @@ def _mixed_warnings(data: bytes) -> list[str]:
             bad_bytes += len(line) - len(line.decode("utf-8", errors="ignore").encode("utf-8"))
     if not bad_lines:
         return []
-    where = f"line {bad_lines[0]}" if len(bad_lines) == 1 else f"{len(bad_lines):,} lines, the first line " \
-        f"{bad_lines[0]}"
-    return [f"mixed encodings: UTF-8 text with {bad_bytes:,} bytes that are not UTF-8 ({where}); read those "
-            "bytes as cp1252 (Windows-1252) and the rest as UTF-8: check the characters there"]
+    lines = f"1 line (line {bad_lines[0]})" if len(bad_lines) == 1 else \
+        f"{len(bad_lines):,} lines (the first: line {bad_lines[0]})"
+    return [f"mixed encodings: the text is UTF-8 but {bad_bytes:,} bytes on {lines} are not; read those bytes as "
+            f"cp1252 (Windows-1252), {bad_bytes:,} characters, and the rest as UTF-8: check them"]
 
 
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
