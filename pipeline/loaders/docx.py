@@ -4,6 +4,10 @@ Heading styles (English and Norwegian names, and Title) become headings with the
 Word numbering (direct or through their style) become list items, with a marker rendered from the numbering
 definition ("•", "1.", "a)") and the numbering instance as their list. Pages are known only where Word
 recorded them (page breaks and the page breaks Word rendered when it last saved the file).
+
+Size: a file whose XML parts exceed ``MAX_XML_BYTES`` (or 200 times the file's size plus ``XML_ALLOWANCE``) is refused
+before it is inflated; text, styles and tables are read from the XML directly, with the clock checked for every
+paragraph, table and table row.
 """
 
 from __future__ import annotations

@@ -3,7 +3,12 @@
 Scripts, styles, navigation, cookie banners, headers and footers are dropped; the main content (``<main>``,
 ``<article>`` or ``role="main"``) is kept when the page marks it. Headings, paragraphs, list items (with their
 list, marker and nesting depth) and table rows become lines. Nothing is fetched: external resources are ignored.
-The tree is walked iteratively, so deeply nested markup cannot exhaust the stack.
+The tree is walked iteratively, so deeply nested markup cannot exhaust the stack, and a page over
+``MAX_HTML_BYTES`` is refused before it is parsed (the tree takes about 20 times the page's size).
+
+The declared charset is used unless the bytes contradict it (valid UTF-8 with non-ASCII letters, single-byte
+markup declared as UTF-16, or letters the declared code page turns into garbage): then the detected encoding wins,
+with a warning naming both.
 """
 
 from __future__ import annotations

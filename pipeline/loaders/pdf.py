@@ -2,6 +2,8 @@
 
 Layout is what later tells a heading from body text, a running header from the first line of a page, and a
 wrapped line from a new paragraph (pipeline.normalise). Pages are numbered from 1 as the reader counts them.
+Two-column pages are read column by column; a page larger than any paper (over 5 m on a side) is read as one
+column, with a warning, because the column detection's grid grows with the page's width in points.
 """
 
 from __future__ import annotations
