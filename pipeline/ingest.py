@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 import stat
 import tempfile
 import time
@@ -122,8 +123,27 @@ def _one_line(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (httpx wraps the socket's or TLS's own error), outermost first."""
+    chain = [exc]
+    while len(chain) < 8:
+        last = chain[-1]
+        inner = last.exceptions[0] if isinstance(last, BaseExceptionGroup) else last.__cause__ or last.__context__
+        if inner is None:
+            break
+        chain.append(inner)
+    return chain
+
+
 def _describe(exc: BaseException) -> str:
-    return _one_line(str(exc)) or type(exc).__name__
+    """The most telling message of an exception chain ('Connection reset by peer', not httpx's bare 'ReadError')."""
+    for cause in reversed(_causes(exc)):
+        if isinstance(cause, OSError) and cause.strerror:
+            return _one_line(cause.strerror)
+    for cause in _causes(exc):
+        if text := _one_line(str(cause)):
+            return text
+    return type(exc).__name__
 
 
 def _ascii_or_none(value: str | None) -> str | None:
@@ -209,6 +229,8 @@ async def _fetch_with_retries(url: str, headers: dict[str, str], previous_etag: 
             except _Transient as transient:
                 failure = transient
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if any(isinstance(cause, ssl.SSLError) for cause in _causes(exc)):  # another try fails the same way
+                    return FetchResult("error", reason=f"{url}: TLS failed: {_describe(exc)}")
                 failure = _Transient(f"cannot connect: {_describe(exc)}")
             except (TimeoutError, httpx.TimeoutException):
                 return FetchResult("error", reason=f"{url}: no complete response (connect, headers and body) within "
@@ -220,6 +242,8 @@ async def _fetch_with_retries(url: str, headers: dict[str, str], previous_etag: 
                                                    f"({_describe(exc)})")
             except httpx.RemoteProtocolError as exc:  # garbage instead of HTTP, a connection closed mid-body
                 return FetchResult("error", reason=f"{url}: broken HTTP response: {_describe(exc)}")
+            except (httpx.ReadError, httpx.WriteError) as exc:  # a connection reset
+                return FetchResult("error", reason=f"{url}: connection lost: {_describe(exc)}")
             except (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, OSError, ValueError) as exc:
                 return FetchResult("error", reason=f"{url}: cannot fetch: {type(exc).__name__}: {_describe(exc)}")
             wait = min(RETRY_BASE_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
