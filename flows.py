@@ -73,6 +73,8 @@ from pipeline.ingest import (  # noqa: E402
     relative_to_out,
     scan_inbox_entries,
     settled,
+    stop_event,
+    stoppable_fetches,
     store_version,
     url_candidate,
 )
@@ -472,12 +474,15 @@ def compare_flow(paths: list[str], out: str | None = None) -> dict:
     return comparison
 
 
-@task(name="fetch-source", task_run_name="fetch {url}")
+@task(name="fetch-source", task_run_name="fetch {url}", cache_policy=NO_CACHE)
 def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float,
-               retries: int = DEFAULT_RETRIES, budget: float | None = None) -> FetchResult:
-    # fetch() bounds itself (each response within ``timeout``, the URL within ``budget``) and never raises for a
-    # network problem: a worker thread is never held longer, so a signal handled by the flow is not kept waiting.
-    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout, retries=retries, budget=budget)
+               retries: int = DEFAULT_RETRIES, budget: float | None = None, stop_token: str | None = None
+               ) -> FetchResult:
+    # fetch() bounds itself (each response within ``timeout``, the URL within ``budget``), never raises for a
+    # network problem, and gives up at once when the run is interrupted (``stop_token``): a worker thread is never
+    # held long, so the process ends promptly on SIGTERM or Ctrl+C.
+    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout, retries=retries, budget=budget,
+                 stop=stop_event(stop_token))
 
 
 @flow(name="ingest", validate_parameters=True)
@@ -505,13 +510,15 @@ def ingest(
         registry = Registry.load(out)
         candidates: list[Candidate] = []
         url_list = list(dict.fromkeys(urls or []))
-        futures = {}
-        for url in url_list:
-            latest = registry.latest(url) or {}
-            futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes, timeout,
-                                             retries, fetch_budget)
+        with stoppable_fetches() as stop_token:
+            futures = {}
+            for url in url_list:
+                latest = registry.latest(url) or {}
+                futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes,
+                                                 timeout, retries, fetch_budget, stop_token)
+            for future in futures.values():
+                future.wait()
         for url, future in futures.items():
-            future.wait()
             if future.state.is_failed():  # fetch() does not raise; should the task fail all the same, one URL fails
                 _stage, error = _failure(future.state.result(raise_on_failure=False))
                 result = FetchResult("error", reason=f"{url}: {error}")

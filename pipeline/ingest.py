@@ -23,10 +23,12 @@ import re
 import ssl
 import stat
 import tempfile
+import threading
 import time
 import tomllib
 import unicodedata
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -260,11 +262,50 @@ async def _fetch_with_retries(url: str, headers: dict[str, str], previous_etag: 
             attempt += 1
 
 
-def _run_coroutine(coroutine_factory, limit: float):
-    """Run a coroutine to completion within ``limit`` seconds, also from a thread whose event loop is running."""
+class FetchStopped(Exception):
+    """The run is stopping (a signal): the fetch gave up at once instead of at its deadline."""
+
+
+CANCEL_POLL_SECONDS = 0.2
+_stop_events: dict[str, threading.Event] = {}
+
+
+@contextlib.contextmanager
+def stoppable_fetches() -> Iterator[str]:
+    """A token for the fetches of one run: should the run be interrupted (SIGTERM raised as an exception in the
+    main thread, Ctrl+C) while they are under way, they stop within a fraction of a second, so that the worker
+    threads the interpreter waits for on exit are free long before their deadline."""
+    token = uuid.uuid4().hex
+    event = _stop_events[token] = threading.Event()
+    try:
+        yield token
+    except BaseException:
+        event.set()  # the token stays known: fetches not yet started see it too
+        raise
+    _stop_events.pop(token, None)
+
+
+def stop_event(token: str | None) -> threading.Event | None:
+    return _stop_events.get(token) if token else None
+
+
+def _run_coroutine(coroutine_factory, limit: float, stop: threading.Event | None = None):
+    """Run a coroutine to completion within ``limit`` seconds (or until ``stop`` is set: FetchStopped), also from a
+    thread whose event loop is running."""
     async def bounded():
         async with asyncio.timeout(limit):
-            return await coroutine_factory()
+            work = asyncio.ensure_future(coroutine_factory())
+            try:
+                while not work.done():
+                    await asyncio.wait({work}, timeout=CANCEL_POLL_SECONDS)
+                    if stop is not None and stop.is_set():
+                        raise FetchStopped
+            finally:
+                if not work.done():
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await work
+            return work.result()
 
     try:
         asyncio.get_running_loop()
@@ -276,13 +317,13 @@ def _run_coroutine(coroutine_factory, limit: float):
 
 def fetch(url: str, previous_etag: str | None = None, previous_last_modified: str | None = None,
           max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
-          budget: float | None = None) -> FetchResult:
+          budget: float | None = None, stop: threading.Event | None = None) -> FetchResult:
     """GET ``url`` (http or https only, redirects included), conditionally when validators of the previous version
     are given. ``timeout`` bounds each response as a whole (connect, headers and body together); the body is
     streamed and refused past ``max_bytes``. Connect errors and HTTP 429/502/503/504 are retried up to ``retries``
     times with exponential backoff (a short Retry-After is honoured), all within ``budget`` seconds (default twice
-    ``timeout``). Never raises for a network, HTTP or protocol problem: it returns ``status="error"`` with the
-    reason in one line."""
+    ``timeout``). Setting ``stop`` ends the fetch at once. Never raises for a network, HTTP or protocol problem: it
+    returns ``status="error"`` with the reason in one line."""
     scheme = urllib.parse.urlsplit(url).scheme.lower() if isinstance(url, str) else ""
     if scheme not in ("http", "https"):
         return FetchResult("error", reason=f"{url}: only http and https URLs are fetched, not {scheme or 'no scheme'}")
@@ -296,7 +337,9 @@ def fetch(url: str, previous_etag: str | None = None, previous_last_modified: st
         return _run_coroutine(
             lambda: _fetch_with_retries(url, headers, previous_etag, previous_last_modified, max_bytes, timeout,
                                         max(0, retries), budget),
-            budget + CLOSE_GRACE_SECONDS)
+            budget + CLOSE_GRACE_SECONDS, stop)
+    except FetchStopped:
+        return FetchResult("error", reason=f"{url}: fetch stopped: the run is stopping")
     except TimeoutError:
         return FetchResult("error", reason=f"{url}: abandoned after {budget + CLOSE_GRACE_SECONDS:g} s")
     except Exception as exc:  # one URL never stops the ingestion, whatever its server does
