@@ -535,7 +535,6 @@ def ingest(
         if inbox:
             scan = scan_inbox_entries(Path(inbox))
             summary["skipped"] = scan.skipped
-            registry.note_skipped(scan.skipped)
             ready, settling = settled(scan.files, settle_seconds)
             summary["waiting"] = [inbox_source_key(path) for path in settling]  # taken on a later run
             for path in ready:
@@ -547,6 +546,7 @@ def ingest(
                     reason = f"{display_path(path)}: cannot read: {exc.strerror or exc}"
                     registry.note_error(inbox_source_key(path), "inbox", reason, display_path(path))
                     summary["failed"].append({"source": inbox_source_key(path), "stage": "read", "error": reason})
+            registry.note_skipped(summary["skipped"])
 
         planned = plan(registry, candidates)
         for item in planned:

@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ import tomllib
 import unicodedata
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +47,7 @@ SOURCES_DIR = "sources"
 COMPARISONS_DIR = "comparisons"
 REGISTRY_VERSION = 1
 DEFAULT_MAX_BYTES = 50_000_000
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 60.0  # seconds for one whole response (connect, headers and body)
 USER_AGENT = "tiltak-ingest (+https://tiltak.invalid)"
 CHUNK = 1 << 16
 
@@ -430,10 +431,26 @@ def _special_kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _walk_without_links(root: Path) -> Iterator[tuple[Path, list[str], list[str], Callable, Callable]]:
+    """(folder, sub-folder names (prunable), file names, lstat of a name, readlink of a name), never entering a
+    linked folder. ``os.fwalk`` holds each folder open, so a folder swapped for a link during the walk is not
+    entered either; where it is missing (Windows), ``os.walk`` without following links."""
+    if hasattr(os, "fwalk"):
+        for dirpath, dirnames, filenames, dirfd in os.fwalk(root, follow_symlinks=False):
+            yield (Path(dirpath), dirnames, filenames,
+                   functools.partial(lambda fd, name: os.stat(name, dir_fd=fd, follow_symlinks=False), dirfd),
+                   functools.partial(lambda fd, name: os.readlink(name, dir_fd=fd), dirfd))
+        return
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        yield (Path(dirpath), dirnames, filenames,
+               functools.partial(lambda here, name: os.lstat(os.path.join(here, name)), dirpath),
+               functools.partial(lambda here, name: os.readlink(os.path.join(here, name)), dirpath))
+
+
 def scan_inbox_entries(folder: Path) -> InboxScan:
-    """Walk the inbox without following any symbolic link (``os.fwalk`` holds each folder open, so a folder swapped
-    for a link during the walk is not entered). Hidden entries and files of other types are left out silently;
-    symbolic links and special files with a document's name are skipped with the reason."""
+    """Walk the inbox without following any symbolic link. Hidden entries and files of other types are left out
+    silently; symbolic links (to files or folders) and special files with a document's name are skipped with the
+    reason."""
     if not folder.is_dir():
         raise IngestError(f"{display_path(folder)}: the inbox is not a folder")
     root = folder.resolve()  # the folder the user pointed at may itself be a link; what is inside it is not followed
@@ -444,14 +461,13 @@ def scan_inbox_entries(folder: Path) -> InboxScan:
     def skip(path: Path, reason: str) -> None:
         skipped.append({"source": inbox_source_key(path), "reason": f"{display_path(path)}: {reason}"})
 
-    for dirpath, dirnames, filenames, dirfd in os.fwalk(root, follow_symlinks=False):
-        here = Path(dirpath)
+    for here, dirnames, filenames, lstat_of, readlink_of in _walk_without_links(root):
         for name in sorted(dirnames):
             if name.startswith("."):
                 dirnames.remove(name)
                 continue
             with contextlib.suppress(OSError):
-                if stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
+                if stat.S_ISLNK(lstat_of(name).st_mode):
                     dirnames.remove(name)
                     skip(here / name, "a symbolic link to a folder; not followed")
         dirnames.sort()
@@ -460,12 +476,12 @@ def scan_inbox_entries(folder: Path) -> InboxScan:
                 continue
             path = here / name
             try:
-                info = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+                info = lstat_of(name)
             except OSError as exc:
                 skip(path, f"cannot read: {exc.strerror or exc}")
                 continue
             if stat.S_ISLNK(info.st_mode):
-                skip(path, f"a symbolic link ({_link_target(name, dirfd, root)}); symbolic links in the inbox are "
+                skip(path, f"a symbolic link ({_link_target(name, readlink_of)}); symbolic links in the inbox are "
                            "not followed")
             elif not stat.S_ISREG(info.st_mode):
                 skip(path, f"{_special_kind(info.st_mode)}, not a regular file; not opened")
@@ -477,9 +493,9 @@ def scan_inbox_entries(folder: Path) -> InboxScan:
     return InboxScan(files, skipped, identities)
 
 
-def _link_target(name: str, dirfd: int, root: Path) -> str:
+def _link_target(name: str, readlink_of: Callable) -> str:
     try:
-        target = os.readlink(name, dir_fd=dirfd)
+        target = readlink_of(name)
     except OSError:
         return "target unreadable"
     inside = not os.path.isabs(target) and ".." not in Path(target).parts

@@ -302,6 +302,11 @@ def test_scan_skips_links_and_special_files_with_reasons(hostile_inbox):
     assert "symbolic link to a folder; not followed" in reasons["mappe-ut"]
     assert "a FIFO, not a regular file; not opened" in reasons["ventende.txt"]
 
+    # Where os.fwalk is missing (Windows) the plain walk finds the same.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(os, "fwalk")
+        assert scan_inbox_entries(hostile_inbox["inbox"]) == scan
+
     # A file swapped for a FIFO or a link after the scan is not opened either (a FIFO would block the read).
     good = inbox / "leseplan.txt"
     identity = scan.identities[good]
