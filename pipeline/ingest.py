@@ -659,7 +659,7 @@ class Registry:
         while name in taken:
             name, number = f"{base}-{number}", number + 1
         self.sources[source] = {"kind": kind, "name": name, "versions": []}
-        if display:
+        if display and display != source:
             self.sources[source]["display"] = display
         return name
 

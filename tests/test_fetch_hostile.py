@@ -131,6 +131,9 @@ class HostileServer:
                              + b"Content-Length: 4\r\nConnection: close\r\n\r\nbusy")
             else:
                 self._respond(conn, "/good.html", hit)
+        elif path == "/latin1-etag":  # a validator with a byte that is not ASCII cannot be sent back as it is
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"bl\xe5b\xe6r\"\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(GOOD_PAGE) + GOOD_PAGE)
         elif path == "/always-busy":
             conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         elif path == "/come-back-tomorrow":
@@ -194,6 +197,13 @@ def test_transient_errors_are_retried_with_backoff_within_the_budget(hostile):
     assert hostile.hits["/always-busy"] == 4
     assert fetch(f"{hostile.base}/always-busy", timeout=5, retries=0).reason.endswith("Service Unavailable")
     assert hostile.hits["/always-busy"] == 5
+
+
+def test_a_validator_that_is_not_ascii_does_not_break_the_next_fetch(hostile):
+    first = fetch(f"{hostile.base}/latin1-etag", timeout=5)
+    assert first.status == "new" and first.etag
+    again = fetch(f"{hostile.base}/latin1-etag", first.etag, "Tue, 01 Dec 2026 10:00:00 GMT", timeout=5)
+    assert again.status == "new" and again.content == GOOD_PAGE and hostile.hits["/latin1-etag"] == 2
 
 
 def test_unreachable_hosts_are_errors_not_crashes():
