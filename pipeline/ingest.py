@@ -7,6 +7,12 @@ was seen, the HTTP validators (ETag, Last-Modified), the stored file and the doc
 content-hash index (sha256 → stored files and output). Only new or changed content is processed; a URL is asked
 with a conditional GET (If-None-Match / If-Modified-Since), so an unchanged page costs one 304.
 
+A hostile or broken server cannot stall or crash a run: each response must arrive whole (connect, headers and body)
+within ``timeout`` seconds, transient failures are retried within a per-URL budget, and every HTTP, TLS or socket
+error becomes a one-line reason recorded against its URL. The inbox is read where the user pointed: symbolic links
+are not followed and special files (FIFOs, devices) are never opened, each skipped with its reason; names of any
+bytes are stored escaped; what is stored from an inbox file is never readable by more people than the file.
+
 The Prefect flow that drives this is ``ingest`` (``flows.py``); ``tiltak serve`` runs it on a schedule.
 """
 
@@ -481,8 +487,8 @@ def scan_inbox_entries(folder: Path) -> InboxScan:
                 skip(path, f"cannot read: {exc.strerror or exc}")
                 continue
             if stat.S_ISLNK(info.st_mode):
-                skip(path, f"a symbolic link ({_link_target(name, readlink_of)}); symbolic links in the inbox are "
-                           "not followed")
+                target = _link_target(name, here, root, readlink_of)
+                skip(path, f"a symbolic link ({target}); symbolic links in the inbox are not followed")
             elif not stat.S_ISREG(info.st_mode):
                 skip(path, f"{_special_kind(info.st_mode)}, not a regular file; not opened")
             else:
@@ -493,13 +499,15 @@ def scan_inbox_entries(folder: Path) -> InboxScan:
     return InboxScan(files, skipped, identities)
 
 
-def _link_target(name: str, readlink_of: Callable) -> str:
+def _link_target(name: str, here: Path, root: Path, readlink_of: Callable) -> str:
+    """Where a link points, for the reason (judged on its text: the link itself is never followed)."""
     try:
         target = readlink_of(name)
     except OSError:
         return "target unreadable"
-    inside = not os.path.isabs(target) and ".." not in Path(target).parts
-    return f"to {display_path(target)}, {'inside' if inside else 'possibly outside'} the inbox"
+    lexical = Path(os.path.normpath(os.path.join(here, target)))
+    inside = lexical == root or root in lexical.parents
+    return f"to {display_path(target)}, {'inside' if inside else 'outside'} the inbox"
 
 
 def scan_inbox(folder: Path) -> list[Path]:
