@@ -50,7 +50,7 @@ Leseferdighetene har gått ned. For å snu utviklingen vil regjeringen:
 """
 
 SECRET = "HEMMELIG-INNHOLD-7f3a utenfor innboksen"
-TRICKLE_SECONDS = 120  # what a trickled response would take to finish: the fetch must give up long before
+TRICKLE_SECONDS = 600  # what a trickled response would take to finish: the fetch must give up long before
 
 
 class HostileServer:
@@ -211,7 +211,7 @@ def test_unreachable_hosts_are_errors_not_crashes():
     refused = fetch(f"http://127.0.0.1:{_closed_port()}/plan.html", timeout=2, retries=2)
     assert refused.status == "error" and "cannot connect" in refused.reason and "(3 attempts)" in refused.reason
     unknown = fetch("http://no-such-host.invalid/plan.html", timeout=2, retries=0)
-    assert unknown.status == "error" and "cannot connect" in unknown.reason
+    assert unknown.status == "error" and ("cannot connect" in unknown.reason or "timed out" in unknown.reason)
     assert time.monotonic() - started < 20
 
 
@@ -364,7 +364,7 @@ def test_ingest_flow_survives_hostile_urls_and_a_hostile_inbox(prefect_harness, 
     started = time.monotonic()
     first = ingest(**params)
     elapsed = time.monotonic() - started
-    assert elapsed < 120, f"the run took {elapsed:.0f} s; the trickles alone would take {TRICKLE_SECONDS} s each"
+    assert elapsed < 240, f"the run took {elapsed:.0f} s; the trickles alone would take {TRICKLE_SECONDS} s each"
 
     failed = {failure["source"]: failure for failure in first["failed"]}
     assert set(failed) == set(urls), first["failed"]
@@ -422,7 +422,7 @@ def test_serve_once_is_bounded_and_stops_on_sigterm(prefect_api, tmp_path, hosti
     assert "timed out after 4 s" in finished.stdout
     print(f"serve --once with a trickling URL: {elapsed:.1f} s")
 
-    command[command.index("--timeout") + 1] = "30"
+    command[command.index("--timeout") + 1] = "90"
     process = subprocess.Popen(command[:-2], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
@@ -433,7 +433,7 @@ def test_serve_once_is_bounded_and_stops_on_sigterm(prefect_api, tmp_path, hosti
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         process.wait(60)
-        assert time.monotonic() - signalled < 20  # the fetches stop at once (their deadline is 30 s, the trickle 120 s)
+        assert time.monotonic() - signalled < 30  # the fetch stops at once (its deadline: 90 s, the trickle: 600 s)
         assert process.returncode != 0
     finally:
         if process.poll() is None:
