@@ -29,7 +29,6 @@ import os
 import re
 import ssl
 import stat
-import tempfile
 import threading
 import time
 import tomllib
@@ -44,7 +43,7 @@ from typing import Literal
 
 from pipeline.batch import PROJECT_FILES
 from pipeline.errors import TiltakError
-from pipeline.io import atomic_write_text
+from pipeline.io import atomic_write_bytes, atomic_write_text
 from pipeline.loaders import SUPPORTED_SUFFIXES
 
 INGEST_DIR = "ingest"
@@ -737,7 +736,7 @@ def store_version(registry: Registry, candidate: Candidate) -> Path:
     path = ingest_dir(registry.out) / SOURCES_DIR / name / f"{name}-{candidate.sha256[:12]}{candidate.suffix}"
     mode = file_mode(candidate.mode)
     if not path.exists() or sha256_bytes(path.read_bytes()) != candidate.sha256:
-        write_bytes_with_mode(path, candidate.content, mode)
+        atomic_write_bytes(path, candidate.content, mode)  # 0600 while written, ``mode`` before the rename
     else:
         narrow_permissions(path, candidate.mode)
     return path
@@ -771,25 +770,6 @@ def narrow_permissions(path: Path, source_mode: int | None) -> None:
         current = stat.S_IMODE(path.stat().st_mode)
         if current & ~source_mode & 0o777:
             os.chmod(path, current & source_mode)
-
-
-def write_bytes_with_mode(path: Path, data: bytes, mode: int) -> Path:
-    """Atomically (temporary file, fsync, rename), the temporary file holding ``mode`` from before it is renamed:
-    the file is never visible with broader permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600 while written
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    return path
 
 
 def relative_to_out(out: Path, path: Path | str) -> str:

@@ -21,15 +21,16 @@ MAX_STEM_CHARS = 120
 def _default_file_mode() -> int:
     """What a plain ``open(path, "w")`` would give (0o666 less the umask): mkstemp's 0o600 would make outputs
     unreadable to the colleagues and servers they are written for."""
-    umask = os.umask(0)
+    umask = os.umask(0o077)  # for this instant a file another thread creates is private, never world-writable
     os.umask(umask)
     return 0o666 & ~umask
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to build the file in; on success it is flushed to disk and renamed over
-    ``path``, on failure removed. For writers that need a file name (SQLite) rather than bytes."""
+def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
+    """A temporary path beside ``path`` to build the file in; on success it is flushed to disk, given ``mode``
+    (default: a plain new file's) and renamed over ``path``, on failure removed. For writers that need a file
+    name (SQLite) rather than bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -37,7 +38,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield Path(tmp_name)
         with open(tmp_name, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, _default_file_mode())
+        os.chmod(tmp_name, _default_file_mode() if mode is None else mode)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -46,14 +47,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
     _fsync_directory(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> Path:
+    with atomic_path(path, mode) as tmp:
         tmp.write_bytes(data)
     return path
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import stat
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.errors import TiltakError
-from pipeline.io import atomic_write_text
+from pipeline.io import _default_file_mode, atomic_write_text
 from pipeline.manifest import RunManifest
 from pipeline.output_index import INDEX_NAME
 from pipeline.schema import DocumentResult
@@ -51,7 +52,16 @@ def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> P
             return path
     except (OSError, UnicodeDecodeError):
         pass
-    return atomic_write_text(path, render_document(named))
+    return atomic_write_text(path, render_document(named), output_mode(source))
+
+
+def output_mode(source: Path) -> int | None:
+    """A plain new file's mode, but never readable by more people than the source document (the output holds its
+    text): a 0640 source gives a 0640 output. None (the default) when the source cannot be examined."""
+    try:
+        return _default_file_mode() & stat.S_IMODE(source.stat().st_mode)
+    except OSError:
+        return None
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:

@@ -344,6 +344,23 @@ def test_names_of_any_bytes_are_escaped_reversibly_and_saved():
     assert escape_fs_name(os.fsdecode(b"a\\xe6")) != escape_fs_name(os.fsdecode(b"a\xe6"))
 
 
+def test_an_output_is_written_no_more_readable_than_its_source(tmp_path, restricted_umask):
+    """The document JSON holds the source's text: written with the source's narrower mode from the start (not
+    widened and narrowed afterwards)."""
+    from pipeline.config import PipelineConfig
+    from pipeline.outputs import write_document
+    from pipeline.process import analyse_document
+
+    for name, source_mode, expected in (("privat.txt", 0o640, 0o640), ("apen.txt", 0o644, 0o644),
+                                        ("kjorbar.txt", 0o755, 0o644), ("hemmelig.txt", 0o600, 0o600)):
+        source = tmp_path / name
+        source.write_text(INBOX_TEXT, encoding="utf-8")
+        source.chmod(source_mode)
+        result = analyse_document(source, PipelineConfig(nlp="blank")).model_dump(mode="json")
+        output = write_document(result, tmp_path / "out", stem=source.stem, source=source)
+        assert stat.S_IMODE(output.stat().st_mode) == expected, name
+
+
 def _all_bytes_under(folder: Path) -> bytes:
     return b"".join(path.read_bytes() for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
