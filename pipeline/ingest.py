@@ -242,7 +242,7 @@ async def _fetch_with_retries(url: str, headers: dict[str, str], previous_etag: 
                 failure = _Transient(f"cannot connect: {_describe(exc)}")
             except (TimeoutError, httpx.TimeoutException):
                 return FetchResult("error", reason=f"{url}: no complete response (connect, headers and body) within "
-                                                   f"the deadline: timed out after {allowed:g} s")
+                                                   f"the deadline: timed out after {allowed:.3g} s")
             except httpx.TooManyRedirects:
                 return FetchResult("error", reason=f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)")
             except httpx.UnsupportedProtocol as exc:
