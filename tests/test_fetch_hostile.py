@@ -54,7 +54,8 @@ TRICKLE_SECONDS = 600  # what a trickled response would take to finish: the fetc
 
 
 class HostileServer:
-    """One thread per connection; what it does depends on the request path. ``hits`` counts requests per path."""
+    """One thread per connection, one request per connection (every answer says ``Connection: close``); what it
+    does depends on the request path. ``hits`` counts requests per path."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -121,9 +122,10 @@ class HostileServer:
         elif path == "/reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
         elif path == "/loop":
-            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         elif path == "/to-file":
-            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
         elif path == "/flaky.html":  # busy twice (once asking for a second's pause), then the page
             if hit <= 2:
                 retry_after = b"Retry-After: 1\r\n" if hit == 2 else b""
@@ -137,9 +139,10 @@ class HostileServer:
         elif path == "/always-busy":
             conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         elif path == "/come-back-tomorrow":
-            conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 86400\r\nContent-Length: 0\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 86400\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
         else:
-            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
 
 @pytest.fixture
