@@ -63,21 +63,30 @@ from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
+    DEFAULT_RETRIES,
     DEFAULT_SETTLE_SECONDS,
     DEFAULT_TIMEOUT,
     Candidate,
     FetchResult,
+    InboxSkip,
     Registry,
     comparison_path,
     fetch,
     inbox_candidate,
+    inbox_source_key,
     ingest_lock,
+    narrow_permissions,
     plan,
     relative_to_out,
-    scan_inbox,
+    scan_inbox_entries,
     settled,
+    stop_event,
+    stoppable_fetches,
     store_version,
     url_candidate,
+)
+from pipeline.ingest import (  # noqa: E402
+    display_path as inbox_display_path,
 )
 from pipeline.locking import output_lock  # noqa: E402
 from pipeline.manifest import DocumentRecord, RunManifest, SkippedRecord  # noqa: E402
@@ -489,9 +498,15 @@ def compare_flow(paths: list[str], out: str | None = None) -> dict:
     return comparison
 
 
-@task(name="fetch-source", task_run_name="fetch {url}")
-def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float) -> FetchResult:
-    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout)
+@task(name="fetch-source", task_run_name="fetch {url}", cache_policy=NO_CACHE)
+def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float,
+               retries: int = DEFAULT_RETRIES, budget: float | None = None, stop_token: str | None = None
+               ) -> FetchResult:
+    # fetch() bounds itself (each response within ``timeout``, the URL within ``budget``), never raises for a
+    # network problem, and gives up at once when the run is interrupted (``stop_token``): a worker thread is never
+    # held long, so the process ends promptly on SIGTERM or Ctrl+C.
+    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout, retries=retries, budget=budget,
+                 stop=stop_event(stop_token))
 
 
 @flow(name="ingest", validate_parameters=True)
@@ -503,25 +518,36 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    retries: int = DEFAULT_RETRIES,
+    fetch_budget: float | None = None,
 ) -> dict:
     """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed, each new
     version is compared with the source's previous one. Inbox files modified in the last ``settle_seconds`` may
-    still be being copied in: they are left for a later run (``waiting``). Returns a summary (per source: new,
-    changed, unchanged, waiting, failed; the outputs and comparisons written)."""
+    still be being copied in: they are left for a later run (``waiting``). A URL's response must come whole within
+    ``timeout`` seconds; transient errors are retried (``retries``) within ``fetch_budget`` seconds per URL.
+    Symbolic links and special files in the inbox are not read (``skipped``, with the reason). Returns a summary
+    (per source: new, changed, unchanged, waiting, skipped, failed; the outputs and comparisons written)."""
     out = Path(out_dir)
-    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "failed": [], "outputs": {},
-                     "comparisons": [],
-                     "run_id": None}
+    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "skipped": [], "failed": [],
+                     "outputs": {}, "comparisons": [], "run_id": None}
     with ingest_lock(out):
         registry = Registry.load(out)
         candidates: list[Candidate] = []
         url_list = list(dict.fromkeys(urls or []))
-        futures = {}
-        for url in url_list:
-            latest = registry.latest(url) or {}
-            futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes, timeout)
+        with stoppable_fetches() as stop_token:
+            futures = {}
+            for url in url_list:
+                latest = registry.latest(url) or {}
+                futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes,
+                                                 timeout, retries, fetch_budget, stop_token)
+            for future in futures.values():
+                future.wait()
         for url, future in futures.items():
-            result: FetchResult = future.result()
+            if future.state.is_failed():  # fetch() does not raise; should the task fail all the same, one URL fails
+                _stage, error = _failure(future.state.result(raise_on_failure=False))
+                result = FetchResult("error", reason=f"{url}: {error}")
+            else:
+                result = future.result()
             if result.status == "error":
                 registry.note_error(url, "url", result.reason or "error")
                 summary["failed"].append({"source": url, "stage": "fetch", "error": result.reason})
@@ -531,15 +557,20 @@ def ingest(
             else:
                 candidates.append(url_candidate(url, result))
         if inbox:
-            ready, settling = settled(scan_inbox(Path(inbox)), settle_seconds)
-            summary["waiting"] = [str(path.resolve()) for path in settling]  # taken on a later run
+            scan = scan_inbox_entries(Path(inbox))
+            summary["skipped"] = scan.skipped
+            ready, settling = settled(scan.files, settle_seconds)
+            summary["waiting"] = [inbox_source_key(path) for path in settling]  # taken on a later run
             for path in ready:
                 try:
-                    candidates.append(inbox_candidate(path))
+                    candidates.append(inbox_candidate(path, scan.identities.get(path)))
+                except InboxSkip as exc:
+                    summary["skipped"].append({"source": inbox_source_key(path), "reason": str(exc)})
                 except OSError as exc:
-                    reason = f"{path}: cannot read: {exc.strerror or exc}"
-                    registry.note_error(str(path.resolve()), "inbox", reason)
-                    summary["failed"].append({"source": str(path.resolve()), "stage": "read", "error": reason})
+                    reason = f"{inbox_display_path(path)}: cannot read: {exc.strerror or exc}"
+                    registry.note_error(inbox_source_key(path), "inbox", reason, inbox_display_path(path))
+                    summary["failed"].append({"source": inbox_source_key(path), "stage": "read", "error": reason})
+            registry.note_skipped(summary["skipped"])
 
         planned = plan(registry, candidates)
         for item in planned:
@@ -559,10 +590,12 @@ def ingest(
                 record = records.get(str(stored[source]))
                 if record is None or record["status"] == "failed" or not record.get("output"):
                     error = record["error"] if record else "not in the run manifest"
-                    registry.note_error(source, candidate.kind, error)
+                    registry.note_error(source, candidate.kind, error, candidate.display)
                     summary["failed"].append({"source": source, "stage": record["stage"] if record else "process",
                                               "error": error})
                     continue  # not recorded as a version: the next run tries it again
+                # The document JSON holds the source's text: no more readable than the source itself.
+                narrow_permissions(out / record["output"], candidate.mode)
                 output = relative_to_out(out, out / record["output"])
                 registry.add_version(candidate, relative_to_out(out, stored[source]), output)
                 summary[item.change].append(source)
@@ -578,6 +611,7 @@ def ingest(
                 except (TiltakError, OSError) as exc:
                     summary["failed"].append({"source": source, "stage": "compare", "error": str(exc)})
                     continue
+                narrow_permissions(target, candidate.mode)
                 summary["comparisons"].append(relative_to_out(out, target))
         registry.save()
     return summary
