@@ -19,6 +19,7 @@ cache keys do not depend on the runner; writing and the manifest stay in the flo
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import time
@@ -38,6 +39,10 @@ def _default_prefect_home() -> Path:
 os.environ.setdefault("PREFECT_HOME", str(_default_prefect_home()))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Prefect's default result serializer is pickle: a result record planted in (or copied into) its storage would run
+# code when read. Every result tiltak persists is JSON (set, not defaulted: no profile or variable turns pickle back
+# on), and the analysis cache is read as plain JSON by _cached_analysis below, never through Prefect's decoders.
+os.environ["PREFECT_RESULTS_DEFAULT_SERIALIZER"] = "json"
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -123,12 +128,20 @@ def _analysis_store() -> ResultStore:
 
 
 def _cached_analysis(store: ResultStore, key: str) -> dict | None:
+    """The cached record under ``key``, read as plain JSON data. Not through ``store.read``/``store.exists``: Prefect
+    decodes a record with the serializer the record itself names (pickle included) and its JSON decoder builds any
+    class a record names. A record that is not a JSON-serialized analysis is a cache miss."""
+    from prefect.results import get_default_result_storage
+
     try:
-        if store.exists(key):
-            value = store.read(key).result
-            if isinstance(value, dict) and {"result", "analysed_in_run"} <= value.keys():
-                return value
-    except Exception:  # a record cut short by a killed run is a cache miss, not a failure
+        storage = store.result_storage or get_default_result_storage(_sync=True)
+        record = json.loads(storage.read_path(key, _sync=True))
+        if record["metadata"]["serializer"]["type"] != "json" or not isinstance(record["result"], str):
+            return None
+        value = json.loads(record["result"])
+        if isinstance(value, dict) and {"result", "analysed_in_run"} <= value.keys():
+            return value
+    except Exception:  # missing, cut short by a killed run, or not ours: a cache miss, not a failure
         return None
     return None
 
@@ -237,7 +250,7 @@ def process_corpus(
     config_file: str | None = None,
     refresh_cache: bool = False,
     run_id: str | None = None,
-    overrides: dict[str, str | None] | None = None,
+    overrides: dict[str, str | bool | None] | None = None,
     wait_lock: float | None = None,
 ) -> dict:
     """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
@@ -254,8 +267,9 @@ def process_corpus(
     config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp, **extra) if config_file
               else PipelineConfig(nlp=nlp, **extra))
     files = discover_inputs([Path(p) for p in paths], exclude=out)
-    loaded = load_nlp(config.nlp)
-    load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
+    loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
+    # refuse a bad or untrusted classifier or taxonomy before any work
+    load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
     identity = analysis_identity(config, loaded)
 
     with output_lock(out, wait=wait_lock), _workers_report_here():

@@ -77,6 +77,11 @@ def run(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Focus-area taxonomy YAML (validated).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Focus-area classifier folder (card.json, artifact).")] = None,
+    trust_classifier: Annotated[bool, typer.Option(
+        "--trust-classifier", help="Load a classifier that is neither the shipped one nor trained here (its types "
+        "are checked all the same).")] = False,
+    trust_nlp: Annotated[bool, typer.Option(
+        "--trust-nlp", help="Load an --nlp folder whose config names code from outside spaCy and tiltak.")] = False,
     pdf_backend: Annotated[str | None, typer.Option(
         "--pdf-backend", help="pdfplumber (default: layout, headings) or pypdfium2 (plain text, much faster).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
@@ -113,12 +118,23 @@ def run(
     if not documents:
         raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
 
+    from pydantic import ValidationError
+
     from pipeline.classify import load_classifier
     from pipeline.config import PipelineConfig
+    from pipeline.nlp import check_nlp_source
 
-    try:  # a bad taxonomy or classifier is refused before Prefect starts
-        defaults = PipelineConfig()
-        load_classifier(classifier or defaults.classifier, taxonomy or defaults.taxonomy)
+    overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
+                 "pdf_backend": pdf_backend, "trust_classifier": trust_classifier or None,
+                 "trust_nlp": trust_nlp or None}
+    try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
+        settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
+                    else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
+        check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
+        load_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise fail(f"{config or 'settings'}: {problems}") from exc
     except TiltakError as exc:
         raise fail(str(exc)) from exc
 
@@ -147,8 +163,7 @@ def run(
                 manifest = flow(
                     paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
                     config_file=str(config) if config else None, refresh_cache=refresh,
-                    overrides={"taxonomy": str(taxonomy) if taxonomy else None,
-                               "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
+                    overrides=overrides,
                     wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
                 )
             except TiltakError as exc:
