@@ -481,7 +481,7 @@ def compare_flow(paths: list[str], out: str | None = None) -> dict:
     return comparison
 
 
-@task(name="fetch-source", task_run_name="fetch {url}")
+@task(name="fetch-source", task_run_name="fetch {url}", persist_result=False)  # bytes: never a result record
 def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float) -> FetchResult:
     return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout)
 

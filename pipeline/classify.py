@@ -225,11 +225,9 @@ def check_artifact_types(data: bytes, artifact: Path) -> list[str]:
     untrusted = skops.io.get_untrusted_types(data=data)
     refused += sorted(name for name in untrusted if name not in ALLOWED_ARTIFACT_TYPES and name not in found)
     if refused:
-        more = f" (and {len(refused) - 1} more: {', '.join(refused[1:4])}{' …' if len(refused) > 4 else ''})" \
-            if len(refused) > 1 else ""
-        raise ClassifierError(f"{artifact}: refused before loading: it contains {refused[0]}{more}, a type a "
-                              "focus-area classifier never needs (it could run code); only the types in "
-                              "pipeline.classify.ALLOWED_ARTIFACT_TYPES are loaded")
+        raise ClassifierError(f"{artifact}: refused before loading: it names {', '.join(refused)}: "
+                              f"{'types' if len(refused) > 1 else 'a type'} a focus-area classifier never needs (and "
+                              "could run code); only the types in pipeline.classify.ALLOWED_ARTIFACT_TYPES load")
     return untrusted
 
 
