@@ -404,6 +404,10 @@ def train_classifier(
     console.print(f"{card['name']} {card['version']}: {card['training_data']['examples']} examples, "
                   f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}"
                   f"{tested}, threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)
+    from pipeline.classify import trust_list_path
+
+    console.print(f"trusted on this machine (sha256 {card['artifact_sha256'][:12]}… recorded in {trust_list_path()}); "
+                  "elsewhere it loads only with --trust-classifier", highlight=False)
 
 
 # Commands that live in their own modules (each module's register() adds its commands to this app).

@@ -102,8 +102,8 @@ def check_classifier(directory: Path | None = None, trusted: bool = False) -> Ch
         return Check("focus-area classifier", "fail", str(exc),
                      "tiltak train-classifier, or --trust-classifier for a classifier whose source you trust")
     info = classifier.info
-    detail = (f"{info.name} {info.version}: {ORIGINS[info.origin]}, sha256 {info.artifact_sha256[:12]}…, only "
-              f"reviewed types, taxonomy {info.taxonomy} {info.taxonomy_version}")
+    detail = (f"{info.name} {info.version}: {ORIGINS[info.origin]}; sha256 {info.artifact_sha256[:12]}… matches "
+              f"its card; only reviewed types; taxonomy {info.taxonomy} {info.taxonomy_version}")
     if info.origin == "local":
         detail += f"; trust list {trust_list_path()}"
     return Check("focus-area classifier", "warn" if info.origin == "external" else "ok", detail)

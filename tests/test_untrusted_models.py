@@ -180,6 +180,13 @@ def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_lo
 
     trusted = load_classifier(folder, trusted=True)
     assert trusted.info.origin == "external"
+    from pipeline.doctor import check_classifier
+
+    assert check_classifier().status == "ok" and "shipped" in check_classifier().detail
+    refused_check = check_classifier(folder)
+    assert refused_check.status == "fail" and "--trust-classifier" in refused_check.fix
+    assert check_classifier(folder, trusted=True).status == "warn" and "external" in check_classifier(
+        folder, trusted=True).detail
     texts = ["etablere et nasjonalt senter for kliniske studier", "styrke eksporten av helseteknologi"]
     assert trusted.predict(texts) == load_classifier().predict(texts)
 
@@ -189,6 +196,7 @@ def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_lo
     entries = json.loads(listed.read_text(encoding="utf-8"))["classifiers"]
     assert [e["sha256"] for e in entries] == [card["artifact_sha256"]]
     assert load_classifier(folder).info.origin == "local"
+    assert "local (trained here" in check_classifier(folder).detail
 
 
 def test_a_broken_trust_list_is_named_and_the_shipped_model_still_loads(tmp_path: Path):
@@ -379,6 +387,22 @@ def test_a_pipeline_folder_naming_other_code_is_refused(tmp_path: Path, change: 
         load_nlp(str(folder))
     assert named in _one_line(str(refused.value)) and str(folder) in str(refused.value)
     assert not marker.exists()
+
+
+@Language.component("tiltak_test_component")
+def _foreign_component(doc):
+    return doc
+
+
+def test_a_pipeline_folder_naming_a_foreign_component_is_refused(tmp_path: Path):
+    """spaCy wraps a ``Language.component`` function in a closure of its own module: the component's module counts."""
+    import spacy
+
+    nlp = spacy.blank("nb")
+    nlp.add_pipe("tiltak_test_component")
+    nlp.to_disk(tmp_path / "pipeline")
+    with pytest.raises(TiltakError, match=r"'tiltak_test_component' \(from (tests\.)?test_untrusted_models\)"):
+        load_nlp(str(tmp_path / "pipeline"))
 
 
 def test_a_clean_pipeline_folder_loads_and_is_external(tmp_path: Path):
