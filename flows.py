@@ -134,8 +134,9 @@ def _cached_analysis(store: ResultStore, key: str) -> dict | None:
     from prefect.results import get_default_result_storage
 
     try:
-        storage = store.result_storage or get_default_result_storage(_sync=True)
-        record = json.loads(storage.read_path(key, _sync=True))
+        if store.result_storage is None:  # resolved once per store, as Prefect's own reader does
+            store.result_storage = get_default_result_storage(_sync=True)
+        record = json.loads(store.result_storage.read_path(key, _sync=True))
         if record["metadata"]["serializer"]["type"] != "json" or not isinstance(record["result"], str):
             return None
         value = json.loads(record["result"])

@@ -6,6 +6,7 @@ and what was refused, and no marker file is written. The shipped models load as 
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import json
 import os
@@ -94,6 +95,12 @@ def _attack(kind: str, marker: Path):
     ])
 
 
+@functools.cache
+def _shipped_saved_again() -> bytes:
+    """The shipped model saved again without compression: the same model and types, other bytes (from elsewhere)."""
+    return skops.io.dumps(_load_the_old_way(SHIPPED_ARTIFACT.read_bytes()), compression=zipfile.ZIP_STORED)
+
+
 def _one_line(message: str) -> str:
     assert "\n" not in message.strip(), message
     return message
@@ -169,10 +176,7 @@ def test_the_pinned_hashes_are_the_shipped_models():
 
 
 def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_local(tmp_path: Path):
-    data = SHIPPED_ARTIFACT.read_bytes()
-    shipped = _load_the_old_way(data)
-    # The shipped model saved again without compression: the same model and types, other bytes, from elsewhere.
-    folder = _classifier_folder(tmp_path / "kopi", data=skops.io.dumps(shipped, compression=zipfile.ZIP_STORED))
+    folder = _classifier_folder(tmp_path / "kopi", data=_shipped_saved_again())
     with pytest.raises(ClassifierError) as refused:
         load_classifier(folder)
     message = _one_line(str(refused.value))
@@ -202,8 +206,7 @@ def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_lo
 def test_a_broken_trust_list_is_named_and_the_shipped_model_still_loads(tmp_path: Path):
     trust_list_path().parent.mkdir(parents=True, exist_ok=True)
     trust_list_path().write_text("{not json", encoding="utf-8")
-    folder = _classifier_folder(tmp_path / "kopi", data=skops.io.dumps(_load_the_old_way(
-        SHIPPED_ARTIFACT.read_bytes()), compression=zipfile.ZIP_STORED))
+    folder = _classifier_folder(tmp_path / "kopi", data=_shipped_saved_again())
     with pytest.raises(ClassifierError, match=r"trusted-classifiers\.json: cannot read"):
         load_classifier(folder)
     assert load_classifier(DEFAULT_CLASSIFIER, trusted=False).info.origin == "shipped"
