@@ -18,7 +18,6 @@ No pickle is ever unpickled; arrays are read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import json
@@ -67,6 +66,11 @@ ALLOWED_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
     "sklearn.preprocessing._label.LabelEncoder": frozenset({"ObjectNode"}),
     "sklearn.utils._bunch.Bunch": frozenset({"DictNode"}),
 }
+
+try:
+    import fcntl
+except ImportError:  # Windows: the trust list is still written atomically, two trainings at once may race
+    fcntl = None  # type: ignore[assignment]
 
 Origin = Literal["shipped", "local", "external"]
 TRUST_LIST = "trusted-classifiers.json"
@@ -155,7 +159,8 @@ def record_locally_trained(artifact: Path, card: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sha256 = card["artifact_sha256"]
     with open(path.with_name(TRUST_LIST + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             entries = _read_trust_list(path)
         except ClassifierError:

@@ -203,6 +203,20 @@ def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_lo
     assert "local (trained here" in check_classifier(folder).detail
 
 
+def _record(number: int) -> None:
+    record_locally_trained(Path(f"/tmp/modell-{number}/classifier.skops"), {"artifact_sha256": f"{number:064x}"})
+
+
+def test_trainings_at_once_all_land_in_the_trust_list():
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        list(pool.map(_record, range(12)))
+    entries = json.loads(trust_list_path().read_text(encoding="utf-8"))["classifiers"]
+    assert sorted(e["sha256"] for e in entries) == [f"{n:064x}" for n in range(12)]
+    assert not [p for p in trust_list_path().parent.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_a_broken_trust_list_is_named_and_the_shipped_model_still_loads(tmp_path: Path):
     trust_list_path().parent.mkdir(parents=True, exist_ok=True)
     trust_list_path().write_text("{not json", encoding="utf-8")
