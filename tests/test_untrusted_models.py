@@ -203,6 +203,27 @@ def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_lo
     assert "local (trained here" in check_classifier(folder).detail
 
 
+def test_a_trusted_external_classifier_runs_in_the_flow_and_the_output_says_external(prefect_harness,
+                                                                                     tmp_path: Path):
+    from flows import process_corpus
+
+    folder = _classifier_folder(tmp_path / "kopi", data=_shipped_saved_again())
+    settings = tmp_path / "tiltak.toml"
+    settings.write_text('classifier = "kopi"\ntrust_classifier = true\n', encoding="utf-8")
+    config = PipelineConfig.from_toml(settings)
+    assert config.trust_classifier and config.classifier == folder.resolve()
+    assert config.config_hash == PipelineConfig(classifier=folder.resolve()).config_hash  # trust: not a setting
+    refused = process_corpus(paths=[str(SAMPLE)], out_dir=str(tmp_path / "refused"), nlp="blank",
+                             overrides={"classifier": str(folder)}, return_state=True)
+    assert refused.is_failed() and "external classifier" in str(refused.result(raise_on_failure=False))
+    manifest = process_corpus(paths=[str(SAMPLE)], out_dir=str(tmp_path / "out"), nlp="blank",
+                              overrides={"classifier": str(folder), "trust_classifier": True})  # as the CLI does
+    assert [d["status"] for d in manifest["documents"]] == ["processed"]
+    output = json.loads((tmp_path / "out" / manifest["documents"][0]["output"]).read_text(encoding="utf-8"))
+    assert output["provenance"]["classifier"]["origin"] == "external"
+    assert output["provenance"]["classifier"]["name"] == "kollegas-modell"
+
+
 def _record(number: int) -> None:
     record_locally_trained(Path(f"/tmp/modell-{number}/classifier.skops"), {"artifact_sha256": f"{number:064x}"})
 
