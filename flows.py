@@ -43,6 +43,9 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 # code when read. Every result tiltak persists is JSON (set, not defaulted: no profile or variable turns pickle back
 # on), and the analysis cache is read as plain JSON by _cached_analysis below, never through Prefect's decoders.
 os.environ["PREFECT_RESULTS_DEFAULT_SERIALIZER"] = "json"
+# A failed flow run always writes its exception to the result storage: every flow here names the JSON serializer
+# itself too (result_serializer="json"), so that holds even where Prefect was imported before this module; flow
+# return values are not persisted (persist_result=False), as before.
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -243,7 +246,7 @@ def _process_corpus_run_name() -> str:
 
 
 @flow(name="process-corpus", flow_run_name=_process_corpus_run_name, validate_parameters=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=ANALYSES_IN_FLIGHT))
+      task_runner=ThreadPoolTaskRunner(max_workers=ANALYSES_IN_FLIGHT), persist_result=False, result_serializer="json")
 def process_corpus(
     paths: list[str],
     out_dir: str = "outputs",
@@ -441,7 +444,7 @@ def train_classifier_task(data: str, taxonomy: str | None, out: str, version: st
                  test=Path(test) if test else None)
 
 
-@flow(name="train-classifier", validate_parameters=True)
+@flow(name="train-classifier", validate_parameters=True, persist_result=False, result_serializer="json")
 def train_classifier(data: str, out: str, taxonomy: str | None = None, version: str = "1.0.0",
                      test: str | None = None) -> dict:
     """Train the focus-area classifier on labelled measures, score it on the held-out ``test`` measures if given;
@@ -471,7 +474,7 @@ def write_comparison_task(comparison: dict, out: str) -> str:
     return str(write_comparison(ComparisonResult.model_validate(comparison), Path(out)))
 
 
-@flow(name="compare-documents", validate_parameters=True)
+@flow(name="compare-documents", validate_parameters=True, persist_result=False, result_serializer="json")
 def compare_flow(paths: list[str], out: str | None = None) -> dict:
     """Compare document JSONs, each with the next in the order given; writes the comparison JSON to ``out``
     (atomically, validated against its schema) when given, and returns it."""
@@ -487,7 +490,7 @@ def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes:
     return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout)
 
 
-@flow(name="ingest", validate_parameters=True)
+@flow(name="ingest", validate_parameters=True, persist_result=False, result_serializer="json")
 def ingest(
     inbox: str | None = None,
     urls: list[str] | None = None,

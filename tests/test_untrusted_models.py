@@ -545,6 +545,8 @@ def test_a_flow_run_leaves_only_json_records_and_reads_them_back(prefect_harness
 
     from flows import process_corpus
 
+    storage = Path(PREFECT_LOCAL_STORAGE_PATH.value())
+    before = {p for p in storage.rglob("*") if p.is_file()}
     document = tmp_path / "plan.txt"
     document.write_text(SAMPLE.read_text(encoding="utf-8") + "\nRegjeringen vil utrede en ny testordning.\n",
                         encoding="utf-8")
@@ -552,9 +554,16 @@ def test_a_flow_run_leaves_only_json_records_and_reads_them_back(prefect_harness
     second = process_corpus(paths=[str(document)], out_dir=str(tmp_path / "out2"), nlp="blank")
     assert [d["status"] for d in first["documents"]] == ["processed"]
     assert [d["status"] for d in second["documents"]] == ["cached"]  # read back by the JSON-only reader
-    records = [p for p in Path(PREFECT_LOCAL_STORAGE_PATH.value()).rglob("*") if p.is_file()]
-    assert records
+    # A failed flow run writes its exception to the storage whatever the settings: as JSON too.
+    failed = process_corpus(paths=[str(document)], out_dir=str(tmp_path / "out3"), nlp="blank",
+                            overrides={"taxonomy": str(tmp_path / "missing.yaml")}, return_state=True)
+    assert failed.is_failed()
+    records = {p for p in storage.rglob("*") if p.is_file()} - before
+    assert len(records) >= 2
     for path in records:
-        record = json.loads(path.read_bytes())
-        assert record["metadata"]["serializer"]["type"] == "json", path
-        json.loads(record["result"])
+        record = json.loads(path.read_bytes())  # a pickle (base64) is not JSON
+        if "metadata" in record:  # a result record (the analyses): JSON inside too
+            assert record["metadata"]["serializer"]["type"] == "json", path
+            json.loads(record["result"])
+        else:  # the failed run's exception, as Prefect's JSON serializer writes it
+            assert record["__exc_type__"] == "pipeline.errors.TiltakError" and "missing.yaml" in record["message"]
