@@ -19,6 +19,7 @@ cache keys do not depend on the runner; writing and the manifest stay in the flo
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import time
@@ -38,6 +39,13 @@ def _default_prefect_home() -> Path:
 os.environ.setdefault("PREFECT_HOME", str(_default_prefect_home()))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Prefect's default result serializer is pickle: a result record planted in (or copied into) its storage would run
+# code when read. Every result tiltak persists is JSON (set, not defaulted: no profile or variable turns pickle back
+# on), and the analysis cache is read as plain JSON by _cached_analysis below, never through Prefect's decoders.
+os.environ["PREFECT_RESULTS_DEFAULT_SERIALIZER"] = "json"
+# A failed flow run always writes its exception to the result storage: every flow here names the JSON serializer
+# itself too (result_serializer="json"), so that holds even where Prefect was imported before this module; flow
+# return values are not persisted (persist_result=False), as before.
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -140,12 +148,21 @@ def _analysis_store() -> ResultStore:
 
 
 def _cached_analysis(store: ResultStore, key: str) -> dict | None:
+    """The cached record under ``key``, read as plain JSON data. Not through ``store.read``/``store.exists``: Prefect
+    decodes a record with the serializer the record itself names (pickle included) and its JSON decoder builds any
+    class a record names. A record that is not a JSON-serialized analysis is a cache miss."""
+    from prefect.results import get_default_result_storage
+
     try:
-        if store.exists(key):
-            value = store.read(key).result
-            if isinstance(value, dict) and {"result", "analysed_in_run"} <= value.keys():
-                return value
-    except Exception:  # a record cut short by a killed run is a cache miss, not a failure
+        if store.result_storage is None:  # resolved once per store, as Prefect's own reader does
+            store.result_storage = get_default_result_storage(_sync=True)
+        record = json.loads(store.result_storage.read_path(key, _sync=True))
+        if record["metadata"]["serializer"]["type"] != "json" or not isinstance(record["result"], str):
+            return None
+        value = json.loads(record["result"])
+        if isinstance(value, dict) and {"result", "analysed_in_run"} <= value.keys():
+            return value
+    except Exception:  # missing, cut short by a killed run, or not ours: a cache miss, not a failure
         return None
     return None
 
@@ -252,7 +269,7 @@ def _process_corpus_run_name() -> str:
 
 
 @flow(name="process-corpus", flow_run_name=_process_corpus_run_name, validate_parameters=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=ANALYSES_IN_FLIGHT))
+      task_runner=ThreadPoolTaskRunner(max_workers=ANALYSES_IN_FLIGHT), persist_result=False, result_serializer="json")
 def process_corpus(
     paths: list[str],
     out_dir: str = "outputs",
@@ -260,7 +277,7 @@ def process_corpus(
     config_file: str | None = None,
     refresh_cache: bool = False,
     run_id: str | None = None,
-    overrides: dict[str, str | None] | None = None,
+    overrides: dict[str, str | bool | None] | None = None,
     wait_lock: float | None = None,
     follow_symlinks: bool = False,
 ) -> dict:
@@ -284,8 +301,9 @@ def process_corpus(
               else PipelineConfig(nlp=nlp, **extra))
     found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
     files = found.files
-    loaded = load_nlp(config.nlp)
-    load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
+    loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
+    # refuse a bad or untrusted classifier or taxonomy before any work
+    load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
     identity = analysis_identity(config, loaded)
 
     with output_lock(out, wait=wait_lock), _workers_report_here():
@@ -457,7 +475,7 @@ def train_classifier_task(data: str, taxonomy: str | None, out: str, version: st
                  test=Path(test) if test else None)
 
 
-@flow(name="train-classifier", validate_parameters=True)
+@flow(name="train-classifier", validate_parameters=True, persist_result=False, result_serializer="json")
 def train_classifier(data: str, out: str, taxonomy: str | None = None, version: str = "1.0.0",
                      test: str | None = None) -> dict:
     """Train the focus-area classifier on labelled measures, score it on the held-out ``test`` measures if given;
@@ -487,7 +505,7 @@ def write_comparison_task(comparison: dict, out: str) -> str:
     return str(write_comparison(ComparisonResult.model_validate(comparison), Path(out)))
 
 
-@flow(name="compare-documents", validate_parameters=True)
+@flow(name="compare-documents", validate_parameters=True, persist_result=False, result_serializer="json")
 def compare_flow(paths: list[str], out: str | None = None) -> dict:
     """Compare document JSONs, each with the next in the order given; writes the comparison JSON to ``out``
     (atomically, validated against its schema) when given, and returns it."""
@@ -498,7 +516,8 @@ def compare_flow(paths: list[str], out: str | None = None) -> dict:
     return comparison
 
 
-@task(name="fetch-source", task_run_name="fetch {url}", cache_policy=NO_CACHE)
+@task(name="fetch-source", task_run_name="fetch {url}", cache_policy=NO_CACHE,
+      persist_result=False)  # bytes: never a result record
 def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float,
                retries: int = DEFAULT_RETRIES, budget: float | None = None, stop_token: str | None = None
                ) -> FetchResult:
@@ -509,7 +528,7 @@ def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes:
                  stop=stop_event(stop_token))
 
 
-@flow(name="ingest", validate_parameters=True)
+@flow(name="ingest", validate_parameters=True, persist_result=False, result_serializer="json")
 def ingest(
     inbox: str | None = None,
     urls: list[str] | None = None,

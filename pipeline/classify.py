@@ -1,24 +1,79 @@
-"""Focus areas for measures: the shipped scikit-learn classifier, loaded safely once per process.
+"""Focus areas for measures: the scikit-learn classifier, loaded once per process and never able to run code.
 
-Loading is safe by construction: the artifact's sha256 must equal the one in its card (``card.json``), the
-card's taxonomy must be the taxonomy in use, and skops refuses any type outside scikit-learn, NumPy and SciPy
-(no pickle is ever unpickled).
+A classifier folder (``card.json`` and the skops artifact it names) is untrusted input, whoever hands it in.
+Before anything in it is rebuilt:
+
+- the artifact's sha256 must equal the one in its card (a damaged copy), and the card's taxonomy must be the
+  taxonomy in use;
+- every type the artifact names must be in ``ALLOWED_ARTIFACT_TYPES``, rebuilt the way listed there: the exact
+  content of the shipped model and of ``tiltak train-classifier``'s artifacts, reviewed. A function, method or
+  operator (``builtins.exec``, a ``FunctionTransformer`` wrapping ``numpy.save`` …) is refused by name, whatever
+  its module, and skops is then told to trust exactly the listed types it would otherwise ask about;
+- where it comes from: the shipped model (its sha256 pinned here, not only in the card beside it), a classifier
+  trained on this machine (``tiltak train-classifier`` records its sha256 in the user's trust list), or anything
+  else, which loads only when the user says so (``--trust-classifier``). The type check applies to all three.
+
+No pickle is ever unpickled; arrays are read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import threading
+import zipfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pipeline.errors import TiltakError
 from pipeline.schema import ClassifierInfo, FocusAreaSummary, Measure
 from pipeline.taxonomy import Taxonomy, load_taxonomy, taxonomy_hash
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "models" / "focus_area"
-SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "re.")
+# The shipped artifact's sha256, pinned in the package: the card beside an artifact only proves the two agree, not
+# where the folder came from. Retraining the shipped model (`tiltak train-classifier` into models/focus_area) means
+# updating this line, knowingly; tests/test_untrusted_models.py fails until then.
+SHIPPED_CLASSIFIER_SHA256 = "367f1cbbf6a9140080f6cda1a04d7631236810d162110f7cb6eec4db883c118a"
+
+# Every type a focus-area classifier may contain, with the skops loader that rebuilds it: the complete content of
+# the shipped model (word and character TF-IDF, a soft vote of a calibrated LinearSVC and ComplementNB), which is
+# also what `tiltak train-classifier` writes (a test trains one and fails on a new type, so it is added knowingly).
+# Reviewed: estimators are rebuilt from their attributes without calling __init__; arrays are read with
+# allow_pickle=False; the TypeNode entries are the vectorizer's dtype and the key types of its vocabularies. No
+# function, method, partial, operator or reduce loader is listed, so nothing in an artifact names code to call.
+# Exact names only: no prefix matching.
+ALLOWED_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
+    "builtins.dict": frozenset({"DictNode"}),
+    "builtins.list": frozenset({"ListNode"}),
+    "builtins.tuple": frozenset({"TupleNode"}),
+    "builtins.str": frozenset({"JsonNode", "TypeNode"}),  # JsonNode: every number, string, bool and None
+    "numpy.ndarray": frozenset({"NdArrayNode"}),
+    "numpy.float64": frozenset({"NdArrayNode", "TypeNode"}),
+    "sklearn.pipeline.Pipeline": frozenset({"ObjectNode"}),
+    "sklearn.pipeline.FeatureUnion": frozenset({"ObjectNode"}),
+    "sklearn.feature_extraction.text.TfidfVectorizer": frozenset({"ObjectNode"}),
+    "sklearn.feature_extraction.text.TfidfTransformer": frozenset({"ObjectNode"}),
+    "sklearn.ensemble._voting.VotingClassifier": frozenset({"ObjectNode"}),
+    "sklearn.calibration.CalibratedClassifierCV": frozenset({"ObjectNode"}),
+    "sklearn.calibration._CalibratedClassifier": frozenset({"ObjectNode"}),
+    "sklearn.calibration._SigmoidCalibration": frozenset({"ObjectNode"}),
+    "sklearn.svm._classes.LinearSVC": frozenset({"ObjectNode"}),
+    "sklearn.naive_bayes.ComplementNB": frozenset({"ObjectNode"}),
+    "sklearn.preprocessing._label.LabelEncoder": frozenset({"ObjectNode"}),
+    "sklearn.utils._bunch.Bunch": frozenset({"DictNode"}),
+}
+
+try:
+    import fcntl
+except ImportError:  # Windows: the trust list is still written atomically, two trainings at once may race
+    fcntl = None  # type: ignore[assignment]
+
+Origin = Literal["shipped", "local", "external"]
+TRUST_LIST = "trusted-classifiers.json"
 
 
 @dataclass(frozen=True)
@@ -61,53 +116,195 @@ class ClassifierError(TiltakError):
     pass
 
 
-_cache: dict[tuple[str, str], FocusAreaClassifier] = {}
+# --- where a classifier comes from ------------------------------------------------------------------------------
+
+
+def tiltak_home() -> Path:
+    """The user's tiltak data folder: ``$TILTAK_HOME``, else ``$XDG_DATA_HOME/tiltak``, else
+    ``~/.local/share/tiltak``."""
+    if os.environ.get("TILTAK_HOME"):
+        return Path(os.environ["TILTAK_HOME"]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home).expanduser() / "tiltak"
+
+
+def trust_list_path() -> Path:
+    return tiltak_home() / TRUST_LIST
+
+
+def _read_trust_list(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["classifiers"]
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and "sha256" in e for e in entries):
+            raise ValueError("'classifiers' must be a list of records with a sha256")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ClassifierError(f"{path}: cannot read the list of classifiers trained here: {exc}; delete it, then "
+                              "retrain them or pass --trust-classifier") from exc
+    return entries
+
+
+def locally_trained_sha256s() -> set[str]:
+    """The sha256 of every classifier artifact `tiltak train-classifier` wrote on this machine for this user."""
+    return {entry["sha256"] for entry in _read_trust_list(trust_list_path())}
+
+
+def record_locally_trained(artifact: Path, card: dict) -> Path:
+    """Add a freshly trained artifact to the user's trust list (atomically, under a lock: two trainings at once
+    both land). Returns the list's path."""
+    from pipeline.io import atomic_write_text
+
+    path = trust_list_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sha256 = card["artifact_sha256"]
+    with open(path.with_name(TRUST_LIST + ".lock"), "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entries = _read_trust_list(path)
+        except ClassifierError:
+            entries = []  # an unreadable list is replaced: it only ever widened trust
+        entries = [e for e in entries if e.get("sha256") != sha256]
+        entries.append({"sha256": sha256, "path": str(artifact.resolve()), "name": card.get("name"),
+                        "version": card.get("version"),
+                        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")})
+        atomic_write_text(path, json.dumps({"classifiers": entries}, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def classifier_origin(sha256: str) -> Origin:
+    """shipped (the pinned artifact), local (trained here by `tiltak train-classifier`) or external."""
+    if sha256 == SHIPPED_CLASSIFIER_SHA256:
+        return "shipped"
+    return "local" if sha256 in locally_trained_sha256s() else "external"
+
+
+# --- what an artifact contains -----------------------------------------------------------------------------------
+
+
+def artifact_types(data: bytes, artifact: Path) -> dict[str, set[str]]:
+    """Every type an skops artifact names, with the loaders that would rebuild it: read from its schema, nothing
+    constructed. Any content skops itself would not know how to audit is refused."""
+    try:
+        import skops.io._audit as audit
+        from skops.io._utils import get_module, read_schema
+    except ImportError as exc:  # skops moved its internals: refuse rather than load unchecked
+        raise ClassifierError(f"{artifact}: cannot audit the artifact with this skops version: {exc}") from exc
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema, context = read_schema(archive)
+            tree = audit.get_tree(schema, context, trusted=None)
+    except Exception as exc:
+        raise ClassifierError(f"{artifact}: not a readable skops artifact: {str(exc).splitlines()[0]}") from exc
+    found: dict[str, set[str]] = {}
+    pending, seen = [tree], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.setdefault(f"{node.module_name}.{node.class_name}", set()).add(type(node).__name__)
+        for child in node.children.values():
+            items = child if isinstance(child, list) else child.values() if isinstance(child, dict) else [child]
+            for item in items:
+                if isinstance(item, audit.Node):
+                    pending.append(item)
+                elif isinstance(item, type):
+                    found.setdefault(f"{get_module(item)}.{item.__name__}", set()).add("type")
+                elif item is not None and not isinstance(item, io.BytesIO | str):
+                    raise ClassifierError(f"{artifact}: refused: content of type {type(item).__name__} in a "
+                                          f"{type(node).__name__} cannot be audited")
+    return found
+
+
+def check_artifact_types(data: bytes, artifact: Path) -> list[str]:
+    """Refuse an artifact naming any type outside ``ALLOWED_ARTIFACT_TYPES`` (or rebuilt another way); returns the
+    types skops reports as untrusted, all of them listed there, for ``skops.io.loads(trusted=...)``."""
+    import skops.io
+
+    found = artifact_types(data, artifact)
+    refused = sorted(f"{name} ({', '.join(sorted(loaders - ALLOWED_ARTIFACT_TYPES.get(name, frozenset())))})"
+                     for name, loaders in found.items() if not loaders <= ALLOWED_ARTIFACT_TYPES.get(name, frozenset()))
+    # skops's own audit as well: anything it would ask about must be listed too.
+    untrusted = skops.io.get_untrusted_types(data=data)
+    refused += sorted(name for name in untrusted if name not in ALLOWED_ARTIFACT_TYPES and name not in found)
+    if refused:
+        raise ClassifierError(f"{artifact}: refused before loading: it names {', '.join(refused)}: "
+                              f"{'types' if len(refused) > 1 else 'a type'} a focus-area classifier never needs (and "
+                              "could run code); only the types in pipeline.classify.ALLOWED_ARTIFACT_TYPES load")
+    return untrusted
+
+
+# --- loading -----------------------------------------------------------------------------------------------------
+
+_cache: dict[tuple[str, str, bool], FocusAreaClassifier] = {}
 _lock = threading.Lock()
 
 
-def load_classifier(directory: Path = DEFAULT_CLASSIFIER, taxonomy_path: Path | None = None) -> FocusAreaClassifier:
-    key = (str(directory), str(taxonomy_path))
+def load_classifier(directory: Path = DEFAULT_CLASSIFIER, taxonomy_path: Path | None = None,
+                    trusted: bool = False) -> FocusAreaClassifier:
+    """The classifier in ``directory`` for the taxonomy at ``taxonomy_path``. One that is neither the shipped one
+    nor trained here loads only with ``trusted`` (``--trust-classifier``); none loads with a type outside
+    ``ALLOWED_ARTIFACT_TYPES``."""
+    key = (str(directory), str(taxonomy_path), bool(trusted))
     with _lock:
         if key not in _cache:
-            _cache[key] = _load(Path(directory), taxonomy_path)
+            _cache[key] = _load(Path(directory), taxonomy_path, bool(trusted))
         return _cache[key]
 
 
-def _load(directory: Path, taxonomy_path: Path | None) -> FocusAreaClassifier:
+def _read_card(directory: Path) -> tuple[dict, Path, bytes]:
+    card_path = directory / "card.json"
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        name = card["artifact"]
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise ValueError(f"the artifact must be a file name in the folder, not {name!r}")
+        artifact = directory / name
+        data = artifact.read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ClassifierError(f"{directory}: no usable focus-area classifier (card.json and artifact): {exc}") from exc
+    return card, artifact, data
+
+
+def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAreaClassifier:
     import skops.io
 
     from pipeline.taxonomy import DEFAULT_TAXONOMY
 
-    card_path = directory / "card.json"
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        artifact = directory / card["artifact"]
-        data = artifact.read_bytes()
-    except (OSError, ValueError, KeyError) as exc:
-        raise ClassifierError(f"{directory}: no usable focus-area classifier (card.json and artifact): {exc}") from exc
+    card, artifact, data = _read_card(directory)
     digest = hashlib.sha256(data).hexdigest()
     if digest != card.get("artifact_sha256"):
         raise ClassifierError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
                               "(retrain with `tiltak train-classifier`)")
+    untrusted = check_artifact_types(data, artifact)  # every classifier, trusted or not
+    origin = classifier_origin(digest)
+    if origin == "external" and not trusted:
+        raise ClassifierError(f"{artifact}: an external classifier (sha256 {digest[:12]}…: neither the shipped one "
+                              "nor trained here by `tiltak train-classifier`); refusing to load it unless you trust "
+                              "its source: pass --trust-classifier (or trust_classifier = true in the config)")
     taxonomy_path = Path(taxonomy_path or DEFAULT_TAXONOMY)
     taxonomy = load_taxonomy(taxonomy_path)
-    if card["taxonomy"]["sha256"] != taxonomy_hash(taxonomy_path):
+    try:
+        trained_on = card["taxonomy"]
+        same_taxonomy = trained_on["sha256"] == taxonomy_hash(taxonomy_path)
+    except (KeyError, TypeError) as exc:
+        raise ClassifierError(f"{directory / 'card.json'}: no taxonomy sha256 in the card: {exc}") from exc
+    if not same_taxonomy:
         raise ClassifierError(f"{taxonomy_path}: the classifier in {directory} was trained on another taxonomy "
-                              f"({card['taxonomy']['name']} {card['taxonomy']['version']}); train one for it with "
+                              f"({trained_on.get('name')} {trained_on.get('version')}); train one for it with "
                               "`tiltak train-classifier --taxonomy … --out DIR` and pass --classifier DIR")
-    untrusted = skops.io.get_untrusted_types(data=data)
-    unsafe = [t for t in untrusted if not t.startswith(SAFE_TYPE_PREFIXES)]
-    if unsafe:
-        raise ClassifierError(f"{artifact}: contains types outside scikit-learn/NumPy/SciPy: {unsafe}; refused")
     try:
         model = skops.io.loads(data, trusted=untrusted)
+        classes = [str(c) for c in model.classes_]
+        info = ClassifierInfo(name=card["name"], version=card["version"], taxonomy=trained_on["name"],
+                              taxonomy_version=trained_on["version"], threshold=card["threshold"],
+                              artifact_sha256=digest, origin=origin)
+        threshold = float(card["threshold"])
     except Exception as exc:
-        raise ClassifierError(f"{artifact}: cannot load the classifier: {exc}") from exc
-    classes = [str(c) for c in model.classes_]
-    info = ClassifierInfo(name=card["name"], version=card["version"], taxonomy=card["taxonomy"]["name"],
-                          taxonomy_version=card["taxonomy"]["version"], threshold=card["threshold"],
-                          artifact_sha256=digest)
-    return FocusAreaClassifier(model, classes, float(card["threshold"]), taxonomy, info)
+        raise ClassifierError(f"{artifact}: cannot load the classifier: {str(exc).splitlines()[0]}") from exc
+    return FocusAreaClassifier(model, classes, threshold, taxonomy, info)
 
 
 def classify_measures(measures: list[Measure], classifier: FocusAreaClassifier) -> list[FocusAreaSummary]:

@@ -114,6 +114,11 @@ def run(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Focus-area taxonomy YAML (validated).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Focus-area classifier folder (card.json, artifact).")] = None,
+    trust_classifier: Annotated[bool, typer.Option(
+        "--trust-classifier", help="Load a classifier that is neither the shipped one nor trained here (its types "
+        "are checked all the same).")] = False,
+    trust_nlp: Annotated[bool, typer.Option(
+        "--trust-nlp", help="Load an --nlp folder whose config names code from outside spaCy and tiltak.")] = False,
     pdf_backend: Annotated[str | None, typer.Option(
         "--pdf-backend", help="pdfplumber (default: layout, headings) or pypdfium2 (plain text, much faster).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
@@ -161,12 +166,23 @@ def run(
     if not documents:
         raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
 
+    from pydantic import ValidationError
+
     from pipeline.classify import load_classifier
     from pipeline.config import PipelineConfig
+    from pipeline.nlp import check_nlp_source
 
-    try:  # a bad taxonomy or classifier is refused before Prefect starts
-        defaults = PipelineConfig()
-        load_classifier(classifier or defaults.classifier, taxonomy or defaults.taxonomy)
+    overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
+                 "pdf_backend": pdf_backend, "trust_classifier": trust_classifier or None,
+                 "trust_nlp": trust_nlp or None}
+    try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
+        settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
+                    else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
+        check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
+        load_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise fail(f"{config or 'settings'}: {problems}") from exc
     except TiltakError as exc:
         raise fail(str(exc)) from exc
 
@@ -195,8 +211,7 @@ def run(
                 manifest = flow(  # the paths named, in a JSON-safe form; the flow finds the same documents in them
                     paths=[path_param(p) for p in paths], out_dir=str(out), nlp=nlp, follow_symlinks=follow_symlinks,
                     config_file=str(config) if config else None, refresh_cache=refresh,
-                    overrides={"taxonomy": str(taxonomy) if taxonomy else None,
-                               "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
+                    overrides=overrides,
                     wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
                 )
             except TiltakError as exc:
@@ -437,6 +452,10 @@ def train_classifier(
     console.print(f"{card['name']} {card['version']}: {card['training_data']['examples']} examples, "
                   f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}"
                   f"{tested}, threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)
+    from pipeline.classify import trust_list_path
+
+    console.print(f"trusted on this machine (sha256 {card['artifact_sha256'][:12]}… recorded in {trust_list_path()}); "
+                  "elsewhere it loads only with --trust-classifier", highlight=False)
 
 
 # Commands that live in their own modules (each module's register() adds its commands to this app).

@@ -16,12 +16,18 @@ STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 def doctor(
     out: Annotated[Path, typer.Option("--out", "-o", help="The output folder to check.")] = Path("outputs"),
     nlp: Annotated[str, typer.Option(help="The spaCy pipeline to check (see `tiltak run --help`).")] = "best",
+    classifier: Annotated[Path | None, typer.Option(
+        help="The focus-area classifier folder to check (default: the shipped one).")] = None,
+    trust_classifier: Annotated[bool, typer.Option("--trust-classifier", help="As for `tiltak run`.")] = False,
+    trust_nlp: Annotated[bool, typer.Option("--trust-nlp", help="As for `tiltak run`.")] = False,
 ) -> None:
-    """Check that tiltak can run here: Python, NLP model, classifier, taxonomy, Prefect, output folder, extras."""
+    """Check that tiltak can run here: Python, NLP model, classifier (and where it comes from: shipped, local or
+    external), taxonomy, Prefect, output folder, extras."""
     from pipeline.doctor import failed, run_checks
 
     console = Console()
-    checks = run_checks(out_dir=out, nlp=nlp)
+    checks = run_checks(out_dir=out, nlp=nlp, classifier=classifier, trust_classifier=trust_classifier,
+                        trust_nlp=trust_nlp)
     table = Table(title="tiltak doctor", show_lines=False)
     for column in ("check", "status", "detail", "fix"):
         table.add_column(column, overflow="fold")

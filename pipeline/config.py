@@ -37,6 +37,12 @@ class PipelineConfig(BaseModel):
     taxonomy: Path = MODELS / "focus_area" / "data" / "taxonomy.yaml"
     classifier: Path = Field(default=MODELS / "focus_area",
                              description="Folder of the focus-area classifier (card.json and its skops artifact).")
+    trust_classifier: bool = Field(
+        default=False, description="Load a classifier that is neither the shipped one nor trained here by `tiltak "
+        "train-classifier` (an external one). Its types are checked all the same: none can run code.")
+    trust_nlp: bool = Field(
+        default=False, description="Load a spaCy pipeline folder whose config names factories or registered "
+        "functions from outside spaCy and tiltak (an installed package's code would run), or sources components.")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
     pdf_backend: Literal["pdfplumber", "pypdfium2"] = Field(
@@ -57,7 +63,8 @@ class PipelineConfig(BaseModel):
     def config_hash(self) -> str:
         """sha256 over the settings and the content of every data file they point to."""
         digest = hashlib.sha256()
-        digest.update(json.dumps(self.model_dump(mode="json", exclude=set(self._data_files())),
+        # The trust flags decide whether a model may load, not what an analysis contains.
+        digest.update(json.dumps(self.model_dump(mode="json", exclude={*self._data_files(), *self._trust_flags()}),
                                  sort_keys=True).encode())
         for name in sorted(self._data_files()):
             path: Path = getattr(self, name)
@@ -70,6 +77,10 @@ class PipelineConfig(BaseModel):
         card = self.classifier / "card.json"
         digest.update(card.read_bytes() if card.is_file() else b"no classifier")
         return digest.hexdigest()
+
+    @staticmethod
+    def _trust_flags() -> tuple[str, ...]:
+        return ("trust_classifier", "trust_nlp")
 
     @staticmethod
     def _data_files() -> tuple[str, ...]:

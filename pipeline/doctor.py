@@ -45,14 +45,15 @@ def check_python() -> Check:
     return Check("python", "ok", f"Python {version} ({sys.executable})")
 
 
-def check_nlp(nlp: str = "best") -> Check:
+def check_nlp(nlp: str = "best", trusted: bool = False) -> Check:
     from pipeline.errors import TiltakError
     from pipeline.nlp import load_nlp
 
     try:
-        loaded = load_nlp(nlp)
+        loaded = load_nlp(nlp, trusted=trusted)
     except TiltakError as exc:
-        return Check("nlp model", "fail", f"--nlp {nlp}: {exc}", "install the model, or use --nlp best")
+        return Check("nlp model", "fail", f"--nlp {nlp}: {exc}",
+                     "install the model, use --nlp best, or --trust-nlp for a pipeline whose source you trust")
     info = loaded.info
     detail = f"--nlp {nlp} → {info.name} {info.version} ({info.kind}; {', '.join(info.components)})"
     if info.kind == "blank":
@@ -70,22 +71,42 @@ def check_shipped_model() -> Check:
         return Check("shipped nlp model", "warn", f"{meta}: missing", "tiltak train-nlp installs it")
     import json
 
+    from pipeline.errors import TiltakError
+    from pipeline.nlp import is_shipped_model, verify_checksums
+
     data = json.loads(meta.read_text(encoding="utf-8"))
-    return Check("shipped nlp model", "ok", f"{meta.parent}: {data.get('lang', 'nb')}_{data.get('name')} "
-                 f"{data.get('version')}")
+    what = f"{meta.parent}: {data.get('lang', 'nb')}_{data.get('name')} {data.get('version')}"
+    try:
+        verify_checksums(meta.parent)
+    except TiltakError as exc:
+        return Check("shipped nlp model", "fail", str(exc), "reinstall tiltak, or retrain it with tiltak train-nlp")
+    if not is_shipped_model(meta.parent):
+        return Check("shipped nlp model", "warn", f"{what}: external (its checksums.json is not the one pinned in "
+                     "pipeline/nlp.py: retrained or replaced)", "reinstall tiltak, or pin the retrained model's "
+                     "checksums in pipeline/nlp.py (SHIPPED_NLP_CHECKSUMS)")
+    return Check("shipped nlp model", "ok", f"{what}: shipped (checksums match the ones pinned in the package)")
 
 
-def check_classifier() -> Check:
-    from pipeline.classify import DEFAULT_CLASSIFIER, load_classifier
+ORIGINS = {"shipped": "shipped (sha256 pinned in the package)",
+           "local": "local (trained here by tiltak train-classifier)",
+           "external": "external (loaded only with --trust-classifier)"}
+
+
+def check_classifier(directory: Path | None = None, trusted: bool = False) -> Check:
+    from pipeline.classify import DEFAULT_CLASSIFIER, load_classifier, trust_list_path
     from pipeline.errors import TiltakError
 
     try:
-        classifier = load_classifier(DEFAULT_CLASSIFIER)
+        classifier = load_classifier(directory or DEFAULT_CLASSIFIER, trusted=trusted)
     except TiltakError as exc:
-        return Check("focus-area classifier", "fail", str(exc), "tiltak train-classifier")
+        return Check("focus-area classifier", "fail", str(exc),
+                     "tiltak train-classifier, or --trust-classifier for a classifier whose source you trust")
     info = classifier.info
-    return Check("focus-area classifier", "ok", f"{info.name} {info.version}, sha256 {info.artifact_sha256[:12]}… "
-                 f"matches its card, taxonomy {info.taxonomy} {info.taxonomy_version}")
+    detail = (f"{info.name} {info.version}: {ORIGINS[info.origin]}; sha256 {info.artifact_sha256[:12]}… matches "
+              f"its card; only reviewed types; taxonomy {info.taxonomy} {info.taxonomy_version}")
+    if info.origin == "local":
+        detail += f"; trust list {trust_list_path()}"
+    return Check("focus-area classifier", "warn" if info.origin == "external" else "ok", detail)
 
 
 def check_taxonomy() -> Check:
@@ -168,13 +189,14 @@ def check_chromium(path: Path = CHROMIUM) -> Check:
                  "tests/install-browser.sh (or apt-get install chromium)")
 
 
-def run_checks(out_dir: Path = Path("outputs"), nlp: str = "best") -> list[Check]:
+def run_checks(out_dir: Path = Path("outputs"), nlp: str = "best", classifier: Path | None = None,
+               trust_classifier: bool = False, trust_nlp: bool = False) -> list[Check]:
     """Every check, in the order printed."""
     checks: list[tuple[str, Callable[[], Check]]] = [
         ("python", check_python),
-        ("nlp model", lambda: check_nlp(nlp)),
+        ("nlp model", lambda: check_nlp(nlp, trust_nlp)),
         ("shipped nlp model", check_shipped_model),
-        ("focus-area classifier", check_classifier),
+        ("focus-area classifier", lambda: check_classifier(classifier, trust_classifier)),
         ("taxonomy", check_taxonomy),
         ("prefect", check_prefect),
         ("output folder", lambda: check_output(out_dir)),

@@ -7,12 +7,23 @@ Resolution of ``--nlp``:
 - a package name (``nb_core_news_md``): that package, or a clear error saying how to install it.
 - a directory: a spaCy pipeline saved there.
 - ``blank``: the tokenizer-only pipeline on purpose.
+
+A pipeline folder is untrusted input. spaCy runs code from a folder only through the factories and registered
+functions its ``config.cfg`` names, but those can be any installed package's. So before a folder is loaded, every
+factory, registered function (``@architectures``, ``@tokenizers``, ``@callbacks`` …) and the language its
+``[nlp]`` and ``[components]`` name must be spaCy's own (spacy, thinc, spacy-legacy) or tiltak's
+(``OWN_FUNCTION_MODULES``), and no component may be sourced from another pipeline; otherwise it is refused unless
+trusted (``--trust-nlp``). The shipped model's ``checksums.json`` hash is pinned here (``SHIPPED_NLP_CHECKSUMS``),
+so a folder is reported as ``shipped`` only when it is that model, file for file; any other folder is
+``external``. A package name loads an installed spaCy model package (one with a meta.json), which is installed
+code like spaCy itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import json
 import re
 import threading
@@ -32,6 +43,14 @@ from pipeline.schema import NlpModelInfo
 UPSTREAM_PREFERENCE = ("nb_core_news_lg", "nb_core_news_md", "nb_core_news_sm")
 SHIPPED_MODELS_DIR = Path(__file__).parent.parent / "models"
 SHIPPED_MODEL_NAME = "nb_tiltak_core"
+# sha256 of the shipped model's checksums.json (which lists every file's sha256): pinned in the package, so a folder
+# that only agrees with its own checksums is not taken for the shipped model. Retraining it (`tiltak train-nlp`)
+# means updating this line; tests/test_untrusted_models.py fails until then.
+SHIPPED_NLP_CHECKSUMS = "379db3c63f407baab5531165b5b5c09e38d70b677b1b08dd140a930fceab0ee0"
+# Where a pipeline folder's factories and registered functions may come from without --trust-nlp: spaCy's own
+# packages, and tiltak's components (module names, exact or as a package prefix with a dot).
+SPACY_OWN_PACKAGES = ("spacy", "thinc", "spacy_legacy")
+OWN_FUNCTION_MODULES = ("pipeline.nlp_components",)
 BLANK_WARNING = (
     "nlp: no trained Norwegian spaCy pipeline is installed; ran a blank tokenizer with a rule-based "
     "sentencizer (no POS, lemmas, parses or entities)"
@@ -52,12 +71,14 @@ _cache: dict[str, LoadedNlp] = {}
 _lock = threading.Lock()
 
 
-def load_nlp(name: str = "best") -> LoadedNlp:
-    """The pipeline for ``name``, loaded on first use and shared by every document of the process."""
+def load_nlp(name: str = "best", trusted: bool = False) -> LoadedNlp:
+    """The pipeline for ``name``, loaded on first use and shared by every document of the process. A folder whose
+    config names code from outside spaCy and tiltak loads only when ``trusted`` (``--trust-nlp``)."""
+    key = f"{name}\0{'trusted' if trusted else ''}"
     with _lock:
-        if name not in _cache:
-            _cache[name] = _resolve(name)
-        return _cache[name]
+        if key not in _cache:
+            _cache[key] = _resolve(name, bool(trusted))
+        return _cache[key]
 
 
 # Long texts are parsed in pieces, so that neither memory nor time depends on how a text is laid out: spaCy's
@@ -198,22 +219,22 @@ def _shipped_model_path() -> Path | None:
     return path if (path / "meta.json").is_file() else None
 
 
-def _resolve(name: str) -> LoadedNlp:
+def _resolve(name: str, trusted: bool = False) -> LoadedNlp:
     if name == "best":
         for package in UPSTREAM_PREFERENCE:
             if _is_installed(package):
                 return _load_package(package)
         shipped = _shipped_model_path()
-        return _load_directory(shipped, kind="shipped") if shipped else _blank()
+        return _load_directory(shipped, trusted) if shipped else _blank()
     if name == "blank":
         return _blank()
     path = Path(name)
     if path.is_dir():
-        return _load_directory(path, kind="shipped")
+        return _load_directory(path, trusted)
     if name == SHIPPED_MODEL_NAME and (shipped := _shipped_model_path()):
-        return _load_directory(shipped, kind="shipped")
+        return _load_directory(shipped, trusted)
     if _is_installed(name):
-        return _load_package(name)
+        return _load_package(name, trusted)
     raise TiltakError(
         f"spaCy pipeline '{name}' is not installed. Install it into this environment "
         f"(e.g. `python -m spacy download {name}` or `pip install {name}-<version>.whl`), "
@@ -243,7 +264,11 @@ def _info(nlp: Language, kind: str) -> NlpModelInfo:
                         components=list(nlp.pipe_names))
 
 
-def _load_package(package: str) -> LoadedNlp:
+def _load_package(package: str, trusted: bool = False) -> LoadedNlp:
+    if not trusted and not _is_spacy_model_package(package):
+        # spacy.load imports any installed package by name and calls its load(): only model packages are meant.
+        raise TiltakError(f"--nlp {package}: an installed package but not a spaCy pipeline package (no meta.json); "
+                          "refusing to import it (pass --trust-nlp if it is one)")
     try:
         nlp = spacy.load(package)
     except Exception as exc:
@@ -274,8 +299,111 @@ def verify_checksums(path: Path) -> None:
                           f"{' …' if len(changed) > 3 else ''}); refusing to load it: reinstall or retrain it")
 
 
-def _load_directory(path: Path, kind: str) -> LoadedNlp:
+def _is_spacy_model_package(package: str) -> bool:
+    if not re.fullmatch(r"[A-Za-z_][\w]*", package):
+        return False
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return any((Path(location) / "meta.json").is_file() for location in locations)
+
+
+def is_shipped_model(path: Path) -> bool:
+    """True when ``path`` holds the shipped model: its checksums.json is the pinned one (its files are checked
+    against that list by ``verify_checksums``)."""
+    listed = path / CHECKSUMS_FILE
+    return listed.is_file() and hashlib.sha256(listed.read_bytes()).hexdigest() == SHIPPED_NLP_CHECKSUMS
+
+
+def _defined_in(function: object) -> str:
+    """The module that defines a registered function; for a function registered with ``Language.component``, the
+    module of the component itself (spaCy wraps it in a closure of its own)."""
+    module = getattr(function, "__module__", None) or ""
+    if module == "spacy.language" and "<locals>" in getattr(function, "__qualname__", ""):
+        with_component = inspect.getclosurevars(function).nonlocals.get("component_func")
+        if with_component is not None:
+            return _defined_in(with_component)
+    return module
+
+
+def _own(module: str) -> bool:
+    return module.split(".")[0] in SPACY_OWN_PACKAGES or any(
+        module == own or module.startswith(own + ".") for own in OWN_FUNCTION_MODULES)
+
+
+def foreign_code(path: Path) -> str | None:
+    """Why the pipeline folder ``path`` would run code from outside spaCy and tiltak when loaded, or None. Reads
+    its config.cfg as data (sections interpolated, nothing resolved); checks the sections spaCy resolves when it
+    loads a pipeline ([nlp] and [components])."""
+    from spacy.util import get_lang_class, load_config, registry
+
+    try:
+        config = load_config(path / "config.cfg", interpolate=True)
+    except Exception as exc:
+        return f"its config.cfg cannot be read: {str(exc).splitlines()[0]}"
+    lang = str(config.get("nlp", {}).get("lang", ""))
+    if not re.fullmatch(r"[a-z]{2,3}", lang) or importlib.util.find_spec(f"spacy.lang.{lang}") is None:
+        return f"its config.cfg names the language {lang!r}, which is not one of spaCy's"
+    language = get_lang_class(lang)
+    from spacy.pipeline.factories import register_factories
+
+    register_factories()
+    registry._entry_point_factories.get_all()  # what Language() does: installed plugins register their factories
+    for component, block in (config.get("components") or {}).items():
+        if not isinstance(block, dict):
+            continue
+        if "source" in block:
+            return f"its component '{component}' is sourced from another pipeline ({block['source']!r})"
+        factory = block.get("factory")
+        if factory is None:
+            continue
+        internal = language.get_factory_name(str(factory))
+        registered = (registry.factories.get(internal) if internal in registry.factories else
+                      registry.factories.get(str(factory)) if str(factory) in registry.factories else None)
+        if registered is None:
+            return f"its config.cfg names the factory '{factory}', which is not registered here"
+        if not _own(_defined_in(registered)):
+            return (f"its config.cfg names the factory '{factory}' (from {_defined_in(registered)}), which is "
+                    "neither spaCy's nor tiltak's")
+    for section in ("nlp", "components"):
+        for key, value in _references(config.get(section) or {}):
+            try:
+                function = registry.get(key[1:], str(value))
+            except Exception:
+                return f"its config.cfg names '{key} = {value}', which is not registered here"
+            if not _own(_defined_in(function)):
+                return (f"its config.cfg names '{key} = {value}' (from {_defined_in(function)}), which is neither "
+                        "spaCy's nor tiltak's")
+    return None
+
+
+def _references(block: dict):
+    """Every ``@registry = name`` reference in a config block, however deep."""
+    for key, value in block.items():
+        if isinstance(value, dict):
+            yield from _references(value)
+        elif isinstance(key, str) and key.startswith("@"):
+            yield key, value
+
+
+def check_nlp_source(name: str, trusted: bool = False) -> None:
+    """Refuse at once, without loading anything, an ``--nlp`` folder ``load_nlp`` would refuse for what its config
+    names (the command line calls this before Prefect starts)."""
+    path = Path(name)
+    if name not in ("best", "blank") and path.is_dir() and not trusted:
+        _refuse_foreign_code(path)
+
+
+def _refuse_foreign_code(path: Path) -> None:
+    if reason := foreign_code(path):
+        raise TiltakError(f"{path}: refused: {reason}; loading it could run code: pass --trust-nlp (or "
+                          "trust_nlp = true in the config) only if you trust where this pipeline comes from")
+
+
+def _load_directory(path: Path, trusted: bool = False) -> LoadedNlp:
     verify_checksums(path)
+    kind = "shipped" if is_shipped_model(path) else "external"
+    if not trusted:
+        _refuse_foreign_code(path)
     try:
         nlp = spacy.load(path)
     except Exception as exc:

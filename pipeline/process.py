@@ -89,7 +89,7 @@ def _finish(prepared: _Prepared, doc: Doc, loaded: LoadedNlp, config: PipelineCo
         extraction = extract(prepared.structured, doc, config)
     prepared.limits.check_time(path, "classify")
     with stage(path, "classify", timings):
-        classifier = load_classifier(config.classifier, config.taxonomy)
+        classifier = load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
         focus_areas = classify_measures(extraction.measures, classifier)
     prepared.limits.check_time(path, "assemble")
     with stage(path, "assemble", timings):
@@ -112,7 +112,7 @@ def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:
     path = Path(path)
     prepared = _prepare(path, config)
     with stage(path, "nlp", prepared.timings):
-        loaded = load_nlp(config.nlp)
+        loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         doc = parse(loaded, prepared.structured.text, _time_check(prepared))
     return _finish(prepared, doc, loaded, config)
 
@@ -124,7 +124,7 @@ def analyse_documents(paths: list[Path], config: PipelineConfig, *, batch_size: 
 
     Documents are loaded and structured ``batch_size`` at a time, so memory holds one batch, not the corpus.
     Each document's ``nlp`` timing is its share of its batch's NLP time, by length."""
-    loaded = load_nlp(config.nlp)
+    loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
     for first in range(0, len(paths), batch_size):
         batch: list[tuple[Path, _Prepared | DocumentError]] = []
         for path in map(Path, paths[first:first + batch_size]):

@@ -164,8 +164,9 @@ class DocumentInfo(_Model):
 class NlpModelInfo(_Model):
     name: str
     version: str
-    kind: Literal["upstream", "shipped", "blank"] = Field(
-        description="upstream nb_core_news pipeline, the project's shipped model, or a blank tokenizer-only pipeline."
+    kind: Literal["upstream", "shipped", "external", "blank"] = Field(
+        description="upstream: an installed spaCy model package (nb_core_news_*); shipped: the project's model (its "
+        "checksums pinned in the package); external: any other pipeline folder; blank: a tokenizer-only pipeline."
     )
     components: list[str] = Field(default_factory=list)
 
@@ -177,6 +178,10 @@ class ClassifierInfo(_Model):
     taxonomy_version: str | None = None
     threshold: float | None = Field(default=None, description="Below this score a measure gets the fallback area.")
     artifact_sha256: str | None = None
+    origin: Literal["shipped", "local", "external"] | None = Field(
+        default=None, description="Where the classifier comes from: shipped (the project's model, its sha256 pinned "
+        "in the package), local (trained on this machine by `tiltak train-classifier`) or external (anything else, "
+        "loaded only with --trust-classifier).")
 
 
 class FocusAreaSummary(_Model):

@@ -47,12 +47,23 @@ class Taxonomy(BaseModel):
         return next((label.name for label in self.labels if label.id == label_id), label_id)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line, with the line it points at: PyYAML's own message spans several."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1})" if mark is not None else problem
+
+
 @cache
 def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
+    """The taxonomy at ``path``, parsed as data only (``yaml.safe_load``: a ``!!python/...`` tag is refused, never
+    run) and validated."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TiltakError(f"{path}: cannot read the taxonomy: {exc}") from exc
+    except OSError as exc:
+        raise TiltakError(f"{path}: cannot read the taxonomy: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise TiltakError(f"{path}: cannot read the taxonomy: {yaml_problem(exc)}") from exc
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:

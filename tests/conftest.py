@@ -10,6 +10,9 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="tiltak-test-prefect-")
 atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Classifiers trained by the tests are recorded in a trust list of the suite's own, not the user's.
+os.environ["TILTAK_HOME"] = tempfile.mkdtemp(prefix="tiltak-test-home-")
+atexit.register(shutil.rmtree, os.environ["TILTAK_HOME"], ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "eval" / "seeds"

@@ -10,7 +10,8 @@ real document kept in one fold (so no fold is tested on a document it has seen),
 measures alone; and top-1/top-2 accuracy on a held-out test set of measures from other real documents, never trained
 on. The threshold below which a measure falls back to the taxonomy's fallback label is chosen on the
 cross-validated predictions. The card records the data hashes, the taxonomy hash, the metrics and the threshold; the
-artifact is saved with skops and its sha256 is written into the card, which the loader checks before reading it.
+artifact is saved with skops and its sha256 is written into the card, which the loader checks before reading it, and
+into the user's list of classifiers trained here (pipeline.classify.record_locally_trained), which makes it "local".
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from pipeline.classify import ClassifierError, check_artifact_types, record_locally_trained
 from pipeline.evaluation import focus_area_scores
+from pipeline.io import atomic_write_text
 from pipeline.taxonomy import Taxonomy, load_taxonomy, taxonomy_hash
 
 HERE = Path(__file__).resolve().parent
@@ -184,6 +187,13 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
     staging = artifact.with_suffix(".tmp")
     # Deflated: the fitted vocabularies are most of the artifact and compress about tenfold.
     skops.io.dump(model, staging, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    # The loader refuses any type outside its reviewed list: a training change that brings a new one fails here,
+    # before anything is replaced, so the type is added to pipeline.classify.ALLOWED_ARTIFACT_TYPES knowingly.
+    try:
+        check_artifact_types(staging.read_bytes(), artifact)
+    except ClassifierError:
+        staging.unlink()
+        raise
     staging.replace(artifact)
     import sklearn
 
@@ -216,8 +226,11 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
             "held_out_test": held_out,
         },
     }
-    (out / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / CARD_MD).write_text(render_card(card), encoding="utf-8")
+    atomic_write_text(out / CARD_JSON, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / CARD_MD, render_card(card))
+    # Trained here, so trusted here: `tiltak run --classifier OUT` loads it without --trust-classifier (origin
+    # "local"); a copy on another machine is external there.
+    record_locally_trained(artifact, card)
     return card
 
 
