@@ -2,7 +2,8 @@
 
 Exit codes: 0 everything worked; 1 some documents failed (the rest were written; see the run manifest) or
 some files are invalid; 2 the command cannot start (a missing path, an unsupported file, a model that is
-not installed).
+not installed); 130 / 143 `tiltak run` was interrupted by SIGINT (Ctrl-C) / SIGTERM (what finished is written, the
+manifest says interrupted; the same command finishes the rest).
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def run(
 
     from flows import dask_runner, process_corpus, progress_listener
     from pipeline.outputs import new_run_id
+    from pipeline.workers import RunInterrupted, interruptible
 
     flow = process_corpus
     if runner == "dask":
@@ -136,24 +138,32 @@ def run(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[current]}"), console=console, transient=False,
     )
-    with progress:
-        bar = progress.add_task("starting Prefect", total=len(documents), current="")
+    run_id = new_run_id()  # named here so the Prefect flow run carries it
+    try:
+        # SIGINT / SIGTERM: the run stops its workers, writes what finished and raises RunInterrupted; a second
+        # signal kills every process the run started and exits at once.
+        with interruptible(), progress:
+            bar = progress.add_task("starting Prefect", total=len(documents), current="")
 
-        def advance(record) -> None:
-            progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
+            def advance(record) -> None:
+                progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
 
-        with progress_listener(advance):
-            try:
-                manifest = flow(
-                    paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
-                    config_file=str(config) if config else None, refresh_cache=refresh,
-                    overrides={"taxonomy": str(taxonomy) if taxonomy else None,
-                               "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
-                    wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
-                )
-            except TiltakError as exc:
-                raise fail(str(exc)) from exc
-        progress.update(bar, description="done", current="")
+            with progress_listener(advance):
+                try:
+                    manifest = flow(
+                        paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
+                        config_file=str(config) if config else None, refresh_cache=refresh,
+                        overrides={"taxonomy": str(taxonomy) if taxonomy else None,
+                                   "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
+                        wait_lock=wait_lock, run_id=run_id,
+                    )
+                except RunInterrupted:
+                    raise
+                except TiltakError as exc:
+                    raise fail(str(exc)) from exc
+            progress.update(bar, description="done", current="")
+    except RunInterrupted as exc:
+        raise _interrupted(exc, out, run_id, len(documents)) from None
 
     counts = manifest["counts"]
     console.print(
@@ -168,6 +178,19 @@ def run(
                          markup=False, highlight=False, soft_wrap=True)
     if counts["failed"]:
         raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+def _interrupted(exc, out: Path, run_id: str, total: int) -> typer.Exit:
+    """One line: the run was interrupted, how far it got and where its manifest is; exit 128 + the signal."""
+    manifest = out / "runs" / f"{run_id}.json"
+    try:
+        finished = len(json.loads(manifest.read_text(encoding="utf-8"))["documents"])
+        where = f"{finished} of {total} documents finished; run manifest: {manifest} (status interrupted)"
+    except (OSError, ValueError, KeyError):
+        where = "no document finished and no run manifest was written"
+    errors.print(f"tiltak: {exc}: {where}; run the same command again to finish the rest", markup=False,
+                 highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
 
 
 @app.command()
