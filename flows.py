@@ -89,7 +89,14 @@ from pipeline.outputs import (  # noqa: E402
 )
 from pipeline.process import NLP_BATCH_SIZE, analyse_documents, analyse_isolated, analysis_pool  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
-from pipeline.workers import RunInterrupted, WorkerPool, can_start_workers, interruptible  # noqa: E402
+from pipeline.workers import (  # noqa: E402
+    RunInterrupted,
+    WorkerPool,
+    can_start_workers,
+    check_interrupted,
+    interrupted,
+    interruptible,
+)
 
 ProgressListener = Callable[[DocumentRecord], None]
 _progress_listeners: list[ProgressListener] = []
@@ -311,6 +318,7 @@ def process_corpus(
         last_write = [time.monotonic()]
 
         def record(entry: DocumentRecord) -> None:
+            check_interrupted()  # after a signal, the documents abandoned in flight are not recorded as failed
             manifest.documents.append(entry)
             # Rewritten at most about once a second (and at the end): a killed run still leaves a valid manifest,
             # without a whole-manifest write per document on large corpora.
@@ -323,7 +331,7 @@ def process_corpus(
         try:
             _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
         except BaseException as exc:
-            stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt)
+            stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt) or interrupted() is not None
             manifest.status = "interrupted" if stopped else "failed"
             manifest.finished_at = utc_now()
             with suppress(Exception):
@@ -459,6 +467,7 @@ def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str
                                          run_id, refresh, len(batch) - 1): batch for batch in batches}
         batches = []
         for future in as_completed(list(submitted)):
+            check_interrupted()
             batch = submitted.pop(future)  # drop the future (and its results) once it is handled
             future.wait()
             if not future.state.is_failed():

@@ -157,8 +157,6 @@ def run(
                                    "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
                         wait_lock=wait_lock, run_id=run_id,
                     )
-                except RunInterrupted:
-                    raise
                 except TiltakError as exc:
                     raise fail(str(exc)) from exc
             progress.update(bar, description="done", current="")

@@ -35,7 +35,14 @@ from pipeline.nlp import BLANK_WARNING, LoadedNlp, load_nlp, parse, parse_many
 from pipeline.schema import DocumentResult
 from pipeline.source import SourceDocument
 from pipeline.structure import StructuredDocument, build_structure
-from pipeline.workers import OutOfMemory, WorkerDied, WorkerPool, WorkerTimeout, retire_after_this_job
+from pipeline.workers import (
+    OutOfMemory,
+    WorkerDied,
+    WorkerPool,
+    WorkerStartFailed,
+    WorkerTimeout,
+    retire_after_this_job,
+)
 
 OUT_OF_MEMORY = "out of memory"
 
@@ -201,7 +208,7 @@ def load_models(settings: dict) -> None:
 def analysis_pool(config: PipelineConfig, size: int) -> WorkerPool:
     """Worker processes for ``analyse_isolated``, each with the models of ``config`` and its memory limit."""
     return WorkerPool(size, initializer=load_models, initargs=(config.model_dump(mode="json"),),
-                      max_memory_mb=config.max_memory_mb)
+                      max_memory_mb=config.max_memory_mb, prestart=True)
 
 
 def _analyse_in_worker(path: str, settings: dict) -> dict:
@@ -227,7 +234,7 @@ def analyse_isolated(pool: WorkerPool, path: Path, config: PipelineConfig) -> di
         return {"stage": "timeout", "error": time_limit_reason(config.max_seconds_per_document)}
     except OutOfMemory:
         return {"stage": "worker", "error": memory_limit_reason(config.max_memory_mb)}
-    except WorkerDied as exc:
+    except (WorkerDied, WorkerStartFailed) as exc:
         return {"stage": "worker", "error": str(exc)}
     if outcome.get("error") == OUT_OF_MEMORY:
         outcome["error"] = memory_limit_reason(config.max_memory_mb)

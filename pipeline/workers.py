@@ -20,10 +20,12 @@ exits at once. Plain functions and classes, no Prefect: ``flows.py`` uses them, 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import multiprocessing
 import os
+import pickle
 import queue
 import resource
 import signal
@@ -41,6 +43,11 @@ from pipeline.errors import TiltakError
 # Imported once by the fork server, so that each worker forked from it starts with them loaded (importing spaCy,
 # scikit-learn and skops takes seconds).
 PRELOAD = ["pipeline.workers", "pipeline.process", "pipeline.classify", "skops.io"]
+# The first pool's initializer, pickled: the fork server runs it once when it starts (see the end of this module),
+# so that workers forked from it start with the models loaded (loading the classifier takes seconds) and share their
+# memory; a worker whose pool needs other models loads them itself.
+FORKSERVER_INIT = "TILTAK_FORKSERVER_INIT"
+_start_lock = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 # Seconds a new worker may take to start and load its models before the pool gives up on it.
 WORKER_START_TIMEOUT = 600.0
@@ -62,6 +69,10 @@ class WorkerDied(TiltakError):
         super().__init__(describe_exit(exitcode))
 
 
+class WorkerStartFailed(TiltakError):
+    """A worker process could not start (its initializer failed, or it ran out of memory loading the models)."""
+
+
 class OutOfMemory(TiltakError):
     """The job raised MemoryError in its worker (past ``max_memory_mb``); the worker was replaced."""
 
@@ -70,8 +81,9 @@ class PoolStopped(TiltakError):
     """The pool was stopped (the run was interrupted) before the job finished."""
 
 
-class RunInterrupted(TiltakError):
-    """The run was stopped by a signal (SIGINT or SIGTERM)."""
+class RunInterrupted(BaseException):
+    """The run was stopped by a signal (SIGINT or SIGTERM). Like KeyboardInterrupt, not an Exception: raised in the
+    main thread wherever it is, it must not be taken for the failure of whatever step was running."""
 
     def __init__(self, signum: int):
         self.signum = signum
@@ -169,8 +181,6 @@ def _worker_main(connection: Connection, initializer: Callable | None, initargs:
 
 def _portable(exc: BaseException) -> BaseException:
     """The exception itself when it survives pickling, else one that says what it was."""
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
@@ -203,7 +213,7 @@ class WorkerPool:
     Workers start on first use; a worker that was killed, died or retired is replaced on the next call."""
 
     def __init__(self, size: int, *, initializer: Callable | None = None, initargs: tuple = (),
-                 max_memory_mb: int = 0):
+                 max_memory_mb: int = 0, prestart: bool = False):
         if size < 1:
             raise ValueError(f"a worker pool needs at least one worker, not {size}")
         if not can_start_workers():
@@ -221,6 +231,19 @@ class WorkerPool:
         self._stopped = threading.Event()
         self.ended = 0  # workers killed (over time), dead or retired while the pool ran: each is replaced
         _pools.add(self)
+        if prestart:  # start the workers (and the fork server) now, in the background, while the caller gets ready
+            threading.Thread(target=self._prestart, name="tiltak-worker-prestart", daemon=True).start()
+
+    def _prestart(self) -> None:
+        for _ in range(self.size):
+            worker = self._slots.get()
+            try:
+                if worker is None and not self.stopped:
+                    worker = self._start()
+            except BaseException:  # the pool's users meet the same failure, with the document it concerns
+                worker = None
+            finally:
+                self._slots.put(worker)
 
     # The pool is a context manager: leaving it stops every worker.
     def __enter__(self) -> WorkerPool:
@@ -299,7 +322,12 @@ class WorkerPool:
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(target=_worker_main, name="tiltak-worker", daemon=True,
                                         args=(child_end, self._initializer, self._initargs, self.max_memory_mb))
-        process.start()
+        with _start_lock:
+            os.environ[FORKSERVER_INIT] = base64.b64encode(pickle.dumps((self._initializer, self._initargs))).decode()
+            try:
+                process.start()  # starts the fork server first, if it is not running: it reads the variable
+            finally:
+                os.environ.pop(FORKSERVER_INIT, None)
         child_end.close()
         worker = _Worker(process, parent_end)
         with self._lock:
@@ -309,19 +337,19 @@ class WorkerPool:
             self._live.add(worker)
         try:
             if not wait([parent_end], WORKER_START_TIMEOUT):
-                raise TiltakError(f"a worker process did not start within {WORKER_START_TIMEOUT:g} s")
+                raise WorkerStartFailed(f"a worker process did not start within {WORKER_START_TIMEOUT:g} s")
             status, value = parent_end.recv()
         except (EOFError, OSError):
             exitcode = self._reap(worker)
             if self.stopped:
                 raise PoolStopped("the run was stopped") from None
-            raise TiltakError(f"a worker process failed to start: {describe_exit(exitcode)}") from None
+            raise WorkerStartFailed(f"a worker process failed to start: {describe_exit(exitcode)}") from None
         except BaseException:
             self._discard(worker)
             raise
         if status != "ready":
             self._discard(worker)
-            raise TiltakError(f"a worker process failed to start: {value}")
+            raise WorkerStartFailed(f"a worker process failed to start: {value}")
         worker.ready, worker.pid = True, value
         return worker
 
@@ -349,9 +377,21 @@ def stop_all() -> None:
         pool.stop()
 
 
+def _stop_fork_server() -> None:
+    """Kill the fork server (its workers die with it): a worker being started waits for it, and may wait for seconds
+    while it imports and loads the models; killing it ends that wait at once. A later pool starts a new one."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 # --- signals -----------------------------------------------------------------------------------------------------
 
 _interrupted: list[int] = []  # the signals received, first one first
+_depth = 0  # interruptible() blocks entered (the command line's, and the flow's within it)
 
 
 def interrupted() -> int | None:
@@ -359,9 +399,17 @@ def interrupted() -> int | None:
     return _interrupted[0] if _interrupted else None
 
 
+def check_interrupted() -> None:
+    """Raise ``RunInterrupted`` if a signal interrupted the run: the signal handler raises it once, wherever the main
+    thread is, and code there may swallow it; the run's loops call this at each step."""
+    if _interrupted:
+        raise RunInterrupted(_interrupted[0])
+
+
 def _on_signal(signum: int, _frame) -> None:
     _interrupted.append(signum)
     stop_all()
+    _stop_fork_server()
     if len(_interrupted) > 1:  # asked twice: no more waiting
         kill_descendants()
         os._exit(128 + signum)
@@ -373,13 +421,19 @@ def interruptible() -> Iterator[None]:
     """Within: SIGINT and SIGTERM stop the worker pools and raise ``RunInterrupted`` in the main thread; a second
     one kills every process this one started and exits at once (128 + the signal). Does nothing outside the main
     thread (only the main thread receives signals)."""
+    global _depth
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    if _depth == 0:
+        _interrupted.clear()  # a new run (tests run several in one process)
     previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    _depth += 1
     try:
+        check_interrupted()  # a signal that came in between, while Prefect's own SIGTERM handler was in place
         yield
     finally:
+        _depth -= 1
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -418,3 +472,17 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def _run_forkserver_init() -> None:
+    """In the fork server (which imports this module first, with ``FORKSERVER_INIT`` set): run the first pool's
+    initializer. Nothing may escape: an error here would stop the fork server."""
+    encoded = os.environ.pop(FORKSERVER_INIT, None)
+    if encoded:
+        with contextlib.suppress(BaseException):
+            initializer, initargs = pickle.loads(base64.b64decode(encoded))
+            if initializer is not None:
+                initializer(*initargs)
+
+
+_run_forkserver_init()
