@@ -293,58 +293,60 @@ def process_corpus(
     extra = {key: value for key, value in (overrides or {}).items() if value is not None}
     config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp, **extra) if config_file
               else PipelineConfig(nlp=nlp, **extra))
-    files = discover_inputs([Path(p) for p in paths], exclude=out)
-    loaded = load_nlp(config.nlp)
-    load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
-    identity = analysis_identity(config, loaded)
+    # The analysis workers start first: the fork server imports and loads the models while this process does.
+    with interruptible(), _analysis_workers(run_id, config):
+        files = discover_inputs([Path(p) for p in paths], exclude=out)
+        loaded = load_nlp(config.nlp)
+        load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
+        identity = analysis_identity(config, loaded)
 
-    with interruptible(), output_lock(out, wait=wait_lock), _workers_report_here(), _analysis_workers(run_id, config):
-        remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
-        index = OutputIndex.load(out)
-        manifest = RunManifest(
-            run_id=run_id,
-            flow_run_id=str(get_run_context().flow_run.id),
-            tool_version=__version__,
-            schema_version=SCHEMA_VERSION,
-            status="running",
-            started_at=utc_now(),
-            out_dir=str(out),
-            config_hash=config.config_hash,
-            settings=config.model_dump(mode="json"),
-            nlp_model=loaded.info,
-        )
-        write_manifest(manifest, out)
+        with output_lock(out, wait=wait_lock), _workers_report_here():
+            remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
+            index = OutputIndex.load(out)
+            manifest = RunManifest(
+                run_id=run_id,
+                flow_run_id=str(get_run_context().flow_run.id),
+                tool_version=__version__,
+                schema_version=SCHEMA_VERSION,
+                status="running",
+                started_at=utc_now(),
+                out_dir=str(out),
+                config_hash=config.config_hash,
+                settings=config.model_dump(mode="json"),
+                nlp_model=loaded.info,
+            )
+            write_manifest(manifest, out)
 
-        last_write = [time.monotonic()]
+            last_write = [time.monotonic()]
 
-        def record(entry: DocumentRecord) -> None:
-            check_interrupted()  # after a signal, the documents abandoned in flight are not recorded as failed
-            manifest.documents.append(entry)
-            # Rewritten at most about once a second (and at the end): a killed run still leaves a valid manifest,
-            # without a whole-manifest write per document on large corpora.
-            if time.monotonic() - last_write[0] >= MANIFEST_WRITE_INTERVAL:
-                write_manifest(manifest, out, check_schema=False)
-                index.save()
-                last_write[0] = time.monotonic()
-            _notify_listeners(entry)
+            def record(entry: DocumentRecord) -> None:
+                check_interrupted()  # after a signal, the documents abandoned in flight are not recorded as failed
+                manifest.documents.append(entry)
+                # Rewritten at most about once a second (and at the end): a killed run still leaves a valid manifest,
+                # without a whole-manifest write per document on large corpora.
+                if time.monotonic() - last_write[0] >= MANIFEST_WRITE_INTERVAL:
+                    write_manifest(manifest, out, check_schema=False)
+                    index.save()
+                    last_write[0] = time.monotonic()
+                _notify_listeners(entry)
 
-        try:
-            _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
-        except BaseException as exc:
-            stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt) or interrupted() is not None
-            manifest.status = "interrupted" if stopped else "failed"
+            try:
+                _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
+            except BaseException as exc:
+                stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt) or interrupted() is not None
+                manifest.status = "interrupted" if stopped else "failed"
+                manifest.finished_at = utc_now()
+                with suppress(Exception):
+                    write_manifest(manifest, out)
+                    index.save()
+                if stopped:  # the writes in flight were abandoned: what they left is removed (the lock is still held)
+                    with suppress(OSError):
+                        remove_stale_temporaries(out)
+                raise
+            index.save()
+            manifest.status = "completed"
             manifest.finished_at = utc_now()
-            with suppress(Exception):
-                write_manifest(manifest, out)
-                index.save()
-            if stopped:  # the writes in flight were abandoned: what they left is removed (the lock is still held)
-                with suppress(OSError):
-                    remove_stale_temporaries(out)
-            raise
-        index.save()
-        manifest.status = "completed"
-        manifest.finished_at = utc_now()
-        write_manifest(manifest, out)
+            write_manifest(manifest, out)
     return manifest.model_dump(mode="json")
 
 
