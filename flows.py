@@ -94,6 +94,7 @@ from pipeline.workers import (  # noqa: E402
     WorkerPool,
     can_start_workers,
     check_interrupted,
+    guard,
     interrupted,
     interruptible,
 )
@@ -294,6 +295,7 @@ def process_corpus(
     config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp, **extra) if config_file
               else PipelineConfig(nlp=nlp, **extra))
     # The analysis workers start first: the fork server imports and loads the models while this process does.
+    _guard_temporary_server()
     with interruptible(), _analysis_workers(run_id, config):
         files = discover_inputs([Path(p) for p in paths], exclude=out)
         loaded = load_nlp(config.nlp)
@@ -363,6 +365,24 @@ def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
             yield
         finally:
             _run_pools.pop(run_id, None)
+
+
+_guarded_servers: set[int] = set()
+
+
+def _guard_temporary_server() -> None:
+    """Prefect's temporary server (a uvicorn process) is stopped by Prefect at a normal exit; a watchdog stops it
+    when this process is killed (kill -9) instead of leaving it running."""
+    try:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        pids = {server.server_process.pid for server in SubprocessASGIServer._instances.values()
+                if getattr(server, "server_process", None) is not None}
+    except Exception:  # Prefect's internals moved: nothing to guard that we can see
+        return
+    if pids - _guarded_servers:
+        guard(sorted(pids - _guarded_servers))
+        _guarded_servers.update(pids)
 
 
 def _workers_report_here() -> AbstractContextManager:

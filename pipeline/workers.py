@@ -438,6 +438,49 @@ def interruptible() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+# Runs in the watchdog process: waits until this process is gone (its end of the pipe on stdin closes, however it
+# ended, kill -9 included), then stops the processes it was given, unless their PID now belongs to another program.
+_WATCHDOG = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+guarded = {}
+for pid in map(int, sys.argv[1:]):
+    try:
+        guarded[pid] = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        pass
+sys.stdin.buffer.read()
+def same(pid):
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read() == guarded[pid]
+    except OSError:
+        return False
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for pid in [p for p in guarded if same(p)]:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(same(p) for p in guarded):
+        time.sleep(0.05)
+"""
+_watchdogs: list = []
+
+
+def guard(pids: list[int]) -> None:
+    """Make sure the processes ``pids`` (started by this one, such as Prefect's temporary server) do not outlive this
+    process, even when it is killed with SIGKILL and cannot clean up: a small watchdog process stops them as soon
+    as this one is gone."""
+    import subprocess
+
+    if not pids or sys.platform != "linux":
+        return
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, *map(str, pids)], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _watchdogs.append(watchdog)  # its stdin stays open as long as this process lives
+
+
 def descendants(pid: int | None = None) -> list[int]:
     """Every living process started by ``pid`` (default: this one), and theirs, from /proc (Linux)."""
     found: list[int] = []
