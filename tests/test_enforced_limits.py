@@ -346,3 +346,14 @@ def test_sigint_stops_a_run_with_its_own_prefect_server_and_leaves_no_process(tm
     assert any(b"uvicorn" in command for command in commands), "no temporary Prefect server was started"
     code = _wait_gone(run, started, log)  # the temporary server included
     _check_interrupted(out, log, code, signal.SIGINT)
+
+
+def test_a_run_killed_with_sigkill_leaves_no_process_behind(tmp_path: Path):
+    # SIGKILL cannot be handled: the workers die with their fork server, which ends with the run, and a watchdog
+    # stops the temporary Prefect server (which Prefect itself would only stop at a normal exit).
+    _corpus(tmp_path / "corpus")
+    out, log = tmp_path / "out", tmp_path / "run.log"
+    run = _start(tmp_path / "corpus", out, _env(tmp_path / "prefect", None), log)
+    started = _interrupt_once_some_are_processed(run, out, signal.SIGKILL, log)
+    assert any(b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started if _alive(pid))
+    assert _wait_gone(run, started, log) == -signal.SIGKILL
