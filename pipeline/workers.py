@@ -273,14 +273,14 @@ class WorkerPool:
     def run(self, function: Callable, *args, timeout: float | None = None) -> Any:
         worker = self._checkout()
         try:
-            worker.connection.send((function, args))
-            if not wait([worker.connection], timeout):
-                self._discard(worker)
-                worker = None
-                raise WorkerTimeout(timeout or 0.0)
             try:
+                worker.connection.send((function, args))
+                if not wait([worker.connection], timeout):
+                    self._discard(worker)
+                    worker = None
+                    raise WorkerTimeout(timeout or 0.0)
                 status, value, retiring = worker.connection.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError):  # the worker died (or the pool was stopped) before it answered
                 exitcode = self._reap(worker)
                 worker = None
                 if self.stopped:
@@ -326,6 +326,12 @@ class WorkerPool:
             os.environ[FORKSERVER_INIT] = base64.b64encode(pickle.dumps((self._initializer, self._initargs))).decode()
             try:
                 process.start()  # starts the fork server first, if it is not running: it reads the variable
+            except (EOFError, OSError) as exc:  # the fork server was killed (an interrupted run) or cannot start
+                child_end.close()
+                parent_end.close()
+                if self.stopped:
+                    raise PoolStopped("the run was stopped") from None
+                raise WorkerStartFailed(f"a worker process failed to start: {type(exc).__name__}: {exc}") from exc
             finally:
                 os.environ.pop(FORKSERVER_INIT, None)
         child_end.close()
