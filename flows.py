@@ -4,7 +4,9 @@
 tool version, NLP model and config hash, so an unchanged re-run does no extraction work) → write each output
 atomically → record it in the run manifest, itself rewritten atomically after every document. A document
 that fails is recorded (file, stage, error) and the others finish. One run at a time writes to an output
-folder (a lock; a second run waits for it).
+folder (a lock; a second run waits for it). On the default runner each document is analysed in a worker process
+(``pipeline.workers``) that is killed when the document runs over ``max_seconds_per_document``, with its memory
+capped at ``max_memory_mb``; SIGINT / SIGTERM stop a run within seconds (manifest ``interrupted``).
 
 Runs offline on Prefect's embedded default (a temporary local server, started once per process). Unless the
 user set ``PREFECT_HOME``, Prefect's state and the analysis cache live in ``.prefect/`` inside the project.
@@ -12,7 +14,10 @@ user set ``PREFECT_HOME``, Prefect's state and the analysis cache live in ``.pre
 Scale-out: ``process_corpus.with_options(task_runner=dask_runner(workers=2))`` (a ``LocalCluster`` of worker
 processes) or ``dask_runner(address="tcp://HOST:8786")`` (an existing Dask cluster) runs fingerprinting and
 analysis on Dask workers (needs the ``dask`` extra, prefect-dask). Each worker process loads the spaCy pipeline
-and the classifier once and keeps them for every document it analyses. Outputs, the manifest, the lock and the
+and the classifier once and keeps them for every document it analyses. Dask worker processes are daemonic and may
+not start processes: there the documents are analysed in the Dask worker itself, and ``max_seconds_per_document``
+is only checked between stages (a document stuck inside one stage is not stopped) and ``max_memory_mb`` is not
+applied. Outputs, the manifest, the lock and the
 cache keys do not depend on the runner; writing and the manifest stay in the flow's process.
 """
 
@@ -107,8 +112,17 @@ from pipeline.outputs import (  # noqa: E402
     write_document,
     write_manifest,
 )
-from pipeline.process import NLP_BATCH_SIZE, analyse_documents  # noqa: E402
+from pipeline.process import NLP_BATCH_SIZE, analyse_documents, analyse_isolated, analysis_pool  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
+from pipeline.workers import (  # noqa: E402
+    RunInterrupted,
+    WorkerPool,
+    can_start_workers,
+    check_interrupted,
+    guard,
+    interrupted,
+    interruptible,
+)
 
 ProgressListener = Callable[[DocumentRecord], None]
 _progress_listeners: list[ProgressListener] = []
@@ -189,10 +203,15 @@ def fingerprint_task(paths: list[str], more: int) -> list[dict[str, str]]:
       persist_result=False)
 def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: dict, run_id: str, refresh: bool,
                  more: int) -> list[dict]:
-    """Per document, in order: its analysis from the cache (same content and analysis identity), or made now, with
-    the NLP batched across the documents not cached. Each new analysis is cached as soon as it is made, with the
-    run that made it, so a killed run loses none it finished and a later run can say where an analysis came from
-    (``analysed_in_run``). Returns ``{"result", "analysed_in_run", "cached"}`` or ``{"stage", "error"}`` each."""
+    """Per document, in order: its analysis from the cache (same content and analysis identity), or made now. Each
+    new analysis is cached as soon as it is made, with the run that made it, so a killed run loses none it finished
+    and a later run can say where an analysis came from (``analysed_in_run``). Returns ``{"result",
+    "analysed_in_run", "cached"}`` or ``{"stage", "error"}`` each.
+
+    In the flow's process (the default runner) each document is analysed in a worker process of the run's pool
+    (``_run_pools``), where ``max_seconds_per_document`` and ``max_memory_mb`` are enforced. Elsewhere (a Dask
+    worker, which may not start processes) the documents are analysed here, their NLP batched, the time limit
+    checked between stages only."""
     store = _analysis_store()
     outcomes: dict[int, dict] = {}
     missing: list[int] = []
@@ -202,15 +221,14 @@ def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: di
             missing.append(i)
         else:
             outcomes[i] = {**cached, "cached": True}
-    analysed = analyse_documents([path_from_param(paths[i]) for i in missing], PipelineConfig(**config),
-                                 batch_size=max(1, len(missing)))
-    for i, (_path, outcome) in zip(missing, analysed, strict=True):
-        if isinstance(outcome, DocumentError):
-            outcomes[i] = {"stage": outcome.stage, "error": outcome.reason}
-        elif outcome.document.sha256 != sha256s[i]:
+    for i, outcome in zip(missing, _new_analyses([path_from_param(paths[i]) for i in missing], PipelineConfig(**config),
+                                                 run_id), strict=True):
+        if "error" in outcome:
+            outcomes[i] = outcome
+        elif outcome["result"]["document"]["sha256"] != sha256s[i]:
             outcomes[i] = {"stage": "load", "error": "the file changed while it was being processed"}
         else:
-            value = {"result": outcome.model_dump(mode="json"), "analysed_in_run": run_id}
+            value = {"result": outcome["result"], "analysed_in_run": run_id}
             store.write(value, key=analysis_cache_key(sha256s[i], identity))
             outcomes[i] = {**value, "cached": False}
     return [outcomes[i] for i in range(len(paths))]
@@ -219,6 +237,24 @@ def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: di
 def _write_may_succeed_again(task, task_run, state) -> bool:
     # A full disk or a read-only folder fails again at once: such a write is not retried (pipeline.outputs).
     return not getattr(state.data, "permanent", False)
+
+
+# The worker pool of each flow run in progress in this process, by run_id (see process_corpus).
+_run_pools: dict[str, WorkerPool] = {}
+
+
+def _new_analyses(paths: list[Path], config: PipelineConfig, run_id: str) -> Iterator[dict]:
+    """Each document's ``{"result"}`` or ``{"stage", "error"}``, in order, as it is made."""
+    pool = _run_pools.get(run_id)
+    if pool is not None:
+        for path in paths:
+            yield analyse_isolated(pool, path, config)
+        return
+    for _path, outcome in analyse_documents(paths, config, batch_size=max(1, len(paths))):
+        if isinstance(outcome, DocumentError):
+            yield {"stage": outcome.stage, "error": outcome.reason}
+        else:
+            yield {"result": outcome.model_dump(mode="json")}
 
 
 @task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1,
@@ -293,63 +329,109 @@ def process_corpus(
     Symbolic links inside the folders of ``paths`` are not followed, or with ``follow_symlinks`` only to targets
     inside the folder; named pipes, sockets and devices are never read: each is listed in the manifest's
     ``skipped`` with its reason. Paths that are not valid UTF-8 are passed encoded (``pipeline.batch.path_param``),
-    as JSON cannot carry them."""
+    as JSON cannot carry them.
+
+    SIGINT or SIGTERM (in the main thread) stops the run within seconds: the documents in flight are abandoned (their
+    worker processes killed), what finished is written, the manifest says ``interrupted``, temporary files are
+    removed, and ``pipeline.workers.RunInterrupted`` is raised. A re-run finishes the rest; each analysis made
+    before the signal comes from the cache."""
     run_id = run_id or new_run_id()
     out = path_from_param(out_dir)
     extra = {key: value for key, value in (overrides or {}).items() if value is not None}
     config = (PipelineConfig.from_toml(path_from_param(config_file), nlp=nlp, **extra) if config_file
               else PipelineConfig(nlp=nlp, **extra))
-    found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
-    files = found.files
-    loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
-    # refuse a bad or untrusted classifier or taxonomy before any work
-    load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
-    identity = analysis_identity(config, loaded)
+    # The analysis workers start first: the fork server imports and loads the models while this process does.
+    _guard_temporary_server()
+    with interruptible(), _analysis_workers(run_id, config):
+        found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
+        files = found.files
+        loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
+        # refuse a bad or untrusted classifier or taxonomy before any work
+        load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+        identity = analysis_identity(config, loaded)
 
-    with output_lock(out, wait=wait_lock), _workers_report_here():
-        remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
-        index = OutputIndex.load(out)
-        manifest = RunManifest(
-            run_id=run_id,
-            flow_run_id=str(get_run_context().flow_run.id),
-            tool_version=__version__,
-            schema_version=SCHEMA_VERSION,
-            status="running",
-            started_at=utc_now(),
-            out_dir=str(out),
-            config_hash=config.config_hash,
-            settings=config.model_dump(mode="json"),
-            nlp_model=loaded.info,
-            skipped=[SkippedRecord(path=str(skip.path), reason=skip.reason) for skip in found.skipped],
-        )
-        write_manifest(manifest, out)
+        with output_lock(out, wait=wait_lock), _workers_report_here():
+            remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
+            index = OutputIndex.load(out)
+            manifest = RunManifest(
+                run_id=run_id,
+                flow_run_id=str(get_run_context().flow_run.id),
+                tool_version=__version__,
+                schema_version=SCHEMA_VERSION,
+                status="running",
+                started_at=utc_now(),
+                out_dir=str(out),
+                config_hash=config.config_hash,
+                settings=config.model_dump(mode="json"),
+                nlp_model=loaded.info,
+                skipped=[SkippedRecord(path=str(skip.path), reason=skip.reason) for skip in found.skipped],
+            )
+            write_manifest(manifest, out)
 
-        last_write = [time.monotonic()]
+            last_write = [time.monotonic()]
 
-        def record(entry: DocumentRecord) -> None:
-            manifest.documents.append(entry)
-            # Rewritten at most about once a second (and at the end): a killed run still leaves a valid manifest,
-            # without a whole-manifest write per document on large corpora.
-            if time.monotonic() - last_write[0] >= MANIFEST_WRITE_INTERVAL:
-                write_manifest(manifest, out, check_schema=False)
-                index.save()
-                last_write[0] = time.monotonic()
-            _notify_listeners(entry)
+            def record(entry: DocumentRecord) -> None:
+                check_interrupted()  # after a signal, the documents abandoned in flight are not recorded as failed
+                manifest.documents.append(entry)
+                # Rewritten at most about once a second (and at the end): a killed run still leaves a valid manifest,
+                # without a whole-manifest write per document on large corpora.
+                if time.monotonic() - last_write[0] >= MANIFEST_WRITE_INTERVAL:
+                    write_manifest(manifest, out, check_schema=False)
+                    index.save()
+                    last_write[0] = time.monotonic()
+                _notify_listeners(entry)
 
-        try:
-            _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
-        except BaseException:
-            manifest.status = "failed"
+            try:
+                _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
+            except BaseException as exc:
+                stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt) or interrupted() is not None
+                manifest.status = "interrupted" if stopped else "failed"
+                manifest.finished_at = utc_now()
+                with suppress(Exception):
+                    write_manifest(manifest, out)
+                    index.save()
+                if stopped:  # the writes in flight were abandoned: what they left is removed (the lock is still held)
+                    with suppress(OSError):
+                        remove_stale_temporaries(out)
+                raise
+            index.save()
+            manifest.status = "completed"
             manifest.finished_at = utc_now()
-            with suppress(Exception):
-                write_manifest(manifest, out)
-                index.save()
-            raise
-        index.save()
-        manifest.status = "completed"
-        manifest.finished_at = utc_now()
-        write_manifest(manifest, out)
+            write_manifest(manifest, out)
     return manifest.model_dump(mode="json")
+
+
+@contextmanager
+def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
+    """The run's pool of analysis worker processes (limits enforced; ``analyse_task``), when its tasks run in this
+    process (the default runner) and this process may start processes. Every worker is gone when it closes."""
+    if not isinstance(get_run_context().task_runner, ThreadPoolTaskRunner) or not can_start_workers():
+        yield
+        return
+    with analysis_pool(config, ANALYSES_IN_FLIGHT) as pool:
+        _run_pools[run_id] = pool
+        try:
+            yield
+        finally:
+            _run_pools.pop(run_id, None)
+
+
+_guarded_servers: set[int] = set()
+
+
+def _guard_temporary_server() -> None:
+    """Prefect's temporary server (a uvicorn process) is stopped by Prefect at a normal exit; a watchdog stops it
+    when this process is killed (kill -9) instead of leaving it running."""
+    try:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        pids = {server.server_process.pid for server in SubprocessASGIServer._instances.values()
+                if getattr(server, "server_process", None) is not None}
+    except Exception:  # Prefect's internals moved: nothing to guard that we can see
+        return
+    if pids - _guarded_servers:
+        guard(sorted(pids - _guarded_servers))
+        _guarded_servers.update(pids)
 
 
 def _workers_report_here() -> AbstractContextManager:
@@ -456,6 +538,7 @@ def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str
                                          settings, run_id, refresh, len(batch) - 1): batch for batch in batches}
         batches = []
         for future in as_completed(list(submitted)):
+            check_interrupted()
             batch = submitted.pop(future)  # drop the future (and its results) once it is handled
             future.wait()
             if not future.state.is_failed():

@@ -2,7 +2,8 @@
 
 Exit codes: 0 everything worked; 1 some documents failed (the rest were written; see the run manifest) or
 some files are invalid; 2 the command cannot start (a missing path, an unsupported file, a model that is
-not installed).
+not installed); 130 / 143 `tiltak run` was interrupted by SIGINT (Ctrl-C) / SIGTERM (what finished is written, the
+manifest says interrupted; the same command finishes the rest).
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def run(
 
     from flows import dask_runner, process_corpus, progress_listener
     from pipeline.outputs import new_run_id
+    from pipeline.workers import RunInterrupted, interruptible
 
     flow = process_corpus
     if runner == "dask":
@@ -200,23 +202,28 @@ def run(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[current]}"), console=console, transient=False,
     )
-    with progress:
-        bar = progress.add_task("starting Prefect", total=len(documents), current="")
+    run_id = new_run_id()  # named here so the Prefect flow run carries it
+    try:
+        # SIGINT / SIGTERM: the run stops its workers, writes what finished and raises RunInterrupted; a second
+        # signal kills every process the run started and exits at once.
+        with interruptible(), progress:
+            bar = progress.add_task("starting Prefect", total=len(documents), current="")
 
-        def advance(record) -> None:
-            progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
+            def advance(record) -> None:
+                progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
 
-        with progress_listener(advance):
-            try:
-                manifest = flow(  # the paths named, in a JSON-safe form; the flow finds the same documents in them
-                    paths=[path_param(p) for p in paths], out_dir=str(out), nlp=nlp, follow_symlinks=follow_symlinks,
-                    config_file=str(config) if config else None, refresh_cache=refresh,
-                    overrides=overrides,
-                    wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
-                )
-            except TiltakError as exc:
-                raise fail(str(exc), getattr(exc, "exit_code", EXIT_CANNOT_START)) from exc
-        progress.update(bar, description="done", current="")
+            with progress_listener(advance):
+                try:
+                    manifest = flow(  # the paths named, in a JSON-safe form; the flow finds the same documents
+                        paths=[path_param(p) for p in paths], out_dir=str(out), nlp=nlp,
+                        follow_symlinks=follow_symlinks, config_file=str(config) if config else None,
+                        refresh_cache=refresh, overrides=overrides, wait_lock=wait_lock, run_id=run_id,
+                    )
+                except TiltakError as exc:
+                    raise fail(str(exc), getattr(exc, "exit_code", EXIT_CANNOT_START)) from exc
+            progress.update(bar, description="done", current="")
+    except RunInterrupted as exc:
+        raise _interrupted(exc, out, run_id, len(documents)) from None
 
     counts = manifest["counts"]
     console.print(
@@ -231,6 +238,19 @@ def run(
                          markup=False, highlight=False, soft_wrap=True)
     if counts["failed"]:
         raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+def _interrupted(exc, out: Path, run_id: str, total: int) -> typer.Exit:
+    """One line: the run was interrupted, how far it got and where its manifest is; exit 128 + the signal."""
+    manifest = out / "runs" / f"{run_id}.json"
+    try:
+        finished = len(json.loads(manifest.read_text(encoding="utf-8"))["documents"])
+        where = f"{finished} of {total} documents finished; run manifest: {manifest} (status interrupted)"
+    except (OSError, ValueError, KeyError):
+        where = "no document finished and no run manifest was written"
+    errors.print(f"tiltak: {exc}: {where}; run the same command again to finish the rest", markup=False,
+                 highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
 
 
 @app.command()

@@ -58,14 +58,18 @@ class PipelineConfig(BaseModel):
         "(checked between PDF pages and between stages) and recorded as failed; the batch goes on.")
     max_chars: int = Field(default=20_000_000, ge=1, description="A document with more characters of text is "
                            "refused before the NLP stage.")
+    max_memory_mb: int = Field(
+        default=4096, ge=0, description="Memory (address space, MB) of each worker process that analyses documents, "
+        "its models included: a document that needs more fails with 'out of memory'; the batch goes on. 0: no limit.")
 
     @cached_property
     def config_hash(self) -> str:
         """sha256 over the settings and the content of every data file they point to."""
         digest = hashlib.sha256()
-        # The trust flags decide whether a model may load, not what an analysis contains.
-        digest.update(json.dumps(self.model_dump(mode="json", exclude={*self._data_files(), *self._trust_flags()}),
-                                 sort_keys=True).encode())
+        # The trust flags decide whether a model may load and the memory limit whether an analysis finishes, not
+        # what an analysis contains: both stay out of the hash.
+        excluded = {*self._data_files(), *self._trust_flags(), "max_memory_mb"}
+        digest.update(json.dumps(self.model_dump(mode="json", exclude=excluded), sort_keys=True).encode())
         for name in sorted(self._data_files()):
             path: Path = getattr(self, name)
             digest.update(name.encode())

@@ -12,7 +12,7 @@ from pipeline.schema import NlpModelInfo
 MANIFEST_SCHEMA_VERSION = "1.0.0"
 
 DocumentStatus = Literal["processed", "cached", "duplicate", "failed"]
-RunStatus = Literal["running", "completed", "failed"]
+RunStatus = Literal["running", "completed", "failed", "interrupted"]
 
 
 class DocumentRecord(BaseModel):
@@ -68,7 +68,9 @@ class RunManifest(BaseModel):
         default="completed",
         description="running: the run is going on, or was killed (the manifest is rewritten atomically after every "
         "document, so it lists the documents finished so far); completed: every input is accounted for; failed: "
-        "the run stopped on an error. Manifests written before this field existed were completed runs.",
+        "the run stopped on an error; interrupted: the run was stopped by SIGINT or SIGTERM (it lists the documents "
+        "finished before; running it again finishes the rest). Manifests written before this field existed were "
+        "completed runs.",
     )
     started_at: str
     finished_at: str | None = None

@@ -7,13 +7,18 @@ Limits from the config: ``max_pages`` and ``max_chars`` refuse a document before
 ``max_seconds_per_document`` is checked cooperatively (between PDF pages while loading, and between stages): a
 document over its time is stopped with a DocumentError naming the stage it reached. A text that is not Norwegian
 is still processed, with a document warning that the extraction rules are Norwegian.
+
+``analyse_isolated`` runs one document in a worker process of a ``pipeline.workers.WorkerPool``, where the limits
+are enforced whatever the code is doing: a document still running after ``max_seconds_per_document`` is stopped
+(stage ``timeout``), one that needs more than ``max_memory_mb`` fails with "out of memory", and a worker that dies
+fails only its document.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +30,21 @@ from pipeline.classify import classify_measures, load_classifier
 from pipeline.config import PipelineConfig
 from pipeline.document_info import not_norwegian_warning
 from pipeline.errors import DocumentError
-from pipeline.loaders import LoadLimits, load_document
+from pipeline.loaders import LoadLimits, load_document, raise_hint, time_limit_reason
 from pipeline.nlp import BLANK_WARNING, LoadedNlp, load_nlp, parse, parse_many
 from pipeline.schema import DocumentResult
 from pipeline.source import SourceDocument
 from pipeline.structure import StructuredDocument, build_structure
+from pipeline.workers import (
+    OutOfMemory,
+    WorkerDied,
+    WorkerPool,
+    WorkerStartFailed,
+    WorkerTimeout,
+    retire_after_this_job,
+)
+
+OUT_OF_MEMORY = "out of memory"
 
 # Documents per nlp.pipe call in analyse_documents: batching across documents is ~10 % faster than one call per
 # document (benchmarks/end_to_end_speed.py), and a batch's documents are all in memory at once.
@@ -44,7 +59,7 @@ def stage(path: Path, name: str, timings: dict[str, float]) -> Iterator[None]:
     except DocumentError:
         raise
     except MemoryError as exc:
-        raise DocumentError(path, name, "out of memory") from exc
+        raise DocumentError(path, name, OUT_OF_MEMORY) from exc
     except Exception as exc:
         raise DocumentError(path, name, f"{type(exc).__name__}: {exc}") from exc
     finally:
@@ -175,3 +190,71 @@ def _parse_batch(loaded: LoadedNlp, prepared: list[_Prepared]) -> dict[int, Doc 
     for item, text in zip(prepared, texts, strict=True):
         item.timings["nlp"] = seconds * len(text) / total
     return {id(item): doc for item, doc in zip(prepared, docs, strict=True)}
+
+
+def analysis_outcome(path: Path, config: PipelineConfig) -> dict:
+    """``analyse_document`` as plain data: ``{"result": <document JSON>}`` or ``{"stage", "error"}``."""
+    try:
+        result = analyse_document(Path(path), config)
+    except DocumentError as exc:
+        if exc.reason == OUT_OF_MEMORY:
+            retire_after_this_job()  # in a worker: a fresh one takes over (no-op elsewhere)
+        return {"stage": exc.stage, "error": exc.reason}
+    return {"result": result.model_dump(mode="json")}
+
+
+# Analysed once when a worker starts: the extractors build their matchers and read their data on first use
+# (about a second), which would otherwise count against the first real document's time limit.
+_WARM_UP_TEXT = ("Plan for bedre samarbeid\n\nKommunene skal samarbeide tettere om tjenestene.\n\n"
+                 "For å nå målet vil regjeringen:\n\n- etablere et nytt kontor\n- styrke opplæringen\n")
+
+
+def load_models(settings: dict) -> None:
+    """A worker's initializer: the spaCy pipeline and the classifier, loaded once for every document it analyses,
+    and one small document analysed to warm the extractors up."""
+    import tempfile
+
+    config = PipelineConfig(**settings)
+    load_nlp(config.nlp, trusted=config.trust_nlp)
+    load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+    with tempfile.TemporaryDirectory(prefix="tiltak-warm-up-") as folder:
+        sample = Path(folder) / "warm-up.txt"
+        sample.write_text(_WARM_UP_TEXT, encoding="utf-8")
+        with suppress(DocumentError):
+            analyse_document(sample, config)
+
+
+def analysis_pool(config: PipelineConfig, size: int) -> WorkerPool:
+    """Worker processes for ``analyse_isolated``, each with the models of ``config`` and its memory limit."""
+    return WorkerPool(size, initializer=load_models, initargs=(config.model_dump(mode="json"),),
+                      max_memory_mb=config.max_memory_mb, prestart=True)
+
+
+def _analyse_in_worker(path: str, settings: dict) -> dict:
+    return analysis_outcome(Path(path), PipelineConfig(**settings))
+
+
+def memory_limit_reason(max_memory_mb: int) -> str:
+    if not max_memory_mb:
+        return OUT_OF_MEMORY
+    return (f"{OUT_OF_MEMORY} (a document may use at most {max_memory_mb:,} MB, max_memory_mb); "
+            f"{raise_hint('max_memory_mb', 2 * max_memory_mb)}")
+
+
+def analyse_isolated(pool: WorkerPool, path: Path, config: PipelineConfig) -> dict:
+    """``analysis_outcome`` of one document, run in a worker of ``pool`` (``analysis_pool``) with its limits
+    enforced: over ``max_seconds_per_document`` the worker is killed and the document fails at stage ``timeout``;
+    out of memory, or a worker that dies, fails the document with the reason. Raises ``PoolStopped`` when the
+    pool is stopped (an interrupted run)."""
+    try:
+        outcome = pool.run(_analyse_in_worker, str(path), config.model_dump(mode="json"),
+                           timeout=config.max_seconds_per_document)
+    except WorkerTimeout:
+        return {"stage": "timeout", "error": time_limit_reason(config.max_seconds_per_document)}
+    except OutOfMemory:
+        return {"stage": "worker", "error": memory_limit_reason(config.max_memory_mb)}
+    except (WorkerDied, WorkerStartFailed) as exc:
+        return {"stage": "worker", "error": str(exc)}
+    if outcome.get("error") == OUT_OF_MEMORY:
+        outcome["error"] = memory_limit_reason(config.max_memory_mb)
+    return outcome
