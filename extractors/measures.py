@@ -28,8 +28,12 @@ METHOD_LIST_UNDER_INTRO = "list_under_intro"
 # The last sentence of an intro paragraph is the one that introduces the list ("… områder. For å … vil
 # regjeringen:"); earlier sentences may say anything ("Regjeringen mener …").
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\s»”\"']+(?=[«„\"A-ZÆØÅ0-9])")
-# What may trail a list item without belonging to the measure: punctuation and a dangling conjunction.
-_TRAILING = re.compile(r"(?:[\s.;,:]+|\s+(?:og|eller|samt)\b)+$")
+# What may trail a list item without belonging to the measure: punctuation and a dangling conjunction ("… og").
+# Matched with ``match`` on the reversed item, so it reads only the trailing run, once: searched for with "…$"
+# from every offset, the nested form "(?:[\s.;,:]+|\s+(?:og|eller|samt)\b)+$" backtracked exponentially on the
+# dotted leader of a table of contents ("1. juli 2026 ……… 12" never returned). Reversed, "og" must follow
+# whitespace (``(?=\s)``) and end a word (``(?<!\w)``); each character has one reading, so ``*+`` gives nothing up.
+_TRAILING_REVERSED = re.compile(r"(?:[\s.;,:]|(?<!\w)(?:go|relle|tmas)(?=\s))*+")
 
 
 class StructuredText(Protocol):
@@ -110,8 +114,7 @@ def trim_measure_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink ``start:end`` so it holds the item without surrounding space and trailing punctuation."""
     item = text[start:end]
     stripped_left = len(item) - len(item.lstrip())
-    match = _TRAILING.search(item)
-    cut_right = len(item) - match.start() if match else 0
+    cut_right = _TRAILING_REVERSED.match(item[::-1]).end()
     return start + stripped_left, max(start + stripped_left, end - cut_right)
 
 

@@ -40,7 +40,7 @@ BLOCKS = frozenset({
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"\s+")
-_TITLE_SITE = re.compile(r"\s+[-|–]\s+[^-|–]*\.\w{2,}\s*$")
+_TITLE_SITE = re.compile(r"(?<!\s)\s++[-|–]\s++[^-|–]*\.\w{2,}\s*$")
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str, list[str]]:
