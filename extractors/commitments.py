@@ -103,13 +103,27 @@ def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdi
     return None
 
 
-# A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it.
-_FRONTED_CLAUSE = re.compile(r"^(?:for å|for at|gjennom|med|ved å)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
+# A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it. Both
+# are used with ``match(text, offset)``, which anchors them at the offset (they have no "^" for that reason).
+_FRONTED_CLAUSE = re.compile(r"(?:for å|for at|gjennom|med|ved å)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
                              r"(?:regjeringen|regjeringa|vi|departementet)\s+"
                              r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
-_COMMITTING_SUBJECT = re.compile(r"^(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
+_COMMITTING_SUBJECT = re.compile(r"(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
                                  r"(?:vil|skal|tar sikte på å|tek sikte på å|foreslår|føreslår|gjer framlegg om)\s+"
                                  r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
+
+
+def _action_start(text: str) -> int:
+    """Where the action starts after the fronted clauses and committing subjects that open ``text`` ("For å …,
+    vil regjeringen også | etablere …"), 0 when none does; never at the very end. A loop, not a recursion: "Regjeringen
+    vil Regjeringen vil …" repeated must not run out of stack or copy the text at every step."""
+    offset = 0
+    while True:
+        leads = (_FRONTED_CLAUSE.match(text, offset), _COMMITTING_SUBJECT.match(text, offset))
+        lead = next((lead for lead in leads if lead and lead.end() < len(text)), None)
+        if lead is None:
+            return offset
+        offset = lead.end()
 
 
 def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
@@ -124,20 +138,18 @@ def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
 
 
 def _assess_wording(text: str, rules: StrengthRules) -> StrengthVerdict:
-    fronted = _FRONTED_CLAUSE.match(text)
-    if fronted and fronted.end() < len(text):  # "For å hindre …, vil regjeringen forby …": the main verb decides
-        verdict = assess_strength(text[fronted.end():], rules)
+    # "For å hindre …, vil regjeringen forby …", "HOD skal også …": the action after who commits decides.
+    offset = _action_start(text)
+    if offset:
+        verdict = _assess_action(text[offset:], rules)
         if verdict.verb_start is None:
             return verdict
-        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + fronted.end(),
-                               verdict.verb_end + fronted.end())
-    subject = _COMMITTING_SUBJECT.match(text)
-    if subject and subject.end() < len(text):
-        verdict = assess_strength(text[subject.end():], rules)
-        if verdict.verb_start is None:
-            return verdict
-        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + subject.end(),
-                               verdict.verb_end + subject.end())
+        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + offset,
+                               verdict.verb_end + offset)
+    return _assess_action(text, rules)
+
+
+def _assess_action(text: str, rules: StrengthRules) -> StrengthVerdict:
     matches = _words(text)
     words = [m.group(0).lower() for m in matches]
     assignment = _ASSIGNMENT.match(text.lstrip())

@@ -238,14 +238,20 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
     adverbs = rf"(?:\s+(?:{_alternatives(data['adverbs'])}))*"
     rest = r"\s+(?P<rest>\S.*)"
     flags = re.IGNORECASE | re.DOTALL
+    speech = _alternatives(data["speech_verbs"])
+    # Reported speech: "<speaker> sier … at <subject> <modal> …", the speaker up to the first speech verb for which
+    # "at <subject>" follows before the next full stop. Only the first speech verb of each stretch between full
+    # stops is tried (a later one sees less of the same stretch), so the speaker is whole stretches plus the
+    # words before that verb; the lazy "^(?P<speaker>.*?)" read the rest of the stretch again at every speech verb,
+    # quadratic on "sier … sier … sier …".
+    speaker = rf"^(?P<speaker>(?:[^.]*+\.)*?(?:(?!\b(?:{speech})\b)[^.])*+)\b(?:{speech})\b[^.]*?\bat\s+"
     return ProseRules(
         version=int(data["version"]),
         direct=re.compile(rf"^{subject}\s+{modal}{adverbs}{rest}", flags),
         inverted=re.compile(rf"^(?:{_alternatives(data['fronted'])})\s*{modal}\s+{subject}{adverbs}{rest}", flags),
         request=re.compile(rf"^(?:{_alternatives(data['requests'])}){rest}", flags),
         announcement=re.compile(rf"\b(?:{_alternatives(data['announcements'])}){rest}", flags),
-        reported=re.compile(rf"^(?P<speaker>.*?)\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+{subject}"
-                            rf"\s+{modal}{adverbs}{rest}", flags),
+        reported=re.compile(rf"{speaker}{subject}\s+{modal}{adverbs}{rest}", flags),
         first_person=frozenset(data["first_person"]),
         government_speaker=re.compile(rf"\b(?:{_alternatives(data['government_speakers'])})\b", re.IGNORECASE),
         duplicate_containment=float(data["duplicate_containment"]),
@@ -259,8 +265,7 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         impersonal=re.compile(_alternatives(data["impersonal_proposals"]), re.IGNORECASE)
         if data.get("impersonal_proposals") else None,
         reported_pronoun=re.compile(
-            rf"^(?P<speaker>.*?)\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+"
-            rf"(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}", flags)
+            rf"{speaker}(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}", flags)
         if data.get("pronoun_subjects") else None,
     )
 
