@@ -114,7 +114,7 @@ def discover() -> tuple[list[tuple[str, re.Pattern]], dict[str, list[str]]]:
             for kwargs, note in calls:
                 try:
                     result = loader(path, **kwargs)
-                except Exception:  # noqa: BLE001 - not this loader's file
+                except Exception:  # not this loader's file
                     continue
                 read_by[path.name].append(where)
                 _collect(result, f"{where}({path.name}{note})", found, seen)
