@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.rule_patterns import check_rule, check_rules
 from pipeline.schema import Actor, Measure, Mention
 
 DEFAULT_GAZETTEER = Path(__file__).parent / "data" / "actors.yaml"
@@ -108,12 +109,13 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
     alternatives = "|".join(re.escape(form) for form in sorted(surface, key=len, reverse=True))
     pattern = re.compile(rf"(?<![{_LETTER}-])(?P<name>{alternatives}){_SUFFIX}(?![{_LETTER}])")
     name_patterns = []
-    for item in data.get("patterns") or []:
+    for index, item in enumerate(data.get("patterns") or []):
         if item.get("type") not in types:
             raise GazetteerError(f"{path}: pattern {item.get('regex')!r} needs one of the types {sorted(types)}")
+        check_rule(str(item.get("regex")), path, f"patterns[{index}]")
         name_patterns.append((re.compile(rf"(?<![{_LETTER}-])(?P<name>{item['regex']})s?(?![{_LETTER}])"),
                               item["type"]))
-    titles = "|".join(data.get("person_titles") or [])
+    titles = "|".join(check_rules(data.get("person_titles"), path, "person_titles", re.IGNORECASE))
     # Titles in any case ("Næringsminister", "næringsminister"); the name itself must be capitalised.
     person = re.compile(rf"\b(?i:{titles})\s+(?P<name>[A-ZÆØÅ][{_LETTER}-]+(?:\s+[A-ZÆØÅ][{_LETTER}-]+){{1,3}})"
                         ) if titles else None

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import yaml
 
+from pipeline.rule_patterns import check_rules, compile_rule
 from pipeline.schema import Block, BlockKind, Measure
 
 METHOD_LIST_UNDER_INTRO = "list_under_intro"
@@ -84,7 +85,7 @@ def load_list_intro_rules(path: Path, gazetteer_path: Path | None = None) -> Lis
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
 
     def compile_all(key: str) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(p, re.IGNORECASE) for p in data[key])
+        return tuple(compile_rule(p, re.IGNORECASE, path, f"{key}[{i}]") for i, p in enumerate(data[key]))
 
     not_commitments = compile_all("not_commitments")
     if gazetteer_path is not None and data.get("third_party_types"):
@@ -215,6 +216,11 @@ class ProseRules:
         return bool(self.antecedent.search(previous))
 
 
+_PROSE_PATTERN_KEYS = ("subjects", "modals", "adverbs", "fronted", "proposal_modals", "present_actions",
+                       "pronoun_subjects", "antecedents", "impersonal_proposals", "requests", "announcements",
+                       "speech_verbs", "government_speakers")
+
+
 def _alternatives(items: Iterable[str]) -> str:
     return "|".join(sorted(items, key=len, reverse=True))
 
@@ -223,6 +229,8 @@ def _alternatives(items: Iterable[str]) -> str:
 def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRules:
     """The prose rules; with a gazetteer, its public bodies of ``subject_types`` may also commit ("HOD skal …")."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key in _PROSE_PATTERN_KEYS:  # each is a regular expression, joined into the patterns below
+        check_rules(data.get(key), path, key, re.IGNORECASE)
     subjects = list(data["subjects"])
     if gazetteer_path is not None:
         from extractors.actors import load_gazetteer

@@ -6,12 +6,15 @@ time. ``re`` cannot be interrupted (not even by a signal), so the patterns run i
 when one of them takes too long; the test then names the pattern and the input that hung.
 
 The patterns are found, not listed: every compiled pattern reachable from the globals of the modules of
-``pipeline``, ``extractors`` and ``models``, and every pattern that the project's own loaders (``load_*``)
-compile from the YAML rule files. A pattern added later is covered without editing this test.
+``pipeline``, ``extractors`` and ``models``, every literal pattern written inline in a ``re.*`` call of their
+source, and every pattern that the project's own loaders (``load_*``) compile from the YAML rule files. A pattern
+added later is covered without editing this test. (Patterns built at run time from escaped names, such as
+``re.escape(name)`` with lookarounds, and spaCy's tokenizer rules are not among them.)
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import inspect
@@ -27,6 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("pipeline", "extractors", "models")
@@ -74,6 +78,32 @@ def project_modules() -> list:
     return modules
 
 
+# Where the flags argument of each re function stands.
+_FLAGS_POSITION = {"compile": 1, "search": 2, "match": 2, "fullmatch": 2, "finditer": 2, "findall": 2, "split": 3,
+                   "sub": 4, "subn": 4}
+
+
+def inline_patterns(modules) -> list[tuple[str, re.Pattern]]:
+    """Literal patterns written straight into a ``re.*`` call (``re.sub(r"[ .]", "", raw)``), compiled."""
+    found = []
+    for module in modules:
+        source = getattr(module, "__file__", None)
+        if not source or not source.endswith(".py"):
+            continue
+        for node in ast.walk(ast.parse(Path(source).read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
+                    and node.func.attr in _FLAGS_POSITION and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, (str, bytes))):
+                continue
+            position = _FLAGS_POSITION[node.func.attr]
+            flags_node = next((k.value for k in node.keywords if k.arg == "flags"), None) or (
+                node.args[position] if len(node.args) > position else None)
+            flags = eval(compile(ast.Expression(flags_node), source, "eval"), {"re": re}) if flags_node else 0
+            found.append((f"{module.__name__}:{node.lineno} (inline)", re.compile(node.args[0].value, flags)))
+    return found
+
+
 def rule_files() -> list[Path]:
     return sorted(path for folder in RULE_DIRECTORIES for path in (REPO / folder).glob("*.yaml"))
 
@@ -104,6 +134,8 @@ def discover() -> tuple[list[tuple[str, re.Pattern]], dict[str, list[str]]]:
     for module in modules:
         for name, value in vars(module).items():
             _collect(value, f"{module.__name__}.{name}", found, seen)
+    for where, pattern in inline_patterns(modules):
+        _collect(pattern, where, found, seen)
     gazetteer = PipelineConfig().actors
     read_by: dict[str, list[str]] = {path.name: [] for path in rule_files()}
     for where, loader, parameters in rule_loaders(modules):
@@ -123,9 +155,10 @@ def discover() -> tuple[list[tuple[str, re.Pattern]], dict[str, list[str]]]:
 
 # ---- adversarial inputs -------------------------------------------------------------------------------------
 
-# Shapes that make backtracking patterns blow up: long runs of one class (dots of a table of contents, ellipses,
-# spaces, tabs, dashes, commas), words repeated without end, long words, digits, markup, and runs that end in a
-# character that makes the pattern fail at the very end.
+# Shapes that make backtracking patterns blow up: long runs of one class (the dots of a table of contents,
+# ellipses, spaces, tabs, dashes, commas), words repeated without end, capitalised words, one long word,
+# hyphenated chains, digits, markup. Each run ends in "x", a character that makes most patterns fail right at
+# the end, after trying everything before it.
 _UNITS = {
     "dots": ".", "ellipses": "…", "spaces": " ", "tabs": "\t", "hyphens": "-", "en dashes": "–", "commas": ",",
     "newlines": "\n", "dot space": ". ", "comma space": ", ", "colons": ":", "quotes": "«»\"'",
@@ -137,24 +170,22 @@ _UNITS = {
     "selskapet": "selskapet Nykode, ", "i": "i ", "kroner": "5 millioner kroner ", "innen": "innen 2025 ",
     "markup": "<div ", "comments": "<!-- x -->", "hashes": "# ", "pipes": "| --- ",
 }
-_ENDS = {"": "", "x": "x"}
 _PROSE = ("For å styrke helsenæringen vil regjeringen etablere et nytt program i 2025, og Helsedirektoratet gis i "
           "oppdrag å utrede ordningen. Regjeringen vil også bevilge 50 millioner kroner til forskning innen 2026, "
           "sier næringsministeren. ")
 
 
+def _fill(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
 def adversarial_inputs() -> list[tuple[str, str]]:
-    inputs = []
-    for name, unit in _UNITS.items():
-        for end_name, end in _ENDS.items():
-            inputs.append((f"{name}{' then ' + end_name if end_name else ''} ({SHORT})",
-                           (unit * (SHORT // len(unit) + 1))[:SHORT] + end))
-    toc_line = "1. juli 2026 " + "." * 120 + " 12"
+    inputs = [(f"{name} ({SHORT})", _fill(unit, SHORT) + "x") for name, unit in _UNITS.items()]
     inputs += [
-        ("table of contents line", toc_line),
+        ("table of contents line", "1. juli 2026 " + "." * 120 + " 12"),
         (f"table of contents ({SHORT})", _fill("1.2 Tittel på kapitlet " + "." * 60 + " 12\n", SHORT)),
-        (f"prose without a full stop ({LONG})", _fill(_PROSE.replace(". ", ", "), LONG)),
         (f"prose ({LONG})", _fill(_PROSE, LONG)),
+        (f"prose without a full stop ({LONG})", _fill(_PROSE.replace(". ", ", "), LONG)),
         (f"dots ({LONG})", "1. juli 2026 " + "." * LONG + " 12"),
         (f"spaces ({LONG})", "Regjeringen vil" + " " * LONG + "x"),
         (f"repeated words ({LONG})", _fill("regjeringen vil ", LONG) + ":"),
@@ -164,13 +195,10 @@ def adversarial_inputs() -> list[tuple[str, str]]:
     return inputs
 
 
-def _fill(unit: str, size: int) -> str:
-    return (unit * (size // len(unit) + 1))[:size]
-
-
-def checks() -> list[tuple[str, re.Pattern, str, str]]:
-    """(id, pattern, mode, input) for every check, in a fixed order."""
-    patterns, _read_by = discover()
+def checks(only: str | None = None) -> list[tuple[str, re.Pattern, str, str]]:
+    """(id, pattern, mode, input) for every check, in a fixed order; ``only``: that one pattern instead of the
+    project's."""
+    patterns = [("given pattern", re.compile(only))] if only is not None else discover()[0]
     inputs = adversarial_inputs()
     return [(f"{where} | {mode} | {input_name}", pattern, mode, text)
             for where, pattern in patterns for mode in MODES for input_name, text in inputs]
@@ -185,9 +213,9 @@ def run_check(pattern: re.Pattern, mode: str, text: str) -> None:
         getattr(pattern, mode)(subject)
 
 
-def worker(first: int) -> None:
+def worker(first: int, only: str | None) -> None:
     """Run the checks from index ``first``; one JSON line before and after each (the parent times them)."""
-    all_checks = checks()
+    all_checks = checks(only)
     print(json.dumps({"event": "total", "count": len(all_checks)}), flush=True)
     for index in range(first, len(all_checks)):
         check_id, pattern, mode, text = all_checks[index]
@@ -209,24 +237,27 @@ class Outcome:
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
-def run_all_checks() -> Outcome:
+def run_all_checks(only: str | None = None, hang_seconds: float = HANG_SECONDS,
+                   max_restarts: int = MAX_RESTARTS) -> Outcome:
+    """Run every check in a child process; a check still running after ``hang_seconds`` is reported and the child
+    killed, and a new child goes on after it (at most ``max_restarts`` times)."""
     outcome = Outcome()
     deadline = time.monotonic() + TOTAL_SECONDS
     first = 0
-    for _attempt in range(MAX_RESTARTS + 1):
-        resume = _run_worker(first, outcome, deadline)
+    for _attempt in range(max_restarts + 1):
+        resume = _run_worker(first, only, hang_seconds, outcome, deadline)
         if resume is None:
             return outcome
         first = resume
-    outcome.errors.append(f"stopped after {MAX_RESTARTS} hung checks; later checks did not run")
+    outcome.errors.append(f"stopped after {max_restarts + 1} hung checks; later checks did not run")
     return outcome
 
 
-def _run_worker(first: int, outcome: Outcome, deadline: float) -> int | None:
+def _run_worker(first: int, only: str | None, hang_seconds: float, outcome: Outcome, deadline: float) -> int | None:
     """Run the worker from check ``first``; the index to resume from after a hung check, or None when done."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, __file__, "--worker", str(first)], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, __file__, "--worker", str(first), *(["--only", only] if only is not None else [])]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
     stderr: list[str] = []
 
@@ -242,8 +273,8 @@ def _run_worker(first: int, outcome: Outcome, deadline: float) -> int | None:
     try:
         while True:
             now = time.monotonic()
-            if current is not None and now - started > HANG_SECONDS:
-                outcome.hung.append(f"{current[1]} (killed after {HANG_SECONDS:.0f} s)")
+            if current is not None and now - started > hang_seconds:
+                outcome.hung.append(f"{current[1]} (killed after {hang_seconds:.0f} s)")
                 return current[0] + 1
             if now > deadline:
                 outcome.errors.append(f"the checks took more than {TOTAL_SECONDS:.0f} s in all"
@@ -282,13 +313,14 @@ def discovered():
     return discover()
 
 
-def test_discovery_finds_module_and_rule_file_patterns(discovered):
+def test_discovery_finds_module_inline_and_rule_file_patterns(discovered):
     patterns, read_by = discovered
-    modules = {where.split("(")[0].rsplit(".", 1)[0] for where, _pattern in patterns}
+    modules = {where.split("(")[0].split(":")[0].rsplit(".", 1)[0] for where, _pattern in patterns}
     assert {"extractors.measures", "extractors.extract", "pipeline.structure", "pipeline.normalise"} <= modules
+    assert any(where.endswith("(inline)") for where, _pattern in patterns)
     # Every rule file is read by one of the project's loaders, so the patterns in it are among those checked.
     assert all(read_by.values()), {name: loaders for name, loaders in read_by.items() if not loaders}
-    from_rules = [where for where, _pattern in patterns if "(" in where]
+    from_rules = [where for where, _pattern in patterns if "(" in where and "(inline)" not in where]
     for name in ("list_intros.yaml", "prose_measures.yaml", "actors.yaml", "document_types.yaml"):
         assert any(f"({name}" in where for where in from_rules), name
 
@@ -301,5 +333,55 @@ def test_no_pattern_backtracks_on_adversarial_input():
     assert outcome.count and outcome.ran == outcome.count
 
 
+# The trailing-punctuation pattern of extractors/measures.py before issue #13: exponential on a dotted line.
+OLD_TRAILING = r"(?:[\s.;,:]+|\s+(?:og|eller|samt)\b)+$"
+
+
+def test_a_hanging_pattern_is_killed_and_named():
+    outcome = run_all_checks(only=OLD_TRAILING, hang_seconds=5, max_restarts=0)
+    assert outcome.hung and "given pattern | finditer | dots" in outcome.hung[0]
+    assert outcome.ran < outcome.count
+
+
+# ---- rule files: a nested quantifier is refused when the file is read ---------------------------------------
+
+
+def _with_rule(source: Path, target: Path, key: str, rule: str) -> tuple[Path, str]:
+    """A copy of the rule file ``source`` with ``rule`` appended to the list ``key`` (a top-level key, or
+    ``types.<name>`` one level down), and the new rule's name as errors give it ("adverbs[31]")."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    holder = data
+    *parents, last = key.split(".")
+    for parent in parents:
+        holder = holder[parent]
+    holder[last] = [*holder[last], rule]
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target, f"{key}[{len(holder[last]) - 1}]"
+
+
+@pytest.mark.parametrize(("loader", "file_name", "key"), [
+    ("extractors.measures:load_list_intro_rules", "list_intros.yaml", "commitment_intros"),
+    ("extractors.measures:load_prose_rules", "prose_measures.yaml", "adverbs"),
+    ("extractors.actors:load_gazetteer", "actors.yaml", "person_titles"),
+    ("pipeline.document_info:load_document_type_rules", "document_types.yaml", "types.nyhet"),
+])
+def test_a_rule_with_a_nested_quantifier_is_refused_naming_file_and_rule(tmp_path, loader, file_name, key):
+    from pipeline.config import EXTRACTOR_DATA, PIPELINE_DATA
+    from pipeline.rule_patterns import RulePatternError
+
+    module_name, function_name = loader.split(":")
+    load = getattr(importlib.import_module(module_name), function_name)
+    source = next(path for path in (EXTRACTOR_DATA / file_name, PIPELINE_DATA / file_name) if path.is_file())
+    nested = r"(?:[\s.;,:]+|\s+og\b)+$"
+    path, rule = _with_rule(source, tmp_path / file_name, key, nested)
+    with pytest.raises(RulePatternError) as raised:
+        load(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: rule {rule} '{nested}'"), message
+    assert "possessive" in message and "\n" not in message
+    # The same rule written possessive is accepted.
+    load(_with_rule(source, tmp_path / f"ok-{file_name}", key, r"(?:[\s.;,:]++|\s++og\b)++$")[0])
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
-    worker(int(sys.argv[2]))
+    worker(int(sys.argv[2]), sys.argv[4] if sys.argv[3:4] == ["--only"] else None)
