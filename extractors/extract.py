@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc
 
-from extractors.actors import attach_actors, find_actors, load_gazetteer
+from extractors.actors import MentionIndex, attach_actors, find_actors, load_gazetteer
 from extractors.commitments import (
     StrengthRules,
     assess_strength,
@@ -23,6 +23,7 @@ from extractors.commitments import (
 )
 from extractors.measures import (
     METHOD_TABLE,
+    Restatements,
     StructuredText,
     extract_item_sentences,
     extract_list_measures,
@@ -30,7 +31,6 @@ from extractors.measures import (
     extract_table_measures,
     load_list_intro_rules,
     load_prose_rules,
-    repeats,
 )
 from pipeline.config import PipelineConfig
 from pipeline.schema import Actor, Block, Commitment, Measure
@@ -75,9 +75,9 @@ def _entities(doc: Doc) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _verb_lemma(doc: Doc, start: int, end: int, written: str) -> str:
+def _verb_lemma(doc: Doc, start: int, end: int, written: str, lemmatised: bool) -> str:
     span = doc.char_span(start, end, alignment_mode="expand")
-    if span is not None and doc.has_annotation("LEMMA"):
+    if span is not None and lemmatised:
         return " ".join(token.lemma_.lower() or token.text.lower() for token in span)
     return written.lower()
 
@@ -116,28 +116,27 @@ def _assigned_phrase(text: str) -> str | None:
     return min(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
 
 
-def _responsible(measure: Measure, actors: list[Actor], gazetteer, row: Block | None) -> str | None:
+def _responsible(measure: Measure, mentions: MentionIndex, gazetteer, row: Block | None) -> str | None:
     if row is not None:  # a table row: the first actor named after the measure cell (the "Ansvar" column)
-        later = [a for a in actors for m in a.mentions if measure.end <= m.start and m.end <= row.end]
+        later = mentions.first_after(measure.end, row.end)
         if later:
-            return min(later, key=lambda a: min(m.start for m in a.mentions if m.start >= measure.end)).name
+            return later
     if named := _assigned_phrase(measure.text):
         for actor in measure.actors:
-            if actor in named or any(m.text in named for a in actors if a.name == actor for m in a.mentions):
+            if actor in named or any(written in named for written in mentions.written[actor]):
                 return actor
     if _ASKS_GOVERNMENT.search(measure.text):  # "Stortinget ber regjeringa …": the government is to act
         return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
-    opening = [a for a in actors for m in a.mentions if m.start == measure.start]
-    if opening:  # the measure opens with its subject: "HOD skal …", "Siva gis i oppdrag …"
-        return opening[0].name
+    if opening := mentions.opening.get(measure.start):  # opens with its subject: "HOD skal …", "Siva gis i oppdrag …"
+        return opening
     lead = measure.intro or measure.text
     if _GOVERNMENT_SUBJECT.search(lead):
         return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
     return None
 
 
-def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[Actor], gazetteer,
-                structured: StructuredText) -> Commitment:
+def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, mentions: MentionIndex, gazetteer,
+                structured: StructuredText, lemmatised: bool) -> Commitment:
     # A table row says more than its measure cell: who is responsible, by when, with how much money.
     context = structured.block_by_id(measure.block_id) if measure.method == METHOD_TABLE else None
     context_start = context.start if context else measure.start
@@ -148,13 +147,13 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
     measure.strength = verdict.strength
     if verdict.verb_start is not None:
         start, end = measure.start + verdict.verb_start, measure.start + verdict.verb_end
-        measure.verb = _verb_lemma(doc, start, end, verdict.modality or "")
+        measure.verb = _verb_lemma(doc, start, end, verdict.modality or "", lemmatised)
         measure.object = _object_phrase(measure.text[verdict.verb_end:])
     return Commitment(
         measure_id=measure.id,
         strength=verdict.strength,
         modality=verdict.modality,
-        responsible=_responsible(measure, actors, gazetteer, context),
+        responsible=_responsible(measure, mentions, gazetteer, context),
         amounts=amounts,
         deadlines=find_deadlines(context_text, context_start, measure.page),
     )
@@ -164,10 +163,12 @@ def _drop_restated(measures: list[Measure], containment: float) -> list[Measure]
     """A list item that restates an earlier measure of the document in other words counts once. Items of one list
     or rows of one table (same rule, same intro) are distinct by construction and never restate each other."""
     kept: list[Measure] = []
+    index = Restatements(containment)
     for measure in measures:
-        others = [m.text for m in kept if (m.method, m.intro) != (measure.method, measure.intro) or m.intro is None]
-        if not repeats(measure.text, others, containment):
+        group = (measure.method, measure.intro) if measure.intro is not None else None
+        if not index.restates(measure.text, skip_group=group):
             kept.append(measure)
+            index.add(measure.text, group)
     return kept
 
 
@@ -187,6 +188,9 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
         measure.id = f"m{number}"
 
     actors, persons = find_actors(structured.text, gazetteer, _entities(doc), page_at)
-    attach_actors(measures, actors)
-    commitments = [_commitment(m, doc, strength_rules, actors, gazetteer, structured) for m in measures]
+    mentions = MentionIndex(actors)
+    attach_actors(measures, mentions)
+    lemmatised = doc.has_annotation("LEMMA")  # once: it reads every token of the document
+    commitments = [_commitment(m, doc, strength_rules, mentions, gazetteer, structured, lemmatised)
+                   for m in measures]
     return Extraction(measures, actors, persons, commitments)

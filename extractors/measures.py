@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -130,12 +131,13 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
     measures: list[Measure] = []
     seen: set[str] = set()
     verdicts: dict[str, bool] = {}
+    intros: dict[str, str] = {}  # one string per list, shared by its items (an intro may be a page long)
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM or not block.intro_block or not block.list_id:
             continue
         if block.list_id not in verdicts:
             intro = doc.block_by_id(block.intro_block)
-            intro_text = doc.text[intro.start : intro.end]
+            intro_text = intros[block.list_id] = doc.text[intro.start : intro.end]
             lead = intro.start + max(0, intro_text.rfind(last_sentence(intro_text)))
             named = bool(government_named_before and government_named_before(doc.text, lead))
             verdicts[block.list_id] = rules.introduces_measures(intro, intro_text, named)
@@ -147,7 +149,6 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
         if not text or key in seen or not rules.is_measure_item(text):
             continue
         seen.add(key)
-        intro = doc.block_by_id(block.intro_block)
         measures.append(
             Measure(
                 id=f"m{len(measures) + 1}",
@@ -157,7 +158,7 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
                 page=block.page,
                 block_id=block.id,
                 section=doc.section_path(block),
-                intro=doc.text[intro.start : intro.end],
+                intro=intros[block.list_id],
                 method=METHOD_LIST_UNDER_INTRO,
             )
         )
@@ -286,14 +287,40 @@ def _content_words(text: str) -> set[str]:
 def repeats(candidate: str, existing: Iterable[str], containment: float) -> bool:
     """Whether ``candidate`` restates one of ``existing``: most of its content words, and at least two, are in one
     of them ("De foreslår 90 milliarder kroner til Forsvaret" does not restate "… penger på forsvaret og Ukraina")."""
-    words = _content_words(candidate)
-    if not words:
-        return False
+    index = Restatements(containment)
     for other in existing:
-        shared = len(words & _content_words(other))
-        if shared >= 2 and shared / len(words) >= containment:
-            return True
-    return False
+        index.add(other)
+    return index.restates(candidate)
+
+
+class Restatements:
+    """The measures taken so far, by content word, to tell whether a new one restates one of them (``repeats``):
+    only the measures that share a word with it are counted, instead of comparing it with every measure, which
+    made documents with many measures quadratic. A measure may belong to a ``group`` (one list or table) whose
+    members are not compared with each other."""
+
+    def __init__(self, containment: float) -> None:
+        self.containment = containment
+        self._by_word: dict[str, dict[object, list[int]]] = defaultdict(dict)
+        self._count = 0
+
+    def add(self, text: str, group: object = None) -> None:
+        number = self._count
+        self._count += 1
+        for word in _content_words(text):
+            self._by_word[word].setdefault(group, []).append(number)
+
+    def restates(self, text: str, skip_group: object = None) -> bool:
+        """Whether ``text`` restates a measure added outside ``skip_group`` (None skips nothing)."""
+        words = _content_words(text)
+        if not words:
+            return False
+        shared: Counter[int] = Counter()
+        for word in words:
+            for group, numbers in self._by_word.get(word, {}).items():
+                if skip_group is None or group != skip_group:
+                    shared.update(numbers)
+        return any(count >= 2 and count / len(words) >= self.containment for count in shared.values())
 
 
 # "næringsminister Ola Nordmann": a government speaker's name, to recognise the surname in later attributions.
@@ -383,7 +410,9 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
     speakers = _Speakers(doc.text, rules)
     voice: dict[str, bool] = {}
     found: list[Measure] = []
-    seen = [m.text for m in taken]
+    seen = Restatements(rules.duplicate_containment)
+    for measure in taken:
+        seen.add(measure.text)
     for sent_start, sent_end in sentences:
         index = bisect.bisect_right(starts, sent_start) - 1
         if index < 0 or not (paragraphs[index].start <= sent_start < paragraphs[index].end):
@@ -405,9 +434,9 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         end = start + len(doc.text[start:end].rstrip("»”\"' "))
         text = doc.text[start:end].rstrip(" .")
         end = start + len(text)
-        if not text or repeats(text, seen, rules.duplicate_containment):
+        if not text or seen.restates(text):
             continue
-        seen.append(text)
+        seen.add(text)
         found.append(Measure(
             id="", text=text, start=start, end=end, page=doc.page_at(start) if hasattr(doc, "page_at") else block.page,
             block_id=block.id, section=doc.section_path(block), intro=None, method=method,
@@ -422,6 +451,7 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
     The span is the whole item, as for every list item."""
     found: list[Measure] = []
     seen = {_dedupe_key(m.text) for m in taken}
+    intros: dict[str, str] = {}  # one string per intro, shared by the items under it
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM:
             continue
@@ -434,10 +464,12 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
         if verdict is None or verdict[0] != 0:
             continue
         seen.add(key)
-        intro = doc.block_by_id(block.intro_block) if block.intro_block else None
+        if block.intro_block and block.intro_block not in intros:
+            intro = doc.block_by_id(block.intro_block)
+            intros[block.intro_block] = doc.text[intro.start:intro.end]
         found.append(Measure(id="", text=text, start=start, end=end, page=block.page, block_id=block.id,
-                             section=doc.section_path(block),
-                             intro=doc.text[intro.start:intro.end] if intro else None, method=METHOD_LIST_SENTENCE))
+                             section=doc.section_path(block), intro=intros.get(block.intro_block or ""),
+                             method=METHOD_LIST_SENTENCE))
     return found
 
 
