@@ -49,30 +49,47 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
-from pipeline.batch import PlannedDocument, discover_inputs, file_sha256, plan_outputs  # noqa: E402
+from pipeline.batch import (  # noqa: E402
+    PlannedDocument,
+    discover,
+    display_path,
+    file_sha256,
+    path_from_param,
+    path_param,
+    plan_outputs,
+)
 from pipeline.classify import load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
+    DEFAULT_RETRIES,
     DEFAULT_SETTLE_SECONDS,
     DEFAULT_TIMEOUT,
     Candidate,
     FetchResult,
+    InboxSkip,
     Registry,
     comparison_path,
     fetch,
     inbox_candidate,
+    inbox_source_key,
     ingest_lock,
+    narrow_permissions,
     plan,
     relative_to_out,
-    scan_inbox,
+    scan_inbox_entries,
     settled,
+    stop_event,
+    stoppable_fetches,
     store_version,
     url_candidate,
 )
+from pipeline.ingest import (  # noqa: E402
+    display_path as inbox_display_path,
+)
 from pipeline.locking import output_lock  # noqa: E402
-from pipeline.manifest import DocumentRecord, RunManifest  # noqa: E402
+from pipeline.manifest import DocumentRecord, RunManifest, SkippedRecord  # noqa: E402
 from pipeline.nlp import LoadedNlp, load_nlp  # noqa: E402
 from pipeline.output_index import OutputIndex  # noqa: E402
 from pipeline.outputs import (  # noqa: E402
@@ -143,11 +160,11 @@ ANALYSIS_BATCH = NLP_BATCH_SIZE
 def fingerprint_task(paths: list[str], more: int) -> list[dict[str, str]]:
     """``{"sha256": ...}`` or ``{"error": ...}`` per path: one unreadable file does not fail the others."""
     hashed = []
-    for path in paths:
+    for path in map(path_from_param, paths):  # see pipeline.batch.path_param
         try:
-            hashed.append({"sha256": file_sha256(Path(path))})
+            hashed.append({"sha256": file_sha256(path)})
         except OSError as exc:
-            hashed.append({"error": f"{path}: cannot read the file: {exc.strerror or exc}"})
+            hashed.append({"error": f"{display_path(path)}: cannot read the file: {exc.strerror or exc}"})
     return hashed
 
 
@@ -168,7 +185,7 @@ def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: di
             missing.append(i)
         else:
             outcomes[i] = {**cached, "cached": True}
-    analysed = analyse_documents([Path(paths[i]) for i in missing], PipelineConfig(**config),
+    analysed = analyse_documents([path_from_param(paths[i]) for i in missing], PipelineConfig(**config),
                                  batch_size=max(1, len(missing)))
     for i, (_path, outcome) in zip(missing, analysed, strict=True):
         if isinstance(outcome, DocumentError):
@@ -182,9 +199,15 @@ def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: di
     return [outcomes[i] for i in range(len(paths))]
 
 
-@task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1)
+def _write_may_succeed_again(task, task_run, state) -> bool:
+    # A full disk or a read-only folder fails again at once: such a write is not retried (pipeline.outputs).
+    return not getattr(state.data, "permanent", False)
+
+
+@task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1,
+      retry_condition_fn=_write_may_succeed_again)
 def write_task(result: dict, out_dir: str, stem: str, source: str) -> str:
-    return str(write_document(result, Path(out_dir), stem=stem, source=Path(source)))
+    return str(write_document(result, Path(out_dir), stem=stem, source=path_from_param(source)))
 
 
 def _failure(exc: BaseException | None) -> tuple[str, str]:
@@ -239,6 +262,7 @@ def process_corpus(
     run_id: str | None = None,
     overrides: dict[str, str | None] | None = None,
     wait_lock: float | None = None,
+    follow_symlinks: bool = False,
 ) -> dict:
     """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
     config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults.
@@ -247,13 +271,19 @@ def process_corpus(
     ``wait_lock`` seconds (default ``$TILTAK_WAIT_LOCK`` or 600) for another run to finish. The manifest
     ``runs/<run_id>.json`` is written atomically at the start (status ``running``), as documents finish (at most
     about once a second) and at the end (``completed``, schema-checked), so a killed run leaves a valid manifest
-    of the documents it recorded."""
+    of the documents it recorded.
+
+    Symbolic links inside the folders of ``paths`` are not followed, or with ``follow_symlinks`` only to targets
+    inside the folder; named pipes, sockets and devices are never read: each is listed in the manifest's
+    ``skipped`` with its reason. Paths that are not valid UTF-8 are passed encoded (``pipeline.batch.path_param``),
+    as JSON cannot carry them."""
     run_id = run_id or new_run_id()
-    out = Path(out_dir)
+    out = path_from_param(out_dir)
     extra = {key: value for key, value in (overrides or {}).items() if value is not None}
-    config = (PipelineConfig.from_toml(Path(config_file), nlp=nlp, **extra) if config_file
+    config = (PipelineConfig.from_toml(path_from_param(config_file), nlp=nlp, **extra) if config_file
               else PipelineConfig(nlp=nlp, **extra))
-    files = discover_inputs([Path(p) for p in paths], exclude=out)
+    found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
+    files = found.files
     loaded = load_nlp(config.nlp)
     load_classifier(config.classifier, config.taxonomy)  # refuse a bad classifier or taxonomy before any work
     identity = analysis_identity(config, loaded)
@@ -272,6 +302,7 @@ def process_corpus(
             config_hash=config.config_hash,
             settings=config.model_dump(mode="json"),
             nlp_model=loaded.info,
+            skipped=[SkippedRecord(path=str(skip.path), reason=skip.reason) for skip in found.skipped],
         )
         write_manifest(manifest, out)
 
@@ -347,7 +378,7 @@ def _process_files(
         result = outcome["result"]
         # Written here, in the flow's process (whatever the task runner): the output folder and its lock are local.
         # quote(): Prefect would otherwise walk the whole result looking for futures to resolve.
-        write = write_task(quote(result), str(out), doc.stem, str(doc.path), return_state=True)
+        write = write_task(quote(result), str(out), doc.stem, path_param(doc.path), return_state=True)
         if write.is_failed():
             _stage, error = _failure(write.result(raise_on_failure=False))
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))
@@ -384,7 +415,7 @@ def _fingerprints(files: list[Path], record: Callable[[DocumentRecord], None]) -
     """Content hashes of ``files``, hashed in batches; an unreadable file is recorded as failed."""
     fingerprints: dict[Path, str] = {}
     batches = [files[i:i + FINGERPRINT_BATCH] for i in range(0, len(files), FINGERPRINT_BATCH)]
-    futures = [fingerprint_task.submit([str(f) for f in batch], len(batch) - 1) for batch in batches]
+    futures = [fingerprint_task.submit([path_param(f) for f in batch], len(batch) - 1) for batch in batches]
     for batch, future in zip(batches, futures, strict=True):
         for path, hashed in zip(batch, future.result(), strict=True):
             if "error" in hashed:
@@ -403,8 +434,8 @@ def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str
     batches = [docs[i:i + size] for i in range(0, len(docs), size)]
     settings = config.model_dump(mode="json")
     while batches:
-        submitted = {analyse_task.submit([str(d.path) for d in batch], [d.sha256 for d in batch], identity, settings,
-                                         run_id, refresh, len(batch) - 1): batch for batch in batches}
+        submitted = {analyse_task.submit([path_param(d.path) for d in batch], [d.sha256 for d in batch], identity,
+                                         settings, run_id, refresh, len(batch) - 1): batch for batch in batches}
         batches = []
         for future in as_completed(list(submitted)):
             batch = submitted.pop(future)  # drop the future (and its results) once it is handled
@@ -467,9 +498,15 @@ def compare_flow(paths: list[str], out: str | None = None) -> dict:
     return comparison
 
 
-@task(name="fetch-source", task_run_name="fetch {url}")
-def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float) -> FetchResult:
-    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout)
+@task(name="fetch-source", task_run_name="fetch {url}", cache_policy=NO_CACHE)
+def fetch_task(url: str, etag: str | None, last_modified: str | None, max_bytes: int, timeout: float,
+               retries: int = DEFAULT_RETRIES, budget: float | None = None, stop_token: str | None = None
+               ) -> FetchResult:
+    # fetch() bounds itself (each response within ``timeout``, the URL within ``budget``), never raises for a
+    # network problem, and gives up at once when the run is interrupted (``stop_token``): a worker thread is never
+    # held long, so the process ends promptly on SIGTERM or Ctrl+C.
+    return fetch(url, etag, last_modified, max_bytes=max_bytes, timeout=timeout, retries=retries, budget=budget,
+                 stop=stop_event(stop_token))
 
 
 @flow(name="ingest", validate_parameters=True)
@@ -481,25 +518,36 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    retries: int = DEFAULT_RETRIES,
+    fetch_budget: float | None = None,
 ) -> dict:
     """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed, each new
     version is compared with the source's previous one. Inbox files modified in the last ``settle_seconds`` may
-    still be being copied in: they are left for a later run (``waiting``). Returns a summary (per source: new,
-    changed, unchanged, waiting, failed; the outputs and comparisons written)."""
+    still be being copied in: they are left for a later run (``waiting``). A URL's response must come whole within
+    ``timeout`` seconds; transient errors are retried (``retries``) within ``fetch_budget`` seconds per URL.
+    Symbolic links and special files in the inbox are not read (``skipped``, with the reason). Returns a summary
+    (per source: new, changed, unchanged, waiting, skipped, failed; the outputs and comparisons written)."""
     out = Path(out_dir)
-    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "failed": [], "outputs": {},
-                     "comparisons": [],
-                     "run_id": None}
+    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "skipped": [], "failed": [],
+                     "outputs": {}, "comparisons": [], "run_id": None}
     with ingest_lock(out):
         registry = Registry.load(out)
         candidates: list[Candidate] = []
         url_list = list(dict.fromkeys(urls or []))
-        futures = {}
-        for url in url_list:
-            latest = registry.latest(url) or {}
-            futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes, timeout)
+        with stoppable_fetches() as stop_token:
+            futures = {}
+            for url in url_list:
+                latest = registry.latest(url) or {}
+                futures[url] = fetch_task.submit(url, latest.get("etag"), latest.get("last_modified"), max_bytes,
+                                                 timeout, retries, fetch_budget, stop_token)
+            for future in futures.values():
+                future.wait()
         for url, future in futures.items():
-            result: FetchResult = future.result()
+            if future.state.is_failed():  # fetch() does not raise; should the task fail all the same, one URL fails
+                _stage, error = _failure(future.state.result(raise_on_failure=False))
+                result = FetchResult("error", reason=f"{url}: {error}")
+            else:
+                result = future.result()
             if result.status == "error":
                 registry.note_error(url, "url", result.reason or "error")
                 summary["failed"].append({"source": url, "stage": "fetch", "error": result.reason})
@@ -509,15 +557,20 @@ def ingest(
             else:
                 candidates.append(url_candidate(url, result))
         if inbox:
-            ready, settling = settled(scan_inbox(Path(inbox)), settle_seconds)
-            summary["waiting"] = [str(path.resolve()) for path in settling]  # taken on a later run
+            scan = scan_inbox_entries(Path(inbox))
+            summary["skipped"] = scan.skipped
+            ready, settling = settled(scan.files, settle_seconds)
+            summary["waiting"] = [inbox_source_key(path) for path in settling]  # taken on a later run
             for path in ready:
                 try:
-                    candidates.append(inbox_candidate(path))
+                    candidates.append(inbox_candidate(path, scan.identities.get(path)))
+                except InboxSkip as exc:
+                    summary["skipped"].append({"source": inbox_source_key(path), "reason": str(exc)})
                 except OSError as exc:
-                    reason = f"{path}: cannot read: {exc.strerror or exc}"
-                    registry.note_error(str(path.resolve()), "inbox", reason)
-                    summary["failed"].append({"source": str(path.resolve()), "stage": "read", "error": reason})
+                    reason = f"{inbox_display_path(path)}: cannot read: {exc.strerror or exc}"
+                    registry.note_error(inbox_source_key(path), "inbox", reason, inbox_display_path(path))
+                    summary["failed"].append({"source": inbox_source_key(path), "stage": "read", "error": reason})
+            registry.note_skipped(summary["skipped"])
 
         planned = plan(registry, candidates)
         for item in planned:
@@ -537,10 +590,12 @@ def ingest(
                 record = records.get(str(stored[source]))
                 if record is None or record["status"] == "failed" or not record.get("output"):
                     error = record["error"] if record else "not in the run manifest"
-                    registry.note_error(source, candidate.kind, error)
+                    registry.note_error(source, candidate.kind, error, candidate.display)
                     summary["failed"].append({"source": source, "stage": record["stage"] if record else "process",
                                               "error": error})
                     continue  # not recorded as a version: the next run tries it again
+                # The document JSON holds the source's text: no more readable than the source itself.
+                narrow_permissions(out / record["output"], candidate.mode)
                 output = relative_to_out(out, out / record["output"])
                 registry.add_version(candidate, relative_to_out(out, stored[source]), output)
                 summary[item.change].append(source)
@@ -556,6 +611,7 @@ def ingest(
                 except (TiltakError, OSError) as exc:
                     summary["failed"].append({"source": source, "stage": "compare", "error": str(exc)})
                     continue
+                narrow_permissions(target, candidate.mode)
                 summary["comparisons"].append(relative_to_out(out, target))
         registry.save()
     return summary

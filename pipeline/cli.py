@@ -35,7 +35,10 @@ EXIT_CANNOT_START = 2
 
 
 def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
-    errors.print(f"tiltak: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    from pipeline.io import display_path
+
+    # display_path: a file name that is not UTF-8 is shown with U+FFFD, never a crash of the error message itself.
+    errors.print(f"tiltak: error: {display_path(message)}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -53,20 +56,54 @@ def main(
     """tiltak: Norwegian policy documents in, structured measures out."""
 
 
+# Enough of a file to tell its format (pipeline.loaders.sniff_format looks at the first 64 KiB).
+SNIFF_BYTES = 1 << 16
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _read_head(path: Path) -> bytes:
+    """The first bytes of a regular file (all of a zip, whose table of contents is at its end). Opened without
+    blocking, and refused unless it is still a regular file once open: a FIFO swapped in is never waited on."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        head = handle.read(SNIFF_BYTES)
+        return head + handle.read() if head.startswith(ZIP_MAGIC) else head
+
+
 def _check_named_files(paths: list[Path]) -> None:
-    """Refuse at once a named file that is missing or is not a document tiltak reads."""
+    """Refuse at once a named path that is missing, a FIFO, socket or device, a broken link or a link loop, or a
+    file that is not a document tiltak reads (from its first bytes: a large PDF is not read twice)."""
+    from pipeline.batch import named_path_problem
     from pipeline.loaders import sniff_format
 
     for path in paths:
-        if not path.exists():
-            raise fail(f"{path}: no such file or folder")
+        if problem := named_path_problem(path):
+            raise fail(f"{path}: {problem}")
         if path.is_file():
             try:
-                sniff_format(path.read_bytes(), path)
+                sniff_format(_read_head(path), path)
             except TiltakError as exc:
                 raise fail(str(exc)) from exc
             except OSError as exc:
-                raise fail(f"{path}: cannot read: {exc.strerror}") from exc
+                raise fail(f"{path}: cannot read: {(exc.strerror or str(exc)).lower()}") from exc
+
+
+def _check_output_folder(out: Path, settings: dict[str, Path | None]) -> None:
+    """Refuse at once an --out that is a file, lies under a file or cannot be written in, and option paths that
+    are not valid UTF-8 (they are stored in the manifest's settings, which JSON cannot hold them in)."""
+    from pipeline.batch import is_valid_utf8
+    from pipeline.io import output_folder_problem
+
+    for option, value in {"--out": out, **settings}.items():
+        if value is not None and not is_valid_utf8(value):
+            raise fail(f"{value}: the {option} path is not valid UTF-8; rename it (input documents may have such "
+                       "names, option paths may not)")
+    if problem := output_folder_problem(out):
+        raise fail(f"{out}: {problem}")
 
 
 @app.command()
@@ -82,6 +119,9 @@ def run(
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
     wait_lock: Annotated[float | None, typer.Option(
         "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
+    follow_symlinks: Annotated[bool, typer.Option(
+        "--follow-symlinks", help="Follow symbolic links found in input folders whose target stays inside the "
+        "folder (by default such links are skipped; links named on the command line are read).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
     runner: Annotated[str, typer.Option(
         help="Where documents are analysed: default (threads in this process) or dask (Dask worker processes; "
@@ -102,14 +142,22 @@ def run(
     if dask_address and workers:
         raise fail("--dask-address and --workers cannot be used together (an existing cluster has its own workers)")
     _check_named_files(paths)
+    _check_output_folder(out, {"--config": config, "--taxonomy": taxonomy, "--classifier": classifier})
     if config is not None and not config.is_file():
         raise fail(f"{config}: no such config file")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "error")  # read by Dask's workers too
 
-    from pipeline.batch import discover_inputs
+    from pipeline.batch import InputError, discover, display_path, path_param
 
-    documents = discover_inputs(paths, exclude=out)
+    try:
+        found = discover(paths, exclude=out, follow_symlinks=follow_symlinks)
+    except InputError as exc:  # a path removed since it was checked above
+        raise fail(str(exc)) from exc
+    for skipped in found.skipped:  # also listed in the run manifest
+        errors.print(f"skipped: {display_path(skipped.path)}: {skipped.reason}", markup=False, highlight=False,
+                     soft_wrap=True)
+    documents = found.files
     if not documents:
         raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
 
@@ -144,15 +192,15 @@ def run(
 
         with progress_listener(advance):
             try:
-                manifest = flow(
-                    paths=[str(p) for p in documents], out_dir=str(out), nlp=nlp,
+                manifest = flow(  # the paths named, in a JSON-safe form; the flow finds the same documents in them
+                    paths=[path_param(p) for p in paths], out_dir=str(out), nlp=nlp, follow_symlinks=follow_symlinks,
                     config_file=str(config) if config else None, refresh_cache=refresh,
                     overrides={"taxonomy": str(taxonomy) if taxonomy else None,
                                "classifier": str(classifier) if classifier else None, "pdf_backend": pdf_backend},
                     wait_lock=wait_lock, run_id=new_run_id(),  # named here so the Prefect flow run carries it
                 )
             except TiltakError as exc:
-                raise fail(str(exc)) from exc
+                raise fail(str(exc), getattr(exc, "exit_code", EXIT_CANNOT_START)) from exc
         progress.update(bar, description="done", current="")
 
     counts = manifest["counts"]

@@ -164,7 +164,12 @@ def register(app: typer.Typer) -> None:
         cron: Annotated[str | None, typer.Option(help='Cron schedule, e.g. "0 6 * * *".')] = None,
         interval_minutes: Annotated[float | None, typer.Option(help="Run every this many minutes.")] = None,
         max_bytes: Annotated[int | None, typer.Option(help="Refuse a download larger than this.")] = None,
-        timeout: Annotated[float | None, typer.Option(help="Seconds allowed per download.")] = None,
+        timeout: Annotated[float | None, typer.Option(
+            help="Seconds allowed for one response as a whole (connect, headers and body).")] = None,
+        retries: Annotated[int | None, typer.Option(
+            help="Further attempts after a connect error or HTTP 429/502/503/504.")] = None,
+        fetch_budget: Annotated[float | None, typer.Option(
+            help="Seconds allowed per URL, retries included (default: twice the timeout).")] = None,
         once: Annotated[bool, typer.Option("--once", help="Ingest once now, without a schedule, and exit.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
     ) -> None:
@@ -179,7 +184,7 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from exc
         overrides = {"inbox": str(inbox.resolve()) if inbox else None, "urls": list(url) if url else None,
                      "out": str(out.resolve()) if out else None, "nlp": nlp, "max_bytes": max_bytes,
-                     "timeout": timeout}
+                     "timeout": timeout, "retries": retries, "fetch_budget": fetch_budget}
         for key, value in overrides.items():
             if value is not None:
                 setattr(settings, key, value)
@@ -204,8 +209,10 @@ def register(app: typer.Typer) -> None:
                 raise fail(str(exc)) from exc
             console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
                           f"{len(summary['unchanged'])} unchanged, {len(summary['waiting'])} still being copied in, "
-                          f"{len(summary['failed'])} failed; "
+                          f"{len(summary['skipped'])} skipped, {len(summary['failed'])} failed; "
                           f"{len(summary['comparisons'])} comparisons → {settings.out}", highlight=False)
+            for skipped in summary["skipped"]:
+                console.print(f"skipped: {skipped['reason']}", markup=False, highlight=False, soft_wrap=True)
             for failure in summary["failed"]:
                 console.print(f"failed: {failure['source']}: {failure['stage']}: {failure['error']}",
                               markup=False, highlight=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import TiltakError
+from pipeline.io import display_path, output_folder_problem
 
 try:
     import fcntl
@@ -66,12 +67,16 @@ def output_lock(out_dir: Path, wait: float | None = None) -> Iterator[Path]:
     seconds (see :func:`wait_seconds`), then raise :class:`OutputLockedError` naming the folder and the PID."""
     timeout = wait_seconds(wait)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LOCK_NAME
-    if fcntl is None:  # pragma: no cover
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644) if fcntl else -1
+    except OSError as exc:
+        reason = output_folder_problem(out_dir) or f"cannot use the output folder: {(exc.strerror or exc)}".lower()
+        raise TiltakError(f"{display_path(out_dir)}: {reason}") from exc
+    if fd < 0:  # pragma: no cover - not POSIX
         yield path
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout
         while not _try_lock(fd):
@@ -79,12 +84,13 @@ def output_lock(out_dir: Path, wait: float | None = None) -> Iterator[Path]:
                 holder = lock_holder(out_dir)
                 who = f"PID {holder}" if holder else "another process"
                 raise OutputLockedError(
-                    f"{out_dir}: output folder is in use by another tiltak run ({who}); gave up after waiting "
-                    f"{timeout:g} s (wait longer with --wait-lock SECONDS, or write to another --out folder)"
+                    f"{display_path(out_dir)}: output folder is in use by another tiltak run ({who}); gave up after "
+                    f"waiting {timeout:g} s (wait longer with --wait-lock SECONDS, or write to another --out folder)"
                 )
             time.sleep(POLL_SECONDS)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        with contextlib.suppress(OSError):  # on a full disk the lock holds all the same, without its PID
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         try:
             yield path
         finally:

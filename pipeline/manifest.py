@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from pipeline.io import display_path
 from pipeline.schema import NlpModelInfo
 
 MANIFEST_SCHEMA_VERSION = "1.0.0"
@@ -35,6 +36,25 @@ class DocumentRecord(BaseModel):
     measures: int | None = None
     seconds: float | None = None
 
+    @field_validator("source", "output", "duplicate_of", "error")
+    @classmethod
+    def _valid_text(cls, value: str | None) -> str | None:
+        # A file name that is not valid UTF-8 is kept readable, with U+FFFD for its undecodable bytes.
+        return None if value is None else display_path(value)
+
+
+class SkippedRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="The path as found (a file name that is not valid UTF-8 has U+FFFD for its "
+                                  "undecodable bytes).")
+    reason: str = Field(description="Why it was not read: a symbolic link not followed, a named pipe, ...")
+
+    @field_validator("path", "reason")
+    @classmethod
+    def _valid_text(cls, value: str) -> str:
+        return display_path(value)
+
 
 class RunManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", title="tiltak run manifest")
@@ -57,6 +77,12 @@ class RunManifest(BaseModel):
     settings: dict
     nlp_model: NlpModelInfo | None = None
     documents: list[DocumentRecord] = Field(default_factory=list)
+    skipped: list[SkippedRecord] = Field(
+        default_factory=list,
+        description="Paths under the inputs that were not read, each with its reason: symbolic links not followed "
+        "(or leading outside the folder), named pipes, sockets, devices, unreadable folders. Not documents: they "
+        "are not in documents or counts.",
+    )
 
     @computed_field
     @property

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -58,22 +60,133 @@ def load_nlp(name: str = "best") -> LoadedNlp:
         return _cache[name]
 
 
-def parse(loaded: LoadedNlp, text: str) -> Doc:
-    """Run the pipeline over a whole document, however long (spaCy refuses texts over ``max_length``)."""
-    _allow_length(loaded, len(text))
-    return loaded.nlp(text)
+# Long texts are parsed in pieces, so that neither memory nor time depends on how a text is laid out: spaCy's
+# memory grows with the length of one call (about 2.3 GB for a text of 1 MB in one call, 250 MB in pieces), and
+# the extractors' work grows faster than linearly with the length of a sentence (a 50,000-character line without a
+# full stop took a minute). The pieces concatenate to the text, so every character offset stays exact.
+PIECE_CHARS = 50_000  # a longer text is cut between blocks (blank lines) into pieces of at most this many chars
+MAX_SEGMENT_CHARS = 2_000  # a longer block is cut (between sentences, else lines, else words) into segments of at
+# most this many chars, each parsed on its own: no sentence is longer
+BATCH_CHARS = 200_000  # characters of pieces per nlp.pipe call
+_BLOCK_END = re.compile(r"\n[^\S\n]*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?…][\"»”’')\]]*\s+(?=[A-ZÆØÅÄÖÜÉ«\"“•–-])")
+_LINE_END = re.compile(r"\n\s*")
+_WORD_END = re.compile(r"\s+")
 
 
-def parse_many(loaded: LoadedNlp, texts: list[str]) -> Iterator[Doc]:
-    """``parse`` for several documents in one ``nlp.pipe`` call, in order."""
-    _allow_length(loaded, max((len(text) for text in texts), default=0))
-    return loaded.nlp.pipe(texts, batch_size=len(texts) or 1)
+def split_for_parsing(text: str, piece_chars: int = PIECE_CHARS,
+                      segment_chars: int = MAX_SEGMENT_CHARS) -> list[tuple[int, int]]:
+    """(start, end) of the pieces ``text`` is parsed in, in order, covering it exactly. A text of at most
+    ``piece_chars`` whose blocks are at most ``segment_chars`` long is one piece; otherwise whole blocks are
+    packed into pieces of at most ``piece_chars``, and a longer block is cut into segments, each a piece of its
+    own. A cut is made after whitespace, so a piece starts a word and (by spaCy's rules) a sentence."""
+    if len(text) <= segment_chars:
+        return [(0, len(text))]
+    units: list[tuple[int, int, bool]] = []  # start, end, whether it is a segment of a longer block
+    start = 0
+    for match in [*_BLOCK_END.finditer(text), None]:
+        end = match.end() if match is not None else len(text)
+        if end <= start:
+            continue
+        if end - start <= segment_chars:
+            units.append((start, end, False))
+        else:
+            units.extend((a, b, True) for a, b in _segments(text, start, end, segment_chars))
+        start = end
+    if len(text) <= piece_chars and not any(segment for _a, _b, segment in units):
+        return [(0, len(text))]
+    pieces: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    for a, b, segment in units:
+        if current is not None and (segment or b - current[0] > piece_chars):
+            pieces.append(current)
+            current = None
+        if segment:
+            pieces.append((a, b))
+        else:
+            current = (current[0] if current is not None else a, b)
+    if current is not None:
+        pieces.append(current)
+    return pieces
 
 
-def _allow_length(loaded: LoadedNlp, length: int) -> None:
-    if length >= loaded.nlp.max_length:
-        with _lock:
-            loaded.nlp.max_length = max(loaded.nlp.max_length, length + 1)
+def _segments(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
+    """``text[start:end]`` cut into segments of at most ``limit`` characters: after the last sentence end that
+    fits, else the last line break, else the last space; a run of ``limit`` characters without any is cut as is."""
+    cursor = start
+    while end - cursor > limit:
+        window = text[cursor:cursor + limit]
+        cut = None
+        for boundary in (_SENTENCE_END, _LINE_END, _WORD_END):
+            ends = [match.end() for match in boundary.finditer(window)]
+            if ends and ends[-1] < len(window):
+                cut = cursor + ends[-1]
+                break
+        cut = cut if cut is not None else cursor + limit
+        yield cursor, cut
+        cursor = cut
+    if cursor < end:
+        yield cursor, end
+
+
+def parse(loaded: LoadedNlp, text: str, check: Callable[[], None] | None = None) -> Doc:
+    """Run the pipeline over a whole document, however long, in pieces (see ``split_for_parsing``); ``check`` is
+    called between the pieces' batches (a time limit raises there)."""
+    return next(parse_many(loaded, [text], [check] if check is not None else None))
+
+
+def parse_many(loaded: LoadedNlp, texts: list[str], checks: list[Callable[[], None] | None] | None = None
+               ) -> Iterator[Doc]:
+    """``parse`` for several documents, their pieces batched across documents (``nlp.pipe``), in order. Each
+    text's Doc has exactly its text: the pieces' Docs are joined with ``Doc.from_docs``. ``checks[i]``, when
+    given, is called after every batch that held a piece of ``texts[i]`` while more of it is to be parsed."""
+    cuts = [split_for_parsing(text) for text in texts]
+    done: list[list[Doc]] = [[] for _ in texts]
+    next_text = 0
+    for batch in _batches(texts, cuts):
+        docs = loaded.nlp.pipe([texts[owner][a:b] for owner, a, b in batch], batch_size=len(batch))
+        for (owner, _a, _b), doc in zip(batch, docs, strict=True):
+            done[owner].append(doc)
+        while next_text < len(texts) and len(done[next_text]) == len(cuts[next_text]):
+            yield _joined(loaded, done[next_text], texts[next_text])
+            done[next_text] = []
+            next_text += 1
+        if checks:
+            for owner in sorted({owner for owner, _a, _b in batch}):
+                if owner >= next_text and checks[owner] is not None:
+                    checks[owner]()
+    while next_text < len(texts):  # texts of no piece (none: an empty text is one empty piece)
+        yield _joined(loaded, done[next_text], texts[next_text])
+        next_text += 1
+
+
+def _batches(texts: list[str], cuts: list[list[tuple[int, int]]]) -> Iterator[list[tuple[int, int, int]]]:
+    """(text index, start, end) of pieces, grouped into nlp.pipe calls of about ``BATCH_CHARS`` characters."""
+    batch: list[tuple[int, int, int]] = []
+    size = 0
+    for owner, pieces in enumerate(cuts):
+        for a, b in pieces:
+            if batch and size + (b - a) > BATCH_CHARS:
+                yield batch
+                batch, size = [], 0
+            batch.append((owner, a, b))
+            size += b - a
+    if batch:
+        yield batch
+
+
+def _joined(loaded: LoadedNlp, docs: list[Doc], text: str) -> Doc:
+    if len(docs) == 1:
+        return docs[0]
+    if not docs:
+        return loaded.nlp.make_doc(text)
+    for doc in docs:
+        # Nothing downstream reads the tok2vec output, and joined it would hold ~400 bytes per token.
+        doc.tensor = numpy.zeros((0,), dtype="float32")
+    joined = Doc.from_docs(docs, ensure_whitespace=False)
+    if joined.text != text:  # cannot happen: the pieces cover the text; measures point into it, so make sure
+        raise RuntimeError("the parsed pieces do not join back into the text")
+    return joined
 
 
 def _is_installed(package: str) -> bool:

@@ -15,7 +15,8 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.io import atomic_write_text
+from pipeline.batch import display_path
+from pipeline.io import atomic_write_text, read_regular_file
 
 # Not "*.json": tools that read an output folder take every "*.json" in it for a document.
 INDEX_NAME = ".tiltak.index"
@@ -44,7 +45,7 @@ class OutputIndex:
     def load(cls, out_dir: Path) -> OutputIndex:
         path = out_dir / INDEX_NAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_regular_file(path).decode("utf-8"))
             if data.get("version") != INDEX_VERSION:
                 return cls(out_dir)
             return cls(out_dir, {stem: IndexEntry(**entry) for stem, entry in data["entries"].items()})
@@ -57,6 +58,7 @@ class OutputIndex:
     def fresh(self, stem: str, sha256: str, identity: str, source: str) -> IndexEntry | None:
         """The entry for ``stem`` when its output file is still exactly what a run would write for this content,
         analysis identity and source path; else None."""
+        source = display_path(source)
         entry = self.entries.get(stem)
         if entry is None or (entry.sha256, entry.identity, entry.source) != (sha256, identity, source):
             return None
@@ -69,9 +71,16 @@ class OutputIndex:
     def record(self, stem: str, *, sha256: str, identity: str, source: str, output: str, measures: int,
                analysed_in_run: str | None) -> None:
         stat = (self.out_dir / output).stat()
-        self.entries[stem] = IndexEntry(sha256, identity, source, output, stat.st_size, stat.st_mtime_ns, measures,
-                                        analysed_in_run)
+        self.entries[stem] = IndexEntry(sha256, identity, display_path(source), display_path(output), stat.st_size,
+                                        stat.st_mtime_ns, measures, analysed_in_run)
 
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        """Write the index atomically. A write that fails (a full disk) is logged and returns None: the index
+        is a cache, and the previous one (whose entries are checked against the files) stays."""
         data = {"version": INDEX_VERSION, "entries": {stem: asdict(e) for stem, e in sorted(self.entries.items())}}
-        return atomic_write_text(self.out_dir / INDEX_NAME, json.dumps(data, ensure_ascii=False) + "\n")
+        path = self.out_dir / INDEX_NAME
+        try:
+            return atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            logger.warning("%s: cannot write the output index: %s", display_path(path), exc.strerror or exc)
+            return None

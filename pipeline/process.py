@@ -12,7 +12,7 @@ is still processed, with a document warning that the extraction rules are Norweg
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +65,7 @@ class _Prepared:
 
 def _prepare(path: Path, config: PipelineConfig) -> _Prepared:
     limits = LoadLimits.starting_now(max_pages=config.max_pages, max_chars=config.max_chars,
-                                     max_seconds=config.max_seconds_per_document)
+                                     max_seconds=config.max_seconds_per_document, max_bytes=config.max_bytes)
     timings: dict[str, float] = {}
     warnings: list[str] = []
     with stage(path, "load", timings):
@@ -113,7 +113,7 @@ def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:
     prepared = _prepare(path, config)
     with stage(path, "nlp", prepared.timings):
         loaded = load_nlp(config.nlp)
-        doc = parse(loaded, prepared.structured.text)
+        doc = parse(loaded, prepared.structured.text, _time_check(prepared))
     return _finish(prepared, doc, loaded, config)
 
 
@@ -147,6 +147,11 @@ def analyse_documents(paths: list[Path], config: PipelineConfig, *, batch_size: 
                 yield path, exc
 
 
+def _time_check(prepared: _Prepared) -> Callable[[], None]:
+    """Checks the document's time between the batches of its NLP stage (a long text is parsed in pieces)."""
+    return lambda: prepared.limits.check_time(prepared.path, "nlp")
+
+
 def _parse_batch(loaded: LoadedNlp, prepared: list[_Prepared]) -> dict[int, Doc | DocumentError]:
     """The NLP stage for a batch, by ``id`` of each prepared document. If the batch fails as a whole, each
     document is parsed alone, so the failure is charged to the document that caused it."""
@@ -155,13 +160,13 @@ def _parse_batch(loaded: LoadedNlp, prepared: list[_Prepared]) -> dict[int, Doc 
     texts = [item.structured.text for item in prepared]
     started = time.perf_counter()
     try:
-        docs = list(parse_many(loaded, texts))
+        docs = list(parse_many(loaded, texts, [_time_check(item) for item in prepared]))
     except Exception:
         if len(prepared) == 1:
             item = prepared[0]
             try:
                 with stage(item.path, "nlp", item.timings):
-                    return {id(item): parse(loaded, item.structured.text)}
+                    return {id(item): parse(loaded, item.structured.text, _time_check(item))}
             except DocumentError as exc:
                 return {id(item): exc}
         return {key: value for item in prepared for key, value in _parse_batch(loaded, [item]).items()}

@@ -177,3 +177,131 @@ def write_docx_zip_bomb(path: Path, megabytes: int = 600) -> Path:
             for _ in range(megabytes):
                 member.write(chunk)
     return path
+
+
+def make_fifo(path: Path) -> Path:
+    """A named pipe: opening it for reading blocks until a writer comes (a reader must never open it)."""
+    os.mkfifo(path)
+    return path
+
+
+def make_socket(path: Path) -> Path:
+    """A Unix socket file (the listening socket is closed; the file stays)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(os.fspath(path))
+    return path
+
+
+def make_symlink_loop(path: Path) -> Path:
+    """``path`` -> ``path.loop`` -> ``path``: following either never ends."""
+    partner = path.with_name(path.name + ".loop")
+    os.symlink(partner.name, path)
+    os.symlink(path.name, partner)
+    return path
+
+
+def write_non_utf8_name(folder: Path, stem: bytes, text: str) -> Path:
+    """A text file whose name is not valid UTF-8 (``stem`` holds e.g. Latin-1 bytes like b"r\\xe5d"), created from
+    bytes as any Linux program may; returned as Python carries it (the bad bytes as lone surrogates)."""
+    raw = os.path.join(os.fsencode(folder), stem + b".txt")
+    fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text.encode("utf-8"))
+    return Path(os.fsdecode(raw))
+
+
+# --- size-proof loading (issue #13): small files that expand into work or memory ------------------------------------
+
+_DOCX_BODY_START = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w='
+                    '"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+_DOCX_BODY_END = '<w:sectPr/></w:body></w:document>'
+
+
+def write_docx_with_body(path: Path, body_xml: str) -> Path:
+    """A Word document (the parts python-docx writes) whose ``word/document.xml`` body is ``body_xml``."""
+    template = write_docx(path.with_suffix(".template.docx"), [("paragraph", "Mal")])
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = (_DOCX_BODY_START + body_xml + _DOCX_BODY_END).encode("utf-8")
+            target.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    template.unlink()
+    return path
+
+
+def write_many_paragraphs_docx(path: Path, paragraphs: int = 40_000) -> Path:
+    """``paragraphs`` short paragraphs (about 40 KB on disk): a loop that never checks the clock runs long."""
+    body = "".join(f"<w:p><w:r><w:t>Tiltak {n}: regjeringen vil styrke næringen.</w:t></w:r></w:p>"
+                   for n in range(paragraphs))
+    return write_docx_with_body(path, body)
+
+
+def write_docx_big_table(path: Path, megabytes: int = 10) -> Path:
+    """One table of about ``megabytes`` MB of XML (a few rows per KB) in well under 100 KB on disk."""
+    row = ("<w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>Celle {n}</w:t></w:r></w:p></w:tc>" for n in range(3))
+           + "</w:tr>")
+    rows = megabytes * 1_000_000 // len(row)
+    return write_docx_with_body(path, "<w:tbl><w:tblGrid><w:gridCol/><w:gridCol/><w:gridCol/></w:tblGrid>"
+                                      + row * rows + "</w:tbl>")
+
+
+def write_docx_xml_bomb(path: Path, megabytes: int = 100) -> Path:
+    """A Word document whose body is ``megabytes`` MB of XML (one repeated paragraph), a few hundred KB on disk."""
+    paragraph = "<w:p><w:r><w:t>Regjeringen vil styrke næringen.</w:t></w:r></w:p>"
+    return write_docx_with_body(path, paragraph * (megabytes * 1_000_000 // len(paragraph)))
+
+
+def write_huge_page_pdf(path: Path, width: float = 20_000_000, lines: int = 30) -> Path:
+    """A PDF of one page ``width`` points wide (20 million points: 7 km) holding ``lines`` lines of text, a few KB:
+    a grid of one cell per point across would take gigabytes."""
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=(width, A4_HEIGHT))
+    for row in range(lines):
+        pdf.setFont("Helvetica", 11)
+        text = f"Linje {row + 1}: regjeringen vil styrke næringen i hele landet."
+        pdf.drawString(72, A4_HEIGHT - 72 - 16 * row, text)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def write_huge_html(path: Path, megabytes: int = 30) -> Path:
+    """A page of ``megabytes`` MB: an article of short paragraphs (distinct numbers) inside layout markup."""
+    paragraph = ('<div class="avsnitt"><p>Tiltak {n}: regjeringen vil <b>styrke</b> næringen i '
+                 '<a href="/tema/{n}">hele landet</a>.</p></div>\n')
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write('<!DOCTYPE html>\n<html lang="nb"><head><meta charset="utf-8"><title>Stor side</title></head>'
+                     "<body><main><h1>Stor side</h1>\n")
+        n, written = 0, 0
+        while written < megabytes * 1_000_000:
+            chunk = "".join(paragraph.format(n=n + i) for i in range(1000))
+            handle.write(chunk)
+            written += len(chunk.encode("utf-8"))
+            n += 1000
+        handle.write("</main></body></html>\n")
+    return path
+
+
+# --- encodings decided by the bytes (issue #22) ----------------------------------------------------------------------
+
+def write_mixed_encoding_text(path: Path) -> Path:
+    """UTF-8 text with one line pasted in from a cp1252 file (its 'ø' and 'å' single bytes)."""
+    first = norwegian_text("sjømat og næringsliv i Sør-Norge").encode("utf-8")
+    pasted = "Tiltaket gjelder også små bedrifter på Sørlandet.\n".encode("cp1252")
+    path.write_bytes(first + pasted + "Økt eksport er målet.\n".encode())
+    return path
+
+
+def write_html_with_wrong_charset(path: Path, declared: str = "iso-8859-1", body_encoding: str = "utf-8") -> Path:
+    """A page declaring ``declared`` whose bytes are in ``body_encoding``."""
+    body = ("<main><h1>Løft for sjømatnæringen</h1><p>Regjeringen vil styrke næringen i Nord-Norge og Sør-Norge, og "
+            "økt eksport fra små og store bedrifter er målet for de neste årene.</p><p>Tiltakene følges opp i "
+            "budsjettet, og næringen får bedre vilkår på kysten.</p></main>")
+    page = (f'<!DOCTYPE html>\n<html lang="nb"><head><meta charset="{declared}"><title>Sjømat</title></head>'
+            f"<body>{body}</body></html>")
+    path.write_bytes(page.encode(body_encoding))
+    return path

@@ -235,6 +235,15 @@ def test_serve_config(tmp_path):
     with pytest.raises(IngestError, match="no schedule"):
         load_serve_config(config).check(scheduled=True)
     assert load_serve_config(config).check(scheduled=False).inbox
+    config.write_text('[serve]\ninbox = "x"\ntimeout = 10\nretries = 4\nfetch_budget = 45\n', encoding="utf-8")
+    parameters = load_serve_config(config).check(scheduled=False).parameters()
+    assert (parameters["timeout"], parameters["retries"], parameters["fetch_budget"]) == (10, 4, 45)
+    config.write_text('[serve]\ninbox = "x"\ntimeout = 10\nfetch_budget = 5\n', encoding="utf-8")
+    with pytest.raises(IngestError, match="fetch_budget must be at least the timeout"):
+        load_serve_config(config).check(scheduled=False)
+    config.write_text('[serve]\ninbox = "x"\nretries = -1\n', encoding="utf-8")
+    with pytest.raises(IngestError, match="retries must be 0 or more"):
+        load_serve_config(config).check(scheduled=False)
     config.write_text('[serve]\ninterval = 5\n', encoding="utf-8")
     with pytest.raises(IngestError, match="unknown \\[serve\\] keys: interval"):
         load_serve_config(config)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from builders import write_docx, write_html, write_pdf, write_two_column_pdf
+from fault_inputs import write_html_with_wrong_charset, write_mixed_encoding_text
 
 from pipeline.errors import UnsupportedFormatError
 from pipeline.loaders import SUPPORTED_SUFFIXES, load_document, sniff_format
@@ -208,6 +209,87 @@ def test_utf16_with_bom_and_windows_line_ends(tmp_path):
     assert document.format == SourceFormat.TEXT
     assert document.encoding == "utf-16"
     assert [line.text for line in document.lines] == ["Nærings- og fiskeridepartementet", "Å øke eksporten er målet."]
+
+
+def test_utf8_with_a_line_pasted_from_cp1252_keeps_every_letter(tmp_path):
+    """Not read as a whole in cp1252 (which turned every UTF-8 'æøå' of the file into 'Ã¦Ã¸Ã¥')."""
+    document = load_document(write_mixed_encoding_text(tmp_path / "blandet.txt"))
+
+    texts = [line.text for line in document.lines]
+    assert document.encoding == "utf-8"
+    assert "Tiltak for sjømat og næringsliv i Sør-Norge" in texts
+    assert texts[-2:] == ["Tiltaket gjelder også små bedrifter på Sørlandet.", "Økt eksport er målet."]
+    assert not any("Ã" in text for text in texts)
+    assert len(document.warnings) == 1
+    assert document.warnings[0].startswith("mixed encodings: the text is UTF-8 but 4 bytes on 1 line (line 8) are "
+                                           "not; read those bytes as cp1252")
+
+
+def test_utf8_with_stray_bytes_on_many_lines_counts_them(tmp_path):
+    path = tmp_path / "mange.txt"
+    path.write_bytes("Første linje med æ\n".encode() + "å\n".encode("cp1252") * 3 + "Siste linje: ø\n".encode())
+
+    document = load_document(path)
+
+    assert [line.text for line in document.lines] == ["Første linje med æ", "å", "å", "å", "Siste linje: ø"]
+    assert "3 bytes on 3 lines (the first: line 2)" in document.warnings[0]
+
+
+def test_utf8_with_bom_and_a_stray_cp1252_byte(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "Sjømat\n".encode() + "Kyst og sjø\n".encode("cp1252"))
+
+    document = load_document(path)
+
+    assert document.encoding == "utf-8-sig"
+    assert [line.text for line in document.lines] == ["Sjømat", "Kyst og sjø"]
+    assert "1 bytes on 1 line (line 2)" in document.warnings[0]
+
+
+@pytest.mark.parametrize("declared", ["iso-8859-1", "windows-1252", "utf-16", "utf-16le", "ascii"])
+def test_html_whose_bytes_are_utf8_is_read_as_utf8_whatever_it_declares(tmp_path, declared):
+    page = write_html_with_wrong_charset(tmp_path / "side.html", declared=declared, body_encoding="utf-8")
+
+    document = load_document(page)
+
+    assert document.encoding == "utf-8"
+    assert [line.text for line in document.lines][:1] == ["Løft for sjømatnæringen"]
+    assert "Regjeringen vil styrke næringen i Nord-Norge og Sør-Norge" in document.lines[1].text
+    assert len(document.warnings) == 1
+    assert f"declared charset {declared!r} contradicts the bytes" in document.warnings[0]
+    assert "UTF-8" in document.warnings[0]
+
+
+@pytest.mark.parametrize("declared", ["windows-1251", "koi8-r"])
+def test_html_whose_declared_code_page_garbles_the_letters_is_detected(tmp_path, declared):
+    page = write_html_with_wrong_charset(tmp_path / "side.html", declared=declared, body_encoding="cp1252")
+
+    document = load_document(page)
+
+    assert document.encoding == "cp1252"
+    assert document.lines[0].text == "Løft for sjømatnæringen"
+    assert f"declared charset {declared!r} contradicts the bytes" in document.warnings[0]
+    assert "cp1252" in document.warnings[0]
+
+
+def test_html_declared_latin1_reads_windows_dashes_as_browsers_do(tmp_path):
+    page = write_html_with_wrong_charset(tmp_path / "side.html", declared="iso-8859-1", body_encoding="cp1252")
+    page.write_bytes(page.read_bytes().replace(b"Nord-Norge og", b"Nord-Norge \x96 og"))  # cp1252's en dash
+
+    document = load_document(page)
+
+    assert document.encoding == "iso-8859-1"
+    assert "Nord-Norge – og Sør-Norge" in document.lines[1].text
+    assert document.warnings == []
+
+
+def test_html_declaring_utf8_with_cp1252_bytes_says_so(tmp_path):
+    page = write_html_with_wrong_charset(tmp_path / "side.html", declared="utf-8", body_encoding="cp1252")
+
+    document = load_document(page)
+
+    assert document.lines[0].text == "Løft for sjømatnæringen"
+    assert "declared charset 'utf-8' does not fit the bytes; read as cp1252" in document.warnings[0]
 
 
 def test_form_feeds_give_pages(tmp_path):

@@ -4,9 +4,9 @@ The format is sniffed from the bytes (magic numbers, the parts inside a zip, mar
 extension: a PDF saved as ``.txt`` is read as a PDF, and a spreadsheet renamed ``.docx`` is refused with a reason.
 When content and extension disagree the document carries a warning saying so.
 
-``LoadLimits`` carries the run's guards against documents too large to process (``max_pages``, ``max_chars``,
-``max_seconds_per_document``): a document over a limit is refused with an error naming the limit and the config
-key that raises it, before the expensive work is done.
+``LoadLimits`` carries the run's guards against documents too large to process (``max_bytes``, ``max_pages``,
+``max_chars``, ``max_seconds_per_document``): a document over a limit is refused with an error naming the limit and
+the config key that raises it, before the expensive work is done (``max_bytes`` before the file is read at all).
 """
 
 from __future__ import annotations
@@ -53,12 +53,14 @@ class LoadLimits:
     max_chars: int | None = None
     max_seconds: float | None = None
     deadline: float | None = None
+    max_bytes: int | None = None
 
     @classmethod
     def starting_now(cls, *, max_pages: int | None = None, max_chars: int | None = None,
-                     max_seconds: float | None = None) -> LoadLimits:
+                     max_seconds: float | None = None, max_bytes: int | None = None) -> LoadLimits:
         deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-        return cls(max_pages=max_pages, max_chars=max_chars, max_seconds=max_seconds, deadline=deadline)
+        return cls(max_pages=max_pages, max_chars=max_chars, max_seconds=max_seconds, deadline=deadline,
+                   max_bytes=max_bytes)
 
     def check_time(self, path: Path, stage: str) -> None:
         """Raise DocumentError once the document has used up its time (a cooperative check)."""
@@ -69,6 +71,11 @@ class LoadLimits:
         if self.max_pages is not None and pages > self.max_pages:
             raise UnsupportedFormatError(path, f"PDF has {pages:,} pages, more than the limit of {self.max_pages:,} "
                                                f"(max_pages); {raise_hint('max_pages', pages)}")
+
+    def check_bytes(self, path: Path, size: int) -> None:
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise UnsupportedFormatError(path, f"file has {size:,} bytes, more than the limit of {self.max_bytes:,} "
+                                               f"(max_bytes); {raise_hint('max_bytes', size)}")
 
     def check_chars(self, path: Path, chars: int, stage: str = "load") -> None:
         if self.max_chars is not None and chars > self.max_chars:
@@ -138,9 +145,12 @@ def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: st
     by ``pdf_backend``: "pdfplumber" (with layout) or "pypdfium2" (plain text, faster)."""
     path = Path(path)
     try:
+        # The size from the file system first: a file over max_bytes is never read into memory.
+        limits.check_bytes(path, path.stat().st_size)
         data = path.read_bytes()
     except OSError as exc:
         raise UnsupportedFormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+    limits.check_bytes(path, len(data))  # a file that grew after its size was taken
     fmt = sniff_format(data, path)
     from pipeline.loaders import docx, html, pdf, text
 

@@ -4,6 +4,10 @@ Heading styles (English and Norwegian names, and Title) become headings with the
 Word numbering (direct or through their style) become list items, with a marker rendered from the numbering
 definition ("•", "1.", "a)") and the numbering instance as their list. Pages are known only where Word
 recorded them (page breaks and the page breaks Word rendered when it last saved the file).
+
+Size: a file whose XML parts exceed ``MAX_XML_BYTES`` (or 200 times the file's size plus ``XML_ALLOWANCE``) is refused
+before it is inflated; text, styles and tables are read from the XML directly, with the clock checked for every
+paragraph, table and table row.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import io
 import re
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
@@ -19,8 +24,12 @@ from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024  # all parts, images included
 MAX_COMPRESSION_RATIO = 200
+# The XML parts are parsed into a tree of about ten times their size. A government report of several hundred
+# pages is a few MB of XML; more than this is refused before it is inflated.
+MAX_XML_BYTES = 32 * 1024 * 1024
+XML_ALLOWANCE = 16 * 1024 * 1024  # on top of the ratio, for small files with much markup
 _HEADING_STYLE = re.compile(r"^(?:heading|overskrift)\s*(\d)$", re.I)
 _TITLE_STYLE = re.compile(r"^(?:title|tittel)$", re.I)
 _LIST_STYLE = re.compile(r"^(?:list|liste)\s*(bullet|number|punkt|nummer)", re.I)
@@ -28,12 +37,20 @@ _SPACES = re.compile(r"\s+")
 
 
 def _check_archive(path: Path, data: bytes) -> None:
-    """Refuse zip bombs before any XML is inflated."""
+    """Refuse zip bombs before any XML is inflated: the parts' sizes as the zip declares them (zipfile stops
+    reading a part at its declared size, so a part cannot inflate further than declared)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        total = sum(info.file_size for info in archive.infolist())
+        infos = archive.infolist()
+    total = sum(info.file_size for info in infos)
     if total > MAX_UNCOMPRESSED_BYTES or total > MAX_COMPRESSION_RATIO * max(len(data), 1) + 50_000_000:
         raise UnsupportedFormatError(path, f"Word document would inflate to {total / 1e6:.0f} MB from "
                                            f"{len(data) / 1e6:.1f} MB (a zip bomb?); refused")
+    xml = sum(info.file_size for info in infos if not info.filename.lower().startswith("word/media/"))
+    if xml > MAX_XML_BYTES or xml > MAX_COMPRESSION_RATIO * len(data) + XML_ALLOWANCE:
+        raise UnsupportedFormatError(path, f"Word document holds {xml / 1e6:.1f} MB of XML in {len(data) / 1e6:.2f} "
+                                           f"MB (at most {MAX_XML_BYTES / 1e6:.0f} MB, and at most "
+                                           f"{MAX_COMPRESSION_RATIO} times the file size plus "
+                                           f"{XML_ALLOWANCE / 1e6:.0f} MB); refused as too large to read safely")
 
 
 class _Numbering:
@@ -92,14 +109,33 @@ def _roman(n: int) -> str:
     return out
 
 
-def _num_pr(paragraph) -> tuple[str, int] | None:
+class _Styles:
+    """Paragraph styles by id, each looked up once: python-docx looks up a paragraph's style (and the default
+    style) by scanning every style of the document, which made a 40,000-paragraph document take minutes."""
+
+    def __init__(self, document) -> None:
+        self.part = document.part
+        self.cache: dict[str | None, tuple[str, list]] = {}
+
+    def of(self, element) -> tuple[str, list]:
+        """The style name of paragraph ``element`` and the pPr of its style chain (nearest first)."""
+        from docx.enum.style import WD_STYLE_TYPE
+
+        style_id = element.style
+        if style_id not in self.cache:
+            style = self.part.get_style(style_id, WD_STYLE_TYPE.PARAGRAPH)
+            name = style.name if style is not None else ""
+            chain = []
+            while style is not None:
+                chain.append(style.element.pPr)
+                style = style.base_style
+            self.cache[style_id] = (name or "", chain)
+        return self.cache[style_id]
+
+
+def _num_pr(element, style_chain: list) -> tuple[str, int] | None:
     """(numbering id, level) of a numbered paragraph, directly or through its style chain."""
-    candidates = [paragraph._p.pPr]
-    style = paragraph.style
-    while style is not None:
-        candidates.append(style.element.pPr)
-        style = style.base_style
-    for ppr in candidates:
+    for ppr in [element.pPr, *style_chain]:
         if ppr is None:
             continue
         num = ppr.find(f"{W}numPr")
@@ -119,14 +155,69 @@ def _page_breaks(element) -> int:
     return max(explicit, rendered)
 
 
-def _paragraph_text(paragraph) -> str:
-    return _SPACES.sub(" ", paragraph.text.replace("\xad", "")).strip()
+_RUN_CHARACTERS = {f"{W}tab": "\t", f"{W}ptab": "\t", f"{W}cr": "\n", f"{W}noBreakHyphen": "-"}
+
+
+def _run_text(run) -> str:
+    parts = []
+    for child in run:
+        if child.tag == f"{W}t":
+            parts.append(child.text or "")
+        elif child.tag == f"{W}br":
+            parts.append("\n" if child.get(f"{W}type", "textWrapping") == "textWrapping" else "")
+        else:
+            parts.append(_RUN_CHARACTERS.get(child.tag, ""))
+    return "".join(parts)
+
+
+def _raw_text(element) -> str:
+    """The text of a ``w:p`` as python-docx gives it (its runs and hyperlinks), by walking its children: python-docx
+    runs an XPath query per paragraph and per run, which made the text of a large table take minutes."""
+    parts = []
+    for child in element:
+        if child.tag == f"{W}r":
+            parts.append(_run_text(child))
+        elif child.tag == f"{W}hyperlink":
+            parts.extend(_run_text(run) for run in child.iterchildren(f"{W}r"))
+    return "".join(parts)
+
+
+def _paragraph_text(element) -> str:
+    return _SPACES.sub(" ", _raw_text(element).replace("\xad", "")).strip()
+
+
+def _table_rows(table, path: Path, limits: LoadLimits) -> Iterator[list[str]]:
+    """The cells' texts of each row of a ``w:tbl``, read from the XML: a horizontally merged cell once, a
+    vertically merged one repeated in every row it spans (as python-docx gives them, without its cost per row)."""
+    above: dict[int, str] = {}  # text of the cell that starts a vertical merge, by grid column
+    for row in table.iterchildren(f"{W}tr"):
+        limits.check_time(path, "load")
+        column = 0
+        texts: list[str] = []
+        for cell in row.iterchildren(f"{W}tc"):
+            properties = cell.find(f"{W}tcPr")
+            span, merge = 1, None
+            if properties is not None:
+                if (grid_span := properties.find(f"{W}gridSpan")) is not None:
+                    value = grid_span.get(f"{W}val", "1")
+                    span = int(value) if value.isdigit() and int(value) > 0 else 1
+                if (v_merge := properties.find(f"{W}vMerge")) is not None:
+                    merge = v_merge.get(f"{W}val", "continue")
+            if merge == "continue":
+                text = above.get(column, "")
+            else:
+                text = _SPACES.sub(" ", "\n".join(_raw_text(p) for p in cell.iterchildren(f"{W}p"))).strip()
+                if merge == "restart":
+                    above[column] = text
+                else:
+                    above.pop(column, None)
+            texts.append(text)
+            column += span
+        yield texts
 
 
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
     import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
     _check_archive(path, data)
     try:
@@ -135,22 +226,23 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
         raise UnsupportedFormatError(path, f"damaged Word document: {type(exc).__name__}: {exc}") from exc
     limits.check_time(path, "load")
     numbering = _Numbering(document)
+    styles = _Styles(document)
     raw: list[tuple[SourceLine, int]] = []  # line and the page breaks seen before it
     breaks = 0
     for element in document.element.body.iterchildren():
+        limits.check_time(path, "load")
         if element.tag == f"{W}p":
-            paragraph = Paragraph(element, document)
-            text = _paragraph_text(paragraph)
+            text = _paragraph_text(element)
             if not text:
                 breaks += _page_breaks(element)
                 continue
-            style = paragraph.style.name if paragraph.style is not None else ""
+            style, style_chain = styles.of(element)
             kind, level, marker, key = LineKind.PARAGRAPH, None, None, None
             if heading := _HEADING_STYLE.match(style):
                 kind, level = LineKind.HEADING, int(heading.group(1)) + 1
             elif _TITLE_STYLE.match(style):
                 kind, level = LineKind.HEADING, 1
-            elif numbered := _num_pr(paragraph):
+            elif numbered := _num_pr(element, style_chain):
                 kind, marker, key = LineKind.LIST_ITEM, numbering.marker(*numbered), f"docx-num-{numbered[0]}"
                 level = numbered[1] + 1
             elif list_style := _LIST_STYLE.match(style):
@@ -160,10 +252,9 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
                         breaks))
             breaks += _page_breaks(element)
         elif element.tag == f"{W}tbl":
-            for row in Table(element, document).rows:
+            for row in _table_rows(element, path, limits):
                 cells: list[str] = []
-                for cell in row.cells:
-                    cell_text = _SPACES.sub(" ", cell.text).strip()
+                for cell_text in row:
                     if cell_text and (not cells or cells[-1] != cell_text):  # merged cells repeat
                         cells.append(cell_text)
                 if cells:

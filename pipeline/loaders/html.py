@@ -3,12 +3,20 @@
 Scripts, styles, navigation, cookie banners, headers and footers are dropped; the main content (``<main>``,
 ``<article>`` or ``role="main"``) is kept when the page marks it. Headings, paragraphs, list items (with their
 list, marker and nesting depth) and table rows become lines. Nothing is fetched: external resources are ignored.
-The tree is walked iteratively, so deeply nested markup cannot exhaust the stack.
+The tree is walked iteratively, so deeply nested markup cannot exhaust the stack, and a page over
+``MAX_HTML_BYTES`` is refused before it is parsed (the tree takes about 20 times the page's size).
+
+The declared charset is used unless the bytes contradict it (valid UTF-8 with non-ASCII letters, single-byte
+markup declared as UTF-16, or letters the declared code page turns into garbage): then the detected encoding wins,
+with a warning naming both.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import lxml.etree
@@ -37,23 +45,105 @@ BLOCKS = frozenset({
     "address", "dl", "dt", "dd", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption",
     "body", "details", "summary", "center", *HEADINGS, *LISTS,
 })
+# libxml2's tree of a page takes about 20 times the page's size in memory (a 30 MB page: 600 MB at its peak).
+# A web page, even a whole white paper saved as HTML, is a few MB; a larger one is refused before it is parsed.
+MAX_HTML_BYTES = 40_000_000
+_CHECK_EVERY = 2000  # elements walked between two checks of the clock
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"\s+")
 _TITLE_SITE = re.compile(r"(?<!\s)\s++[-|–]\s++[^-|–]*\.\w{2,}\s*$")
 
 
+# Labels that browsers read as windows-1252 (the WHATWG encoding standard): pages declaring Latin-1 use its
+# extra characters (– “ ” €) freely.
+_WINDOWS_1252_LABELS = frozenset({"iso8859-1", "latin-1", "ascii", "cp1252", "windows-1252"})
+_MOJIBAKE_RATIO = 0.1  # charset-normalizer's mess ratio above which a declared decoding is taken for garbage
+_MESS_SAMPLE_CHARS = 20_000
+
+
 def _decode(data: bytes, path: Path) -> tuple[str, str, list[str]]:
+    """The page's text, the encoding used and warnings. A BOM wins; then the declared charset, unless the bytes
+    contradict it: a page whose bytes are UTF-8 with non-ASCII letters, a "UTF-16" page whose markup is in single
+    bytes, or a declared code page that turns the letters into garbage is read as detected, with a warning naming
+    both."""
     declared = _CHARSET.search(data[:4096])
-    if declared and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        name = declared.group(1).decode("ascii", "ignore").lower()
-        try:
-            return data.decode(name), name, []
-        except (LookupError, UnicodeDecodeError):
-            text, encoding, warnings = decode_text(data, path)
-            return text, encoding, [f"declared charset {name!r} does not fit the bytes; read as {encoding}",
-                                    *warnings]
-    return decode_text(data, path)
+    if not declared or data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return decode_text(data, path)
+    name = declared.group(1).decode("ascii", "ignore").lower()
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        text, encoding, warnings = decode_text(data, path)
+        return text, encoding, [f"declared charset {name!r} is unknown; read as {encoding}", *warnings]
+    if codec == "utf-8":
+        text, encoding, warnings = decode_text(data, path)
+        if encoding == "utf-8" and not warnings:
+            return text, name, []
+        return text, encoding, [f"declared charset {name!r} does not fit the bytes; read as {encoding}", *warnings]
+    if not data.isascii() and _is_utf8(data):
+        return data.decode("utf-8"), "utf-8", [
+            f"declared charset {name!r} contradicts the bytes, which are UTF-8 with non-ASCII letters; read as "
+            "UTF-8 (detected) instead of the declared charset"]
+    if codec.startswith(("utf-16", "utf-32")):
+        # The declaration was found in single-byte ASCII, so the page is not in UTF-16 or UTF-32.
+        text, encoding, warnings = decode_text(data, path)
+        return text, encoding, [f"declared charset {name!r} contradicts the bytes (the markup is in single bytes); "
+                                f"read as {encoding} (detected)", *warnings]
+    try:
+        # cp1252 leaves five bytes undefined; Latin-1 reads them (as control characters) as browsers do.
+        text = _decode_1252(data) if codec in _WINDOWS_1252_LABELS else data.decode(codec)
+    except UnicodeDecodeError:
+        text, encoding, warnings = decode_text(data, path)
+        return text, encoding, [f"declared charset {name!r} does not fit the bytes; read as {encoding}", *warnings]
+    if not data.isascii() and (detected := _less_garbled(data, text, path)) is not None:
+        detected_text, encoding, warnings = detected
+        return detected_text, encoding, [f"declared charset {name!r} contradicts the bytes (read as {name} the "
+                                         f"letters are garbled); read as {encoding} (detected)", *warnings]
+    return text, name, []
+
+
+def _decode_1252(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _mess(text: str) -> float:
+    """charset-normalizer's measure of garbage, over the lines holding non-ASCII characters (a sample)."""
+    from charset_normalizer.md import mess_ratio
+
+    sample = "\n".join(line for line in text.splitlines() if not line.isascii())[:_MESS_SAMPLE_CHARS]
+    return mess_ratio(sample, maximum_threshold=1.0) if sample else 0.0
+
+
+def _less_garbled(data: bytes, declared_text: str, path: Path) -> tuple[str, str, list[str]] | None:
+    """A decoding of ``data`` clearly less garbled than the declared one, or None if the declared one is fine:
+    the usual Norwegian reading (UTF-8, else cp1252), else charset-normalizer's best guess."""
+    declared_mess = _mess(declared_text)
+    if declared_mess <= _MOJIBAKE_RATIO:
+        return None
+    candidates = []
+    with contextlib.suppress(UnsupportedFormatError):
+        candidates.append(decode_text(data, path))
+    import charset_normalizer
+
+    if (best := charset_normalizer.from_bytes(data).best()) is not None:
+        candidates.append((str(best), best.encoding, []))
+    scored = [(_mess(text), index) for index, (text, _encoding, _warnings) in enumerate(candidates)]
+    if not scored:
+        return None
+    mess, index = min(scored)
+    return candidates[index] if mess < declared_mess / 2 else None
 
 
 def _is_chrome(element: lxml.html.HtmlElement) -> bool:
@@ -157,9 +247,13 @@ class _Walker:
                 self.lists.pop()
             self.item, self.heading = saved["item"], saved["heading"]
 
-    def walk(self, root: lxml.html.HtmlElement) -> list[SourceLine]:
+    def walk(self, root: lxml.html.HtmlElement, check_time: Callable[[], None] = lambda: None) -> list[SourceLine]:
         stack: list[tuple[object, bool, dict | None]] = [(root, False, None)]
+        steps = 0
         while stack:
+            steps += 1
+            if steps % _CHECK_EVERY == 0:
+                check_time()
             element, closing, saved = stack.pop()
             if closing:
                 self.end(element, saved)
@@ -209,6 +303,10 @@ def _parse(text: str, path: Path) -> lxml.html.HtmlElement | None:
 
 
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+    if len(data) > MAX_HTML_BYTES:
+        raise UnsupportedFormatError(path, f"HTML page of {len(data) / 1e6:,.1f} MB is larger than tiltak parses "
+                                           f"({MAX_HTML_BYTES / 1e6:.0f} MB: the parsed page takes about 20 times "
+                                           "its size in memory); save the article alone, or as PDF or text")
     text, encoding, warnings = _decode(data, path)
     text = _XML_DECLARATION.sub("", text, count=1)
     root = _parse(text, path)
@@ -221,7 +319,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
         warnings.append("HTML nested deeper than 2,048 levels; read with its div/span containers removed")
     limits.check_time(path, "load")
     content = _main_content(root)
-    lines = _Walker().walk(content)
+    lines = _Walker().walk(content, lambda: limits.check_time(path, "load"))
     if not lines:
         warnings.append("no article text found in the HTML page")
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.HTML, lines=lines,

@@ -2,6 +2,8 @@
 
 Layout is what later tells a heading from body text, a running header from the first line of a page, and a
 wrapped line from a new paragraph (pipeline.normalise). Pages are numbered from 1 as the reader counts them.
+Two-column pages are read column by column; a page larger than any paper (over 5 m on a side) is read as one
+column, with a warning, because the column detection's grid grows with the page's width in points.
 """
 
 from __future__ import annotations
@@ -74,6 +76,22 @@ _MIN_COLUMN_ROWS = 4
 _MIN_COLUMN_SHARE = 0.25
 _GUTTER_BAND = (0.3, 0.7)
 _WORD_GAP = 2.5  # points added to each side of a word, so the space between two words of a row is covered
+# Column detection holds a grid of one cell per point across per printed row. A page larger than any paper (A0 is
+# 2,384 points on its long side; 5 m is 14,173) or a grid past this many cells is read as one column instead,
+# with a warning: the grid of a page 20 million points wide would take gigabytes.
+MAX_PAGE_POINTS = 5000 / 25.4 * 72
+MAX_GRID_CELLS = 20_000_000
+
+
+class _TooLargeForColumns(Exception):
+    """The page is too large for column detection; it is read as one column."""
+
+
+def _oversized(page) -> str | None:
+    """Why ``page`` is too large to look for columns on, or None."""
+    if max(float(page.width), float(page.height)) > MAX_PAGE_POINTS:
+        return f"{float(page.width) / 72 * 0.0254:,.1f} × {float(page.height) / 72 * 0.0254:,.1f} m"
+    return None
 
 
 def _reading_regions(page) -> list[tuple[float, float, float, float] | None]:
@@ -94,6 +112,8 @@ def _reading_regions(page) -> list[tuple[float, float, float, float] | None]:
     ends = np.clip((boxes[:, 3] + _WORD_GAP).astype(int) + 1, 0, width - 1)
     row_of = np.concatenate([[0], np.cumsum(np.diff(tops) >= 3)])  # a new printed line 3 points further down
     rows = int(row_of[-1]) + 1
+    if rows * width > MAX_GRID_CELLS:
+        raise _TooLargeForColumns(f"{rows:,} rows of text across {page.width:,.0f} points")
     edges = np.zeros((rows, width), dtype=np.int32)
     np.add.at(edges, (row_of, starts), 1)
     np.add.at(edges, (row_of, ends), -1)
@@ -147,6 +167,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
     image_pages = 0
+    oversized: list[str] = []  # pages read without column detection, and why
     try:
         title = (pdf.metadata or {}).get("Title")
         for number, page in enumerate(pdf.pages, start=1):
@@ -154,7 +175,15 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
             pages.append(PageInfo(number, float(page.width), float(page.height)))
             try:
                 found = []
-                for region in _reading_regions(page):
+                regions: list = [None]
+                if too_large := _oversized(page):
+                    oversized.append(f"page {number} ({too_large})")
+                else:
+                    try:
+                        regions = _reading_regions(page)
+                    except _TooLargeForColumns as exc:
+                        oversized.append(f"page {number} ({exc})")
+                for region in regions:
                     part = page if region is None else page.within_bbox(region)
                     text_lines = part.extract_text_lines(layout=False, strip=True, return_chars=True)
                     found.extend(sorted((line for line in text_lines if line["text"].strip()),
@@ -169,6 +198,10 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
     finally:
         pdf.close()
     warnings = []
+    if oversized:
+        listed = ", ".join(oversized[:3]) + (f" and {len(oversized) - 3} more" if len(oversized) > 3 else "")
+        warnings.append(f"{listed}: larger than any paper size; read as one column, without looking for text "
+                        "columns")
     if not lines:
         hint = "the pages are images (scanned?)" if image_pages else "no text found"
         warnings.append(f"{NO_TEXT_LAYER}: {hint}; run OCR (e.g. ocrmypdf) first to get a text layer")
