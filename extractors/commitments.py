@@ -213,10 +213,17 @@ AMOUNT = re.compile(
     rf"(?:(?P<scale>{_SCALE})(?![\wæøå])\s*)?(?P<currency>kroner|kr\b\.?|NOK\b)?",
     re.IGNORECASE,
 )
-# Used with ``match(text, offset)`` right after an amount (anchored there; no "^").
-_PERIOD = re.compile(r"\s*(?:(?P<yearly>i året|per år|pr\.? år|årleg|årlig|kvart år|hvert år|i år(?:et)?\b)|"
+# Matched where the words after an amount start (``_after_space``), with ``match(text, offset)``: no "^", which
+# would not hold there, and no leading "\s*", which tried every position of a long run of spaces again.
+_PERIOD = re.compile(r"(?:(?P<yearly>i året|per år|pr\.? år|årleg|årlig|kvart år|hvert år|i år(?:et)?\b)|"
                      r"over (?P<years>\w+) år|i (?P<year>20\d\d)|fra (?P<from>20\d\d))", re.IGNORECASE)
 _YEAR_WORDS = {"to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7, "åtte": 8, "ti": 10}
+
+
+def _after_space(text: str, offset: int) -> int:
+    while offset < len(text) and text[offset].isspace():
+        offset += 1
+    return offset
 
 
 def _number_value(raw: str) -> tuple[float | None, bool]:
@@ -249,7 +256,7 @@ def find_amounts(text: str, base: int = 0, page: int | None = None) -> list[Amou
         end = match.end()
         period = None
         year = None
-        if period_match := _PERIOD.match(text, end):
+        if period_match := _PERIOD.match(text, _after_space(text, end)):
             if period_match.group("yearly"):
                 period = "per_year"
             elif years := period_match.group("years"):
