@@ -284,20 +284,12 @@ def _content_words(text: str) -> set[str]:
     return {w.lower()[:6] for w in _CONTENT_WORD.findall(text) if w.lower() not in _STOPWORDS}
 
 
-def repeats(candidate: str, existing: Iterable[str], containment: float) -> bool:
-    """Whether ``candidate`` restates one of ``existing``: most of its content words, and at least two, are in one
-    of them ("De foreslår 90 milliarder kroner til Forsvaret" does not restate "… penger på forsvaret og Ukraina")."""
-    index = Restatements(containment)
-    for other in existing:
-        index.add(other)
-    return index.restates(candidate)
-
-
 class Restatements:
-    """The measures taken so far, by content word, to tell whether a new one restates one of them (``repeats``):
-    only the measures that share a word with it are counted, instead of comparing it with every measure, which
-    made documents with many measures quadratic. A measure may belong to a ``group`` (one list or table) whose
-    members are not compared with each other."""
+    """The measures taken so far, to tell whether a new one restates one of them: most of its content words, and
+    at least two, are in one of them ("De foreslår 90 milliarder kroner til Forsvaret" does not restate "… penger på
+    forsvaret og Ukraina"). Indexed by content word, so that only the measures sharing a word with the new one are
+    counted: comparing it with every measure made documents with many measures quadratic. A measure may belong to
+    a ``group`` (one list or table) whose members are not compared with each other."""
 
     def __init__(self, containment: float) -> None:
         self.containment = containment

@@ -59,8 +59,9 @@ def _wrapped(text: str, width: int = 72) -> str:
 
 
 def one_line(size: int) -> str:
-    """(a) One line without a newline or a full stop: one long sentence for the NLP and the extractors."""
-    prose = ", ".join(s.format(year=2025, n=50) for s in SENTENCES) + ", "
+    """(a) One line without a newline or a full stop: one long sentence for the NLP and the extractors. (Without
+    "i oppdrag": the old search for who is given a task then read the rest of the text from every offset.)"""
+    prose = ", ".join(s.format(year=2025, n=50) for s in SENTENCES if "i oppdrag" not in s) + ", "
     return _fill(prose, size)
 
 
