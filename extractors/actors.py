@@ -9,6 +9,7 @@ uses, with its successor noted in the gazetteer.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.rule_patterns import check_rule, check_rules
 from pipeline.schema import Actor, Measure, Mention
 
 DEFAULT_GAZETTEER = Path(__file__).parent / "data" / "actors.yaml"
@@ -108,12 +110,13 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
     alternatives = "|".join(re.escape(form) for form in sorted(surface, key=len, reverse=True))
     pattern = re.compile(rf"(?<![{_LETTER}-])(?P<name>{alternatives}){_SUFFIX}(?![{_LETTER}])")
     name_patterns = []
-    for item in data.get("patterns") or []:
+    for index, item in enumerate(data.get("patterns") or []):
         if item.get("type") not in types:
             raise GazetteerError(f"{path}: pattern {item.get('regex')!r} needs one of the types {sorted(types)}")
+        check_rule(str(item.get("regex")), path, f"patterns[{index}]")
         name_patterns.append((re.compile(rf"(?<![{_LETTER}-])(?P<name>{item['regex']})s?(?![{_LETTER}])"),
                               item["type"]))
-    titles = "|".join(data.get("person_titles") or [])
+    titles = "|".join(check_rules(data.get("person_titles"), path, "person_titles", re.IGNORECASE))
     # Titles in any case ("Næringsminister", "næringsminister"); the name itself must be capitalised.
     person = re.compile(rf"\b(?i:{titles})\s+(?P<name>[A-ZÆØÅ][{_LETTER}-]+(?:\s+[A-ZÆØÅ][{_LETTER}-]+){{1,3}})"
                         ) if titles else None
@@ -164,6 +167,47 @@ def _page(pages, offset: int) -> int | None:
     return pages(offset) if pages else None
 
 
+class _Taken:
+    """The characters of a text that mentions already hold. Asking whether a span overlaps one costs the span's
+    length, not the number of mentions (comparing with every mention so far was quadratic in long documents)."""
+
+    def __init__(self, length: int) -> None:
+        self._marks = bytearray(length + 1)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return 1 in self._marks[start:end]
+
+    def add(self, start: int, end: int) -> None:
+        self._marks[start:end] = b"\x01" * (end - start)
+
+
+_LETTER_RUN = re.compile(rf"[{_LETTER}]+")
+
+
+class _TextWords:
+    """What the name rules ask of the whole text, answered from one pass over it instead of a search per name."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = frozenset(_LETTER_RUN.findall(text))
+        self._standing: dict[str, bool] = {}
+        self._before_lower: dict[str, bool] = {}
+
+    def stands(self, form: str) -> bool:
+        """Whether ``form`` occurs in the text between non-letters."""
+        if _LETTER_RUN.fullmatch(form):
+            return form in self.words
+        if form not in self._standing:
+            self._standing[form] = bool(re.search(rf"(?<![{_LETTER}]){re.escape(form)}(?![{_LETTER}])", self.text))
+        return self._standing[form]
+
+    def before_lower_case_word(self, form: str) -> bool:
+        """Whether ``form`` occurs, after a non-letter, followed by a space and a lower-case letter."""
+        if form not in self._before_lower:
+            self._before_lower[form] = bool(re.search(rf"(?<![{_LETTER}]){re.escape(form)} [a-zæøå]", self.text))
+        return self._before_lower[form]
+
+
 def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, int, str]] = (),
                 page_at=None) -> tuple[list[Actor], list[Actor]]:
     """Organisations and persons in ``text``: (actors, persons), each with all its mentions in text order.
@@ -171,57 +215,66 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
     ``entities`` are NER spans (start, end, label) from the spaCy Doc; gazetteer matches win where they overlap.
     """
     found: dict[str, _Found] = {}
+    words = _TextWords(text)
     # Web addresses name sites, not actors ("https://www.regjeringen.no/…").
-    covered: list[tuple[int, int]] = [(m.start(), m.end()) for m in _URL.finditer(text)]
-    urls = list(covered)
+    covered, urls = _Taken(len(text)), _Taken(len(text))
+    for match in _URL.finditer(text):
+        covered.add(match.start(), match.end())
+        urls.add(match.start(), match.end())
     for match in gazetteer.pattern.finditer(text):
-        if any(s <= match.start() < e for s, e in urls):
+        if urls.overlaps(match.start(), match.start() + 1):
             continue
         canonical = gazetteer.surface[match.group("name")]
         entry = gazetteer.entries[canonical]
         actor = found.setdefault(canonical, _Found(canonical, entry.type, "gazetteer", entry.abbreviation))
         start, end = match.start(), match.end()
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
-        covered.append((start, end))
+        covered.add(start, end)
     for name_pattern, kind in gazetteer.name_patterns:
         for match in name_pattern.finditer(text):
             start, end = match.start(), match.end()
-            if any(s < end and start < e for s, e in covered):
+            if covered.overlaps(start, end):
                 continue
             name = match.group("name")
             actor = found.setdefault(name, _Found(name, kind, "pattern"))
             actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
-            covered.append((start, end))
+            covered.add(start, end)
     persons = _titled_persons(text, gazetteer, page_at)
-    person_spans = [(m.start, m.end) for p in persons.values() for m in p.mentions]
-    places = [(start, end) for start, end, label in entities if label in NER_PLACE_LABELS]
-    for start, end, name, kind in _company_mentions(text, gazetteer, places):
-        if any(s < end and start < e for s, e in covered + person_spans):
+    person_spans = _Taken(len(text))
+    for person in persons.values():
+        for mention in person.mentions:
+            person_spans.add(mention.start, mention.end)
+    places = _Taken(len(text))
+    for start, end, label in entities:
+        if label in NER_PLACE_LABELS:
+            places.add(start, end)
+    for start, end, name, kind in _company_mentions(text, gazetteer, places, words):
+        if covered.overlaps(start, end) or person_spans.overlaps(start, end):
             continue
         actor = found.setdefault(name, _Found(name, kind, "pattern"))
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
-        covered.append((start, end))
+        covered.add(start, end)
     for start, end, label in entities:
-        if any(s < end and start < e for s, e in covered):
+        if covered.overlaps(start, end):
             continue
-        if label in NER_ORG_LABELS and (acronym := _ACRONYM_BEFORE.search(text, 0, start)):
-            start = acronym.start()  # "GE Healthcare": the model often leaves out a leading acronym
+        # "GE Healthcare": the model often leaves out a leading acronym (read from just before the entity).
+        if label in NER_ORG_LABELS and (acronym := _ACRONYM_BEFORE.search(text, max(0, start - 5), start)):
+            start = acronym.start()
         written = text[start:end].strip(" .,;:«»\"'")
-        if not written or not written[:1].isupper() or _common_noun(written, text):
+        if not written or not written[:1].isupper() or _common_noun(written, words):
             continue
-        if label in NER_ORG_LABELS and (gazetteer.rejects(written)
-                                        or any(s < end and start < e for s, e in person_spans)):
+        if label in NER_ORG_LABELS and (gazetteer.rejects(written) or person_spans.overlaps(start, end)):
             continue  # a document or scheme ("Katapultordningen"), or a person the model took for an organisation
         if label in NER_ORG_LABELS:
-            canonical = gazetteer.canonical(written) or _strip_genitive(written, text)
+            canonical = gazetteer.canonical(written) or _strip_genitive(written, words)
             entry = gazetteer.entries.get(canonical)
             actor = found.setdefault(canonical, _Found(canonical, entry.type if entry else "organisation",
                                                        "gazetteer" if entry else "ner",
                                                        entry.abbreviation if entry else None))
         elif label in NER_PERSON_LABELS:
-            if any(s < end and start < e for s, e in person_spans) or gazetteer.rejects(written):
+            if person_spans.overlaps(start, end) or gazetteer.rejects(written):
                 continue
-            name = _strip_genitive(written, text)
+            name = _strip_genitive(written, words)
             actor = persons.setdefault(name, _Found(name, "person", "ner"))
         else:
             continue
@@ -244,13 +297,12 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
     return build(found), build(persons)
 
 
-def _company_mentions(text: str, gazetteer: Gazetteer, places: Iterable[tuple[int, int]] = ()
+def _company_mentions(text: str, gazetteer: Gazetteer, places: _Taken, text_words: _TextWords
                       ) -> list[tuple[int, int, str, str]]:
     """(start, end, name, type) of companies and organisations found by the gazetteer's general rules: a name
     ending in a company word, a name in apposition after an organisation noun (unless the NER model reads it as
     a place: "produsentene Kina og India"), and every later mention of those names, also without their company
     word ("Nykode Therapeutics" … "Nykode er notert")."""
-    places = list(places)
     candidates: list[tuple[str, str]] = []  # (written name, type)
     if gazetteer.appositions is not None:
         for match in gazetteer.appositions.finditer(text):
@@ -259,11 +311,11 @@ def _company_mentions(text: str, gazetteer: Gazetteer, places: Iterable[tuple[in
             plural = head.endswith(("ene", "ane")) or head in gazetteer.plural_nouns
             for part in re.finditer(_NAME, match.group("names")):
                 name, start = part.group(0), match.start("names") + part.start()
-                if any(s < start + len(name) and start < e for s, e in places):
+                if places.overlaps(start, start + len(name)):
                     if not plural:
                         break
                     continue
-                if name.endswith("s") and re.search(rf"(?<![{_LETTER}]){re.escape(name[:-1])}(?![{_LETTER}])", text):
+                if name.endswith("s") and text_words.stands(name[:-1]):
                     name = name[:-1]  # "selskapet Nykodes fabrikk", when the text also writes "Nykode"
                 candidates.append((name, kind))
                 if not plural:
@@ -281,26 +333,30 @@ def _company_mentions(text: str, gazetteer: Gazetteer, places: Iterable[tuple[in
                 candidates.append((" ".join(words), "company"))
     names: dict[str, tuple[str, str]] = {}
     for name, kind in candidates:
-        if name in gazetteer.surface or gazetteer.rejects(name) or _common_noun(name, text):
+        if name in gazetteer.surface or gazetteer.rejects(name) or _common_noun(name, text_words):
             continue
         names.setdefault(name, (name, kind))
         *rest, last = name.split(" ")
         short = " ".join(rest)
         if last in gazetteer.company_word_set and len(short) >= 3 and short.lower() not in _stop_words() \
-                and not _common_noun(short, text) and short not in gazetteer.surface:
+                and not _common_noun(short, text_words) and short not in gazetteer.surface:
             names.setdefault(short, (name, kind))
     mentions = []
+    taken = _Taken(len(text))
     for written in sorted(names, key=len, reverse=True):
         name, kind = names[written]
         for match in re.finditer(rf"(?<![{_LETTER}&/-]){re.escape(written)}(?:s|')?(?![{_LETTER}&/-])", text):
-            if not any(s < match.end() and match.start() < e for s, e, _, _ in mentions):
+            if not taken.overlaps(match.start(), match.end()):
                 mentions.append((match.start(), match.end(), name, kind))
+                taken.add(match.start(), match.end())
     return sorted(mentions)
 
 
 def _sentence_start(text: str, offset: int) -> bool:
-    before = text[:offset].rstrip(" ")
-    return not before or before[-1] in ".!?:\n–-«\"•"
+    end = offset  # reads back over spaces only, not the whole text before the offset
+    while end and text[end - 1] == " ":
+        end -= 1
+    return not end or text[end - 1] in ".!?:\n–-«\"•"
 
 
 @cache
@@ -309,11 +365,10 @@ def _stop_words() -> frozenset[str]:
     return frozenset(STOP_WORDS)
 
 
-def _common_noun(written: str, text: str) -> bool:
+def _common_noun(written: str, words: _TextWords) -> bool:
     """A one-word name the text also writes in lower case is a common noun capitalised at a sentence or list
     start ("Helsenæringen", "Handlingsplanen", "Kommunane"), not a name."""
-    return " " not in written and bool(
-        re.search(rf"(?<![{_LETTER}]){re.escape(written[:1].lower() + written[1:])}(?![{_LETTER}])", text))
+    return " " not in written and words.stands(written[:1].lower() + written[1:])
 
 
 def _titled_persons(text: str, gazetteer: Gazetteer, page_at) -> dict[str, _Found]:
@@ -338,7 +393,7 @@ def _titled_persons(text: str, gazetteer: Gazetteer, page_at) -> dict[str, _Foun
     return persons
 
 
-def _strip_genitive(name: str, text: str) -> str:
+def _strip_genitive(name: str, words: _TextWords) -> str:
     """The name without a genitive ending ("Roches fabrikk" → "Roche", "Nykode Therapeutics'" → "Nykode
     Therapeutics"): when the text also writes it without one, or a lower-case noun follows it, as a Norwegian
     genitive needs. Names that end in s themselves stay whole."""
@@ -346,10 +401,46 @@ def _strip_genitive(name: str, text: str) -> str:
         return name[:-1]
     if name.endswith("s") and len(name) > 3:
         bare = name[:-1]
-        if re.search(rf"(?<![{_LETTER}]){re.escape(bare)}(?![{_LETTER}])", text) or re.search(
-                rf"(?<![{_LETTER}]){re.escape(name)} [a-zæøå]", text):
+        if words.stands(bare) or words.before_lower_case_word(name):
             return bare
     return name
+
+
+class MentionIndex:
+    """The actors' mentions in text order, so that the mentions in a span are found by bisection instead of by a
+    scan of every mention for every measure (quadratic in long documents)."""
+
+    def __init__(self, actors: list[Actor]) -> None:
+        # (start, actor's rank, end, name): in text order, and at one offset in the order of ``actors``.
+        self._mentions = sorted((m.start, rank, m.end, actor.name)
+                                for rank, actor in enumerate(actors) for m in actor.mentions)
+        self._starts = [mention[0] for mention in self._mentions]
+        self.opening: dict[int, str] = {}  # offset -> the first actor with a mention starting there
+        for start, _rank, _end, name in self._mentions:
+            self.opening.setdefault(start, name)
+        self.written: dict[str, set[str]] = defaultdict(set)  # name -> how its mentions are written
+        for actor in actors:
+            self.written[actor.name].update(m.text for m in actor.mentions)
+
+    def _from(self, start: int, end: int):
+        """The mentions that start in ``start:end``, in text order."""
+        index = bisect.bisect_left(self._starts, start)
+        while index < len(self._mentions) and self._mentions[index][0] < end:
+            yield self._mentions[index]
+            index += 1
+
+    def in_span(self, start: int, end: int) -> list[str]:
+        """Canonical names of the actors mentioned inside ``start:end``, in order of first mention there."""
+        names: dict[str, None] = {}
+        for _start, _rank, mention_end, name in self._from(start, end):
+            if mention_end <= end:
+                names.setdefault(name)
+        return list(names)
+
+    def first_after(self, start: int, end: int) -> str | None:
+        """The actor mentioned inside ``start:end`` whose first mention from ``start`` on comes first."""
+        inside = {name for _start, _rank, mention_end, name in self._from(start, end) if mention_end <= end}
+        return next((name for _start, _rank, _end, name in self._from(start, end) if name in inside), None)
 
 
 def actors_in_span(actors: list[Actor], start: int, end: int) -> list[str]:
@@ -362,9 +453,10 @@ def actors_in_span(actors: list[Actor], start: int, end: int) -> list[str]:
     return sorted(firsts, key=firsts.__getitem__)
 
 
-def attach_actors(measures: list[Measure], actors: list[Actor]) -> None:
+def attach_actors(measures: list[Measure], actors: list[Actor] | MentionIndex) -> None:
+    index = actors if isinstance(actors, MentionIndex) else MentionIndex(actors)
     for measure in measures:
-        measure.actors = actors_in_span(actors, measure.start, measure.end)
+        measure.actors = index.in_span(measure.start, measure.end)
 
 
 def mention_index(actors: list[Actor]) -> dict[str, list[tuple[int, int]]]:

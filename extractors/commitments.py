@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 import yaml
@@ -76,8 +77,10 @@ class StrengthVerdict:
     verb_end: int | None
 
 
-def _words(text: str) -> list[re.Match[str]]:
-    return list(_WORD.finditer(text))
+def _words(text: str, count: int, start: int = 0) -> list[re.Match[str]]:
+    """The first ``count`` words of ``text`` from offset ``start``: the rules read a few words, and a measure can be
+    a whole page long."""
+    return list(islice(_WORD.finditer(text, start), count))
 
 
 def _phrase_at(words: list[str], index: int, phrase: tuple[str, ...]) -> bool:
@@ -91,25 +94,39 @@ _ARTICLES = frozenset({"en", "et", "ei", "ein", "eit", "den", "det", "de", "dei"
 def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdict | None:
     """The study a wrapping verb commits to ("gi … i oppdrag å utrede", "legge fram en vurdering"), if any, up to
     a coordinated second action ("legge fram X og vurdere Y" keeps the main verb)."""
-    matches = _words(text[after:])[: rules.wrapper_window]
+    matches = _words(text, rules.wrapper_window, after)
     window = [m.group(0).lower() for m in matches]
     cut = next((i for i in range(1, len(window) - 1) if window[i] == "og" and
                 any(p[0] == window[i + 1] for p, _s in rules.phrases)), len(window))
     for i in range(cut):
         for study in rules.investigation:
             if _phrase_at(window[:cut], i, study):
-                start, end = after + matches[i].start(), after + matches[i + len(study) - 1].end()
+                start, end = matches[i].start(), matches[i + len(study) - 1].end()
                 return StrengthVerdict(Strength.EXPLORATORY, text[start:end], start, end)
     return None
 
 
-# A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it.
-_FRONTED_CLAUSE = re.compile(r"^(?:for å|for at|gjennom|med|ved å)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
+# A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it. Both
+# are used with ``match(text, offset)``, which anchors them at the offset (they have no "^" for that reason).
+_FRONTED_CLAUSE = re.compile(r"(?:for å|for at|gjennom|med|ved å)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
                              r"(?:regjeringen|regjeringa|vi|departementet)\s+"
                              r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
-_COMMITTING_SUBJECT = re.compile(r"^(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
+_COMMITTING_SUBJECT = re.compile(r"(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
                                  r"(?:vil|skal|tar sikte på å|tek sikte på å|foreslår|føreslår|gjer framlegg om)\s+"
                                  r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
+
+
+def _action_start(text: str) -> int:
+    """Where the action starts after the fronted clauses and committing subjects that open ``text`` ("For å …,
+    vil regjeringen også | etablere …"), 0 when none does; never at the very end. A loop, not a recursion: "Regjeringen
+    vil Regjeringen vil …" repeated must not run out of stack or copy the text at every step."""
+    offset = 0
+    while True:
+        leads = (_FRONTED_CLAUSE.match(text, offset), _COMMITTING_SUBJECT.match(text, offset))
+        lead = next((lead for lead in leads if lead and lead.end() < len(text)), None)
+        if lead is None:
+            return offset
+        offset = lead.end()
 
 
 def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
@@ -117,28 +134,28 @@ def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
     verdict = _assess_wording(text, rules)
     if (verdict.strength == Strength.INTENTION and verdict.verb_end is not None and verdict.modality
             and tuple(verdict.modality.lower().split()) in rules.deliverable_verbs):
-        following = [w.lower() for w in _WORD.findall(text[verdict.verb_end:])][: rules.deliverable_window]
+        following = [m.group(0).lower() for m in _words(text, rules.deliverable_window, verdict.verb_end)]
         if any(word.endswith(rules.deliverables) for word in following):
             return StrengthVerdict(Strength.BINDING, verdict.modality, verdict.verb_start, verdict.verb_end)
     return verdict
 
 
 def _assess_wording(text: str, rules: StrengthRules) -> StrengthVerdict:
-    fronted = _FRONTED_CLAUSE.match(text)
-    if fronted and fronted.end() < len(text):  # "For å hindre …, vil regjeringen forby …": the main verb decides
-        verdict = assess_strength(text[fronted.end():], rules)
+    # "For å hindre …, vil regjeringen forby …", "HOD skal også …": the action after who commits decides.
+    offset = _action_start(text)
+    if offset:
+        verdict = _assess_action(text[offset:], rules)
         if verdict.verb_start is None:
             return verdict
-        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + fronted.end(),
-                               verdict.verb_end + fronted.end())
-    subject = _COMMITTING_SUBJECT.match(text)
-    if subject and subject.end() < len(text):
-        verdict = assess_strength(text[subject.end():], rules)
-        if verdict.verb_start is None:
-            return verdict
-        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + subject.end(),
-                               verdict.verb_end + subject.end())
-    matches = _words(text)
+        return StrengthVerdict(verdict.strength, verdict.modality, verdict.verb_start + offset,
+                               verdict.verb_end + offset)
+    return _assess_action(text, rules)
+
+
+def _assess_action(text: str, rules: StrengthRules) -> StrengthVerdict:
+    # The words a phrase starting in the search window can reach.
+    longest = max((len(phrase) for phrase in (*(p for p, _s in rules.phrases), *rules.wrappers)), default=0)
+    matches = _words(text, rules.search_window + longest + 1)
     words = [m.group(0).lower() for m in matches]
     assignment = _ASSIGNMENT.match(text.lstrip())
     if assignment:  # "gi Forskningsrådet i oppdrag å …", "be Siva om …": binding unless it asks for a study
@@ -196,9 +213,17 @@ AMOUNT = re.compile(
     rf"(?:(?P<scale>{_SCALE})(?![\wæøå])\s*)?(?P<currency>kroner|kr\b\.?|NOK\b)?",
     re.IGNORECASE,
 )
-_PERIOD = re.compile(r"^\s*(?:(?P<yearly>i året|per år|pr\.? år|årleg|årlig|kvart år|hvert år|i år(?:et)?\b)|"
+# Matched where the words after an amount start (``_after_space``), with ``match(text, offset)``: no "^", which
+# would not hold there, and no leading "\s*", which tried every position of a long run of spaces again.
+_PERIOD = re.compile(r"(?:(?P<yearly>i året|per år|pr\.? år|årleg|årlig|kvart år|hvert år|i år(?:et)?\b)|"
                      r"over (?P<years>\w+) år|i (?P<year>20\d\d)|fra (?P<from>20\d\d))", re.IGNORECASE)
 _YEAR_WORDS = {"to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7, "åtte": 8, "ti": 10}
+
+
+def _after_space(text: str, offset: int) -> int:
+    while offset < len(text) and text[offset].isspace():
+        offset += 1
+    return offset
 
 
 def _number_value(raw: str) -> tuple[float | None, bool]:
@@ -231,7 +256,7 @@ def find_amounts(text: str, base: int = 0, page: int | None = None) -> list[Amou
         end = match.end()
         period = None
         year = None
-        if period_match := _PERIOD.match(text[end:]):
+        if period_match := _PERIOD.match(text, _after_space(text, end)):
             if period_match.group("yearly"):
                 period = "per_year"
             elif years := period_match.group("years"):
@@ -240,7 +265,7 @@ def find_amounts(text: str, base: int = 0, page: int | None = None) -> list[Amou
             elif period_match.group("year") or period_match.group("from"):
                 year = int(period_match.group("year") or period_match.group("from"))
                 period = "from_year" if period_match.group("from") else "in_year"
-            end += period_match.end()
+            end = period_match.end()
         surface = text[match.start() : end].rstrip(" ,.;")
         amounts.append(Amount(text=surface, start=base + match.start(), end=base + match.start() + len(surface),
                               page=page, nok=nok, approximate=approximate, period=period, year=year))

@@ -6,12 +6,13 @@ PipelineConfig; ``pipeline.process`` calls it, Prefect never sees it directly.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
 from spacy.tokens import Doc
 
-from extractors.actors import attach_actors, find_actors, load_gazetteer
+from extractors.actors import MentionIndex, attach_actors, find_actors, load_gazetteer
 from extractors.commitments import (
     StrengthRules,
     assess_strength,
@@ -22,6 +23,7 @@ from extractors.commitments import (
 )
 from extractors.measures import (
     METHOD_TABLE,
+    Restatements,
     StructuredText,
     extract_item_sentences,
     extract_list_measures,
@@ -29,14 +31,17 @@ from extractors.measures import (
     extract_table_measures,
     load_list_intro_rules,
     load_prose_rules,
-    repeats,
 )
 from pipeline.config import PipelineConfig
 from pipeline.schema import Actor, Block, Commitment, Measure
 
 _GOVERNMENT_SUBJECT = re.compile(r"\b(?:regjeringen|regjeringa)\b", re.IGNORECASE)
-_ASSIGNMENT = re.compile(r"(?:\bgi|\bgje)\s+(?P<actor>.+?)\s+i oppdrag|(?P<actor2>.+?)\s+(?:gis|gjevast|får) i oppdrag",
-                         re.IGNORECASE)
+# Who is given a task: "gi Forskningsrådet i oppdrag …", "Siva gis i oppdrag …". Read by scanning for the openers
+# and the task words once each (see _assigned_phrase): one pattern with an unanchored lazy ".+?" before
+# "i oppdrag" searched from every offset of the measure, quadratic in its length (21 s for 40,000 characters).
+_GIVE = re.compile(r"\b(?:gi|gje)\s++", re.IGNORECASE)
+_TASK = re.compile(r"(?<!\s)\s++i oppdrag", re.IGNORECASE)
+_GIVEN_TASK = re.compile(r"(?<!\s)\s++(?:gis|gjevast|får) i oppdrag", re.IGNORECASE)
 _ASKS_GOVERNMENT = re.compile(r"\bber\s+(?:regjeringen|regjeringa)\b", re.IGNORECASE)
 _OBJECT_END = re.compile(r"[,.;:]|\s(?:for å|slik at|ved at|og (?=\w+e\b))\s")
 OBJECT_MAX_WORDS = 14
@@ -70,9 +75,9 @@ def _entities(doc: Doc) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _verb_lemma(doc: Doc, start: int, end: int, written: str) -> str:
+def _verb_lemma(doc: Doc, start: int, end: int, written: str, lemmatised: bool) -> str:
     span = doc.char_span(start, end, alignment_mode="expand")
-    if span is not None and doc.has_annotation("LEMMA"):
+    if span is not None and lemmatised:
         return " ".join(token.lemma_.lower() or token.text.lower() for token in span)
     return written.lower()
 
@@ -87,29 +92,51 @@ def _object_phrase(text: str) -> str | None:
     return " ".join(words[:OBJECT_MAX_WORDS]) or None
 
 
-def _responsible(measure: Measure, actors: list[Actor], gazetteer, row: Block | None) -> str | None:
+def _assigned_phrase(text: str) -> str | None:
+    """What names the assignee: X in "gi X i oppdrag" or the line before "gis/gjevast/får i oppdrag", whichever
+    starts first (the first when both start together), within one line; None when the text assigns no task.
+
+    Linear in the text: each opener is paired with the first task after it by bisection."""
+    newlines = [index for index, char in enumerate(text) if char == "\n"] if "\n" in text else []
+    tasks = [match.start() for match in _TASK.finditer(text)]
+    candidates: list[tuple[int, str]] = []
+    for opener in _GIVE.finditer(text):
+        following = bisect.bisect_right(tasks, opener.end())
+        if following == len(tasks):
+            break  # no task after this opener, nor after any later one
+        line_end = bisect.bisect_left(newlines, opener.end())
+        if line_end == len(newlines) or newlines[line_end] >= tasks[following]:
+            candidates.append((opener.start(), text[opener.end():tasks[following]]))
+            break
+    for given in _GIVEN_TASK.finditer(text):
+        line_start = text.rfind("\n", 0, given.start()) + 1
+        if line_start < given.start():
+            candidates.append((line_start, text[line_start:given.start()]))
+            break
+    return min(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
+
+
+def _responsible(measure: Measure, mentions: MentionIndex, gazetteer, row: Block | None) -> str | None:
     if row is not None:  # a table row: the first actor named after the measure cell (the "Ansvar" column)
-        later = [a for a in actors for m in a.mentions if measure.end <= m.start and m.end <= row.end]
+        later = mentions.first_after(measure.end, row.end)
         if later:
-            return min(later, key=lambda a: min(m.start for m in a.mentions if m.start >= measure.end)).name
-    if assignment := _ASSIGNMENT.search(measure.text):
-        named = assignment.group("actor") or assignment.group("actor2")
+            return later
+    if named := _assigned_phrase(measure.text):
         for actor in measure.actors:
-            if actor in named or any(m.text in named for a in actors if a.name == actor for m in a.mentions):
+            if actor in named or any(written in named for written in mentions.written[actor]):
                 return actor
     if _ASKS_GOVERNMENT.search(measure.text):  # "Stortinget ber regjeringa …": the government is to act
         return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
-    opening = [a for a in actors for m in a.mentions if m.start == measure.start]
-    if opening:  # the measure opens with its subject: "HOD skal …", "Siva gis i oppdrag …"
-        return opening[0].name
+    if opening := mentions.opening.get(measure.start):  # opens with its subject: "HOD skal …", "Siva gis i oppdrag …"
+        return opening
     lead = measure.intro or measure.text
     if _GOVERNMENT_SUBJECT.search(lead):
         return "Regjeringen" if "Regjeringen" in gazetteer.entries else None
     return None
 
 
-def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[Actor], gazetteer,
-                structured: StructuredText) -> Commitment:
+def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, mentions: MentionIndex, gazetteer,
+                structured: StructuredText, lemmatised: bool) -> Commitment:
     # A table row says more than its measure cell: who is responsible, by when, with how much money.
     context = structured.block_by_id(measure.block_id) if measure.method == METHOD_TABLE else None
     context_start = context.start if context else measure.start
@@ -120,13 +147,13 @@ def _commitment(measure: Measure, doc: Doc, rules: StrengthRules, actors: list[A
     measure.strength = verdict.strength
     if verdict.verb_start is not None:
         start, end = measure.start + verdict.verb_start, measure.start + verdict.verb_end
-        measure.verb = _verb_lemma(doc, start, end, verdict.modality or "")
+        measure.verb = _verb_lemma(doc, start, end, verdict.modality or "", lemmatised)
         measure.object = _object_phrase(measure.text[verdict.verb_end:])
     return Commitment(
         measure_id=measure.id,
         strength=verdict.strength,
         modality=verdict.modality,
-        responsible=_responsible(measure, actors, gazetteer, context),
+        responsible=_responsible(measure, mentions, gazetteer, context),
         amounts=amounts,
         deadlines=find_deadlines(context_text, context_start, measure.page),
     )
@@ -136,10 +163,12 @@ def _drop_restated(measures: list[Measure], containment: float) -> list[Measure]
     """A list item that restates an earlier measure of the document in other words counts once. Items of one list
     or rows of one table (same rule, same intro) are distinct by construction and never restate each other."""
     kept: list[Measure] = []
+    index = Restatements(containment)
     for measure in measures:
-        others = [m.text for m in kept if (m.method, m.intro) != (measure.method, measure.intro) or m.intro is None]
-        if not repeats(measure.text, others, containment):
+        group = (measure.method, measure.intro) if measure.intro is not None else None
+        if not index.restates(measure.text, skip_group=group):
             kept.append(measure)
+            index.add(measure.text, group)
     return kept
 
 
@@ -159,6 +188,9 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
         measure.id = f"m{number}"
 
     actors, persons = find_actors(structured.text, gazetteer, _entities(doc), page_at)
-    attach_actors(measures, actors)
-    commitments = [_commitment(m, doc, strength_rules, actors, gazetteer, structured) for m in measures]
+    mentions = MentionIndex(actors)
+    attach_actors(measures, mentions)
+    lemmatised = doc.has_annotation("LEMMA")  # once: it reads every token of the document
+    commitments = [_commitment(m, doc, strength_rules, mentions, gazetteer, structured, lemmatised)
+                   for m in measures]
     return Extraction(measures, actors, persons, commitments)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,7 @@ from typing import Protocol
 
 import yaml
 
+from pipeline.rule_patterns import check_rules, compile_rule
 from pipeline.schema import Block, BlockKind, Measure
 
 METHOD_LIST_UNDER_INTRO = "list_under_intro"
@@ -28,8 +30,12 @@ METHOD_LIST_UNDER_INTRO = "list_under_intro"
 # The last sentence of an intro paragraph is the one that introduces the list ("… områder. For å … vil
 # regjeringen:"); earlier sentences may say anything ("Regjeringen mener …").
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\s»”\"']+(?=[«„\"A-ZÆØÅ0-9])")
-# What may trail a list item without belonging to the measure: punctuation and a dangling conjunction.
-_TRAILING = re.compile(r"(?:[\s.;,:]+|\s+(?:og|eller|samt)\b)+$")
+# What may trail a list item without belonging to the measure: punctuation and a dangling conjunction ("… og").
+# Matched with ``match`` on the reversed item, so it reads only the trailing run, once: searched for with "…$"
+# from every offset, the nested form "(?:[\s.;,:]+|\s+(?:og|eller|samt)\b)+$" backtracked exponentially on the
+# dotted leader of a table of contents ("1. juli 2026 ……… 12" never returned). Reversed, "og" must follow
+# whitespace (``(?=\s)``) and end a word (``(?<!\w)``); each character has one reading, so ``*+`` gives nothing up.
+_TRAILING_REVERSED = re.compile(r"(?:[\s.;,:]|(?<!\w)(?:go|relle|tmas)(?=\s))*+")
 
 
 class StructuredText(Protocol):
@@ -80,7 +86,7 @@ def load_list_intro_rules(path: Path, gazetteer_path: Path | None = None) -> Lis
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
 
     def compile_all(key: str) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(p, re.IGNORECASE) for p in data[key])
+        return tuple(compile_rule(p, re.IGNORECASE, path, f"{key}[{i}]") for i, p in enumerate(data[key]))
 
     not_commitments = compile_all("not_commitments")
     if gazetteer_path is not None and data.get("third_party_types"):
@@ -110,8 +116,7 @@ def trim_measure_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink ``start:end`` so it holds the item without surrounding space and trailing punctuation."""
     item = text[start:end]
     stripped_left = len(item) - len(item.lstrip())
-    match = _TRAILING.search(item)
-    cut_right = len(item) - match.start() if match else 0
+    cut_right = _TRAILING_REVERSED.match(item[::-1]).end()
     return start + stripped_left, max(start + stripped_left, end - cut_right)
 
 
@@ -126,12 +131,13 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
     measures: list[Measure] = []
     seen: set[str] = set()
     verdicts: dict[str, bool] = {}
+    intros: dict[str, str] = {}  # one string per list, shared by its items (an intro may be a page long)
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM or not block.intro_block or not block.list_id:
             continue
         if block.list_id not in verdicts:
             intro = doc.block_by_id(block.intro_block)
-            intro_text = doc.text[intro.start : intro.end]
+            intro_text = intros[block.list_id] = doc.text[intro.start : intro.end]
             lead = intro.start + max(0, intro_text.rfind(last_sentence(intro_text)))
             named = bool(government_named_before and government_named_before(doc.text, lead))
             verdicts[block.list_id] = rules.introduces_measures(intro, intro_text, named)
@@ -143,7 +149,6 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
         if not text or key in seen or not rules.is_measure_item(text):
             continue
         seen.add(key)
-        intro = doc.block_by_id(block.intro_block)
         measures.append(
             Measure(
                 id=f"m{len(measures) + 1}",
@@ -153,7 +158,7 @@ def extract_list_measures(doc: StructuredText, rules: ListIntroRules,
                 page=block.page,
                 block_id=block.id,
                 section=doc.section_path(block),
-                intro=doc.text[intro.start : intro.end],
+                intro=intros[block.list_id],
                 method=METHOD_LIST_UNDER_INTRO,
             )
         )
@@ -212,6 +217,11 @@ class ProseRules:
         return bool(self.antecedent.search(previous))
 
 
+_PROSE_PATTERN_KEYS = ("subjects", "modals", "adverbs", "fronted", "proposal_modals", "present_actions",
+                       "pronoun_subjects", "antecedents", "impersonal_proposals", "requests", "announcements",
+                       "speech_verbs", "government_speakers")
+
+
 def _alternatives(items: Iterable[str]) -> str:
     return "|".join(sorted(items, key=len, reverse=True))
 
@@ -220,6 +230,8 @@ def _alternatives(items: Iterable[str]) -> str:
 def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRules:
     """The prose rules; with a gazetteer, its public bodies of ``subject_types`` may also commit ("HOD skal …")."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key in _PROSE_PATTERN_KEYS:  # each is a regular expression, joined into the patterns below
+        check_rules(data.get(key), path, key, re.IGNORECASE)
     subjects = list(data["subjects"])
     if gazetteer_path is not None:
         from extractors.actors import load_gazetteer
@@ -235,14 +247,20 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
     adverbs = rf"(?:\s+(?:{_alternatives(data['adverbs'])}))*"
     rest = r"\s+(?P<rest>\S.*)"
     flags = re.IGNORECASE | re.DOTALL
+    speech = _alternatives(data["speech_verbs"])
+    # Reported speech: "<speaker> sier … at <subject> <modal> …", the speaker up to the first speech verb for which
+    # "at <subject>" follows before the next full stop. Only the first speech verb of each stretch between full
+    # stops is tried (a later one sees less of the same stretch), so the speaker is whole stretches plus the
+    # words before that verb; the lazy "^(?P<speaker>.*?)" read the rest of the stretch again at every speech verb,
+    # quadratic on "sier … sier … sier …".
+    speaker = rf"^(?P<speaker>(?:[^.]*+\.)*?(?:(?!\b(?:{speech})\b)[^.])*+)\b(?:{speech})\b[^.]*?\bat\s+"
     return ProseRules(
         version=int(data["version"]),
         direct=re.compile(rf"^{subject}\s+{modal}{adverbs}{rest}", flags),
         inverted=re.compile(rf"^(?:{_alternatives(data['fronted'])})\s*{modal}\s+{subject}{adverbs}{rest}", flags),
         request=re.compile(rf"^(?:{_alternatives(data['requests'])}){rest}", flags),
         announcement=re.compile(rf"\b(?:{_alternatives(data['announcements'])}){rest}", flags),
-        reported=re.compile(rf"^(?P<speaker>.*?)\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+{subject}"
-                            rf"\s+{modal}{adverbs}{rest}", flags),
+        reported=re.compile(rf"{speaker}{subject}\s+{modal}{adverbs}{rest}", flags),
         first_person=frozenset(data["first_person"]),
         government_speaker=re.compile(rf"\b(?:{_alternatives(data['government_speakers'])})\b", re.IGNORECASE),
         duplicate_containment=float(data["duplicate_containment"]),
@@ -256,8 +274,7 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         impersonal=re.compile(_alternatives(data["impersonal_proposals"]), re.IGNORECASE)
         if data.get("impersonal_proposals") else None,
         reported_pronoun=re.compile(
-            rf"^(?P<speaker>.*?)\b(?:{_alternatives(data['speech_verbs'])})\b[^.]*?\bat\s+"
-            rf"(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}", flags)
+            rf"{speaker}(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}", flags)
         if data.get("pronoun_subjects") else None,
     )
 
@@ -267,17 +284,41 @@ def _content_words(text: str) -> set[str]:
     return {w.lower()[:6] for w in _CONTENT_WORD.findall(text) if w.lower() not in _STOPWORDS}
 
 
-def repeats(candidate: str, existing: Iterable[str], containment: float) -> bool:
-    """Whether ``candidate`` restates one of ``existing``: most of its content words, and at least two, are in one
-    of them ("De foreslår 90 milliarder kroner til Forsvaret" does not restate "… penger på forsvaret og Ukraina")."""
-    words = _content_words(candidate)
-    if not words:
-        return False
-    for other in existing:
-        shared = len(words & _content_words(other))
-        if shared >= 2 and shared / len(words) >= containment:
-            return True
-    return False
+class Restatements:
+    """The measures taken so far, to tell whether a new one restates one of them: most of its content words, and
+    at least two, are in one of them ("De foreslår 90 milliarder kroner til Forsvaret" does not restate "… penger på
+    forsvaret og Ukraina"). Indexed by content word, so that only the measures sharing a word with the new one are
+    counted: comparing it with every measure made documents with many measures quadratic. A measure may belong to
+    a ``group`` (one list or table) whose members are not compared with each other."""
+
+    def __init__(self, containment: float) -> None:
+        self.containment = containment
+        self._by_word: dict[str, dict[object, list[int]]] = defaultdict(dict)
+        self._count = 0
+
+    def add(self, text: str, group: object = None) -> None:
+        number = self._count
+        self._count += 1
+        for word in _content_words(text):
+            self._by_word[word].setdefault(group, []).append(number)
+
+    def restates(self, text: str, skip_group: object = None) -> bool:
+        """Whether ``text`` restates a measure added outside ``skip_group`` (None skips nothing)."""
+        words = _content_words(text)
+        if not words:
+            return False
+        shared: Counter[int] = Counter()
+        for word in words:
+            for group, numbers in self._by_word.get(word, {}).items():
+                if skip_group is None or group != skip_group:
+                    shared.update(numbers)
+        return any(count >= 2 and count / len(words) >= self.containment for count in shared.values())
+
+
+# "næringsminister Ola Nordmann": a government speaker's name, to recognise the surname in later attributions.
+_MINISTER_NAME = re.compile(r"(?:minister|statsråd|statsminister|statssekretær)\w*+\s+((?:[A-ZÆØÅ][\wæøå-]+\s+){0,3}"
+                            r"[A-ZÆØÅ][\wæøå-]+)")
+_WORD = re.compile(r"[\wæøåÆØÅ]+")
 
 
 class _Speakers:
@@ -285,8 +326,7 @@ class _Speakers:
 
     def __init__(self, text: str, rules: ProseRules) -> None:
         self.rules = rules
-        names = re.findall(r"(?:minister|statsråd|statsminister|statssekretær)\w*\s+((?:[A-ZÆØÅ][\wæøå-]+\s+){0,3}"
-                           r"[A-ZÆØÅ][\wæøå-]+)", text)
+        names = _MINISTER_NAME.findall(text)
         self.government_names = {name.split()[-1] for name in names}
         self.last_is_government = True
 
@@ -303,7 +343,7 @@ class _Speakers:
 
 
 def _starts_with_action(text: str, strength_rules) -> bool:
-    words = [w.lower() for w in re.findall(r"[\wæøåÆØÅ]+", text[:80])]
+    words = [w.lower() for w in _WORD.findall(text[:80])]
     return any(tuple(words[: len(phrase)]) == phrase for phrase, _strength in strength_rules.phrases)
 
 
@@ -362,7 +402,9 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
     speakers = _Speakers(doc.text, rules)
     voice: dict[str, bool] = {}
     found: list[Measure] = []
-    seen = [m.text for m in taken]
+    seen = Restatements(rules.duplicate_containment)
+    for measure in taken:
+        seen.add(measure.text)
     for sent_start, sent_end in sentences:
         index = bisect.bisect_right(starts, sent_start) - 1
         if index < 0 or not (paragraphs[index].start <= sent_start < paragraphs[index].end):
@@ -384,9 +426,9 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         end = start + len(doc.text[start:end].rstrip("»”\"' "))
         text = doc.text[start:end].rstrip(" .")
         end = start + len(text)
-        if not text or repeats(text, seen, rules.duplicate_containment):
+        if not text or seen.restates(text):
             continue
-        seen.append(text)
+        seen.add(text)
         found.append(Measure(
             id="", text=text, start=start, end=end, page=doc.page_at(start) if hasattr(doc, "page_at") else block.page,
             block_id=block.id, section=doc.section_path(block), intro=None, method=method,
@@ -401,6 +443,7 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
     The span is the whole item, as for every list item."""
     found: list[Measure] = []
     seen = {_dedupe_key(m.text) for m in taken}
+    intros: dict[str, str] = {}  # one string per intro, shared by the items under it
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM:
             continue
@@ -413,10 +456,12 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
         if verdict is None or verdict[0] != 0:
             continue
         seen.add(key)
-        intro = doc.block_by_id(block.intro_block) if block.intro_block else None
+        if block.intro_block and block.intro_block not in intros:
+            intro = doc.block_by_id(block.intro_block)
+            intros[block.intro_block] = doc.text[intro.start:intro.end]
         found.append(Measure(id="", text=text, start=start, end=end, page=block.page, block_id=block.id,
-                             section=doc.section_path(block),
-                             intro=doc.text[intro.start:intro.end] if intro else None, method=METHOD_LIST_SENTENCE))
+                             section=doc.section_path(block), intro=intros.get(block.intro_block or ""),
+                             method=METHOD_LIST_SENTENCE))
     return found
 
 

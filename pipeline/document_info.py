@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.rule_patterns import compile_rule
 from pipeline.schema import DocumentType, Language
 
 _WORD = re.compile(r"[a-zæøåäöüéèòóô]+", re.IGNORECASE)
@@ -102,7 +103,7 @@ def load_document_type_rules(path: Path) -> DocumentTypeRules:
         min_score=int(data["min_score"]),
         decisive={name: int(score) for name, score in (data.get("decisive") or {}).items()},
         patterns={
-            name: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+            name: tuple(compile_rule(p, re.IGNORECASE, path, f"types.{name}[{i}]") for i, p in enumerate(patterns))
             for name, patterns in data["types"].items()
         },
     )

@@ -32,12 +32,17 @@ _MULTISPACE = re.compile(r" {2,}")
 
 # Words that join two compounds sharing a last part ("helse- og omsorgstjenesten", "forsknings- eller …").
 COMPOUND_CONJUNCTIONS = frozenset({"og", "eller", "samt", "enn", "and", "or"})
-_WORD_BEFORE_HYPHEN = re.compile(r"([\wæøåÆØÅ]+)[-\u2010]$")
+HYPHENS = ("-", "\u2010")
+# A word broken over a line is read back from the hyphen at most this far: no Norwegian word is longer, and a
+# bounded look keeps joining a paragraph's lines linear however long the paragraph or its "words" (a pattern
+# "([\w]+)-$" searched the whole paragraph again at every line, and a long run of letters from every offset).
+WORD_MAX_CHARS = 100
 _FIRST_WORD = re.compile(r"^([\wæøåÆØÅ]+)")
 _WORDS = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
 
+# Possessive runs of spaces: "\s*[-–—]?\s*" tried every split of a run of spaces between its two halves.
 PAGE_NUMBER = re.compile(
-    r"^(?:(?:side|s\.|page)\s*)?[-–—]?\s*(?:\d{1,4}|[ivxlc]{1,6})\s*[-–—]?(?:\s*(?:av|of|/)\s*\d{1,4})?$", re.I)
+    r"^(?:(?:side|s\.|page)\s*+)?[-–—]?\s*+(?:\d{1,4}|[ivxlc]{1,6})\s*+[-–—]?(?:\s*+(?:av|of|/)\s*+\d{1,4})?$", re.I)
 _DIGITS = re.compile(r"\d+")
 FURNITURE_ZONE = 0.12  # the top and bottom 12 % of a page hold running headers and footers
 FURNITURE_LINES = 2  # at most this many lines at each end of a page
@@ -108,17 +113,33 @@ def document_vocabulary(texts: Iterable[str]) -> Counter[str]:
     return vocabulary
 
 
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what "\w" matches
+
+
+def hyphenated_stem(text: str) -> str | None:
+    """The word before a hyphen that ends ``text`` ("om helse-" → "helse"), at most WORD_MAX_CHARS long; else
+    None. Reads only the end of ``text``."""
+    if not text.endswith(HYPHENS):
+        return None
+    end = len(text) - 1
+    start = end
+    while start > max(0, end - WORD_MAX_CHARS) and _word_char(text[start - 1]):
+        start -= 1
+    return text[start:end] or None
+
+
 def join_wrapped(left: str, right: str, vocabulary: Counter[str] | None = None) -> str:
     """Join two printed lines of one paragraph, repairing a word hyphenated across the break."""
     if not left:
         return right
     if not right:
         return left
-    before = _WORD_BEFORE_HYPHEN.search(left)
+    stem = hyphenated_stem(left)
     after = _FIRST_WORD.match(right)
-    if not before or not after or left.endswith(" -"):
+    if not stem or not after or left.endswith(" -"):
         return f"{left} {right}"
-    stem, next_word = before.group(1), after.group(1)
+    next_word = after.group(1)
     keep_hyphen = (
         next_word.casefold() in COMPOUND_CONJUNCTIONS
         or len(stem) == 1  # e-helse, e-resept

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from pipeline.normalise import (
+    WORD_MAX_CHARS,
     RemovedLine,
     document_vocabulary,
     join_wrapped,
@@ -175,15 +176,27 @@ def _units(lines: list[SourceLine]) -> list[_Unit]:
     return units
 
 
+# Joining a line reads and changes only the end of the text before it (the word a hyphen breaks), so only this
+# much of the unit's text is kept open: rebuilding the whole text at every line made long paragraphs quadratic.
+_OPEN_TAIL = 2 * WORD_MAX_CHARS + 2
+
+
 def _join_unit(unit: _Unit, vocabulary: Counter[str]) -> tuple[str, list[tuple[SourceLine, int]]]:
     """The unit's text, and for each of its lines where that line's text starts in it."""
     pieces: list[tuple[SourceLine, int]] = []
-    text = ""
+    done: list[str] = []
+    done_length = 0
+    tail = ""
     for line in unit.lines:
         part = line.text.strip()
-        text = join_wrapped(text, part, vocabulary)
-        pieces.append((line, len(text) - len(part)))
-    return text, pieces
+        tail = join_wrapped(tail, part, vocabulary)
+        pieces.append((line, done_length + len(tail) - len(part)))
+        if len(tail) > _OPEN_TAIL:
+            done.append(tail[:-_OPEN_TAIL])
+            done_length += len(tail) - _OPEN_TAIL
+            tail = tail[-_OPEN_TAIL:]
+    done.append(tail)
+    return "".join(done), pieces
 
 
 def _body_font_size(lines: list[SourceLine]) -> float | None:

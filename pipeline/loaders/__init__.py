@@ -33,7 +33,7 @@ SUPPORTED_SUFFIXES: dict[str, SourceFormat] = {
 }
 
 # Markup that only an HTML page starts with (after an optional BOM, whitespace and comments).
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
+_HTML_START = re.compile(rb"^\s*+(?:<!--(?>.*?-->)\s*+)*+<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
 _HTML_ANYWHERE = re.compile(rb"<(?:html|body|article|main)\b[^>]*>", re.I)
 _TEXT_CONTROL = set(range(32)) - {9, 10, 12, 13}
 _ZIP_MAGIC = b"PK\x03\x04"

@@ -52,7 +52,7 @@ _CHECK_EVERY = 2000  # elements walked between two checks of the clock
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"\s+")
-_TITLE_SITE = re.compile(r"\s+[-|–]\s+[^-|–]*\.\w{2,}\s*$")
+_TITLE_SITE = re.compile(r"(?<!\s)\s++[-|–]\s++[^-|–]*\.\w{2,}\s*$")
 
 
 # Labels that browsers read as windows-1252 (the WHATWG encoding standard): pages declaring Latin-1 use its

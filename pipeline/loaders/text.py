@@ -16,8 +16,8 @@ from pipeline.errors import UnsupportedFormatError
 from pipeline.loaders import NO_LIMITS, LoadLimits
 from pipeline.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$")
+_MD_HEADING = re.compile(r"^(#{1,6})\s++(.+?)(?<!\s)\s*+#*+\s*+$")
+_TABLE_RULE = re.compile(r"^\s*+\|?(?:\s*+:?-{3,}+:?\s*+\|)++\s*+:?-*+:?\s*+$")
 
 
 def table_cells(line: str) -> list[str] | None:
