@@ -24,6 +24,7 @@ import base64
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.spawn
 import os
 import pickle
 import queue
@@ -51,6 +52,24 @@ _start_lock = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 # Seconds a new worker may take to start and load its models before the pool gives up on it.
 WORKER_START_TIMEOUT = 600.0
+WORKER_NAME = "tiltak-worker"
+_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _preparation_without_main(name: str) -> dict:
+    """What a new process is told to set up before it runs, without the caller's main module for a tiltak worker:
+    its jobs are functions of importable modules, and re-importing ``__main__`` would re-run the top level of a
+    researcher's script that calls ``process_corpus`` without an ``if __name__ == "__main__"`` guard (a run inside
+    each worker), and fails for code read from standard input."""
+    data = _preparation_data(name)
+    if name == WORKER_NAME:
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+# The fork server asks this module attribute for each new process (multiprocessing.popen_forkserver).
+multiprocessing.spawn.get_preparation_data = _preparation_without_main
 
 
 class WorkerTimeout(TiltakError):
@@ -320,7 +339,7 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         parent_end, child_end = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, name="tiltak-worker", daemon=True,
+        process = self._context.Process(target=_worker_main, name=WORKER_NAME, daemon=True,
                                         args=(child_end, self._initializer, self._initargs, self.max_memory_mb))
         with _start_lock:
             os.environ[FORKSERVER_INIT] = base64.b64encode(pickle.dumps((self._initializer, self._initargs))).decode()
