@@ -130,8 +130,8 @@ def run(
         "folder (by default such links are skipped; links named on the command line are read).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
     runner: Annotated[str, typer.Option(
-        help="Where documents are analysed: default (threads in this process) or dask (Dask worker processes; "
-             "needs the dask extra).")] = "default",
+        help="Where documents are analysed: default (worker processes of this run, limits enforced) or dask "
+             "(Dask worker processes; needs the dask extra).")] = "default",
     dask_address: Annotated[str | None, typer.Option(
         "--dask-address", help="With --runner dask: an existing Dask cluster's scheduler (tcp://HOST:8786).")] = None,
     workers: Annotated[int | None, typer.Option(

@@ -357,3 +357,35 @@ def test_a_run_killed_with_sigkill_leaves_no_process_behind(tmp_path: Path):
     started = _interrupt_once_some_are_processed(run, out, signal.SIGKILL, log)
     assert any(b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started if _alive(pid))
     assert _wait_gone(run, started, log) == -signal.SIGKILL
+
+
+# A researcher's script that calls the flow at its top level, without an ``if __name__ == "__main__"`` guard.
+_UNGUARDED_SCRIPT = """
+import sys
+from pathlib import Path
+
+with Path(sys.argv[1]).open("a", encoding="utf-8") as marker:
+    marker.write("top level ran\\n")
+from flows import process_corpus
+
+manifest = process_corpus(paths=[sys.argv[2]], out_dir=sys.argv[3], nlp="blank")
+print("processed", manifest["counts"]["processed"], "failed", manifest["counts"]["failed"])
+"""
+
+
+@pytest.mark.parametrize("how", ["script file", "standard input"])
+def test_workers_never_rerun_the_callers_script(prefect_api, tmp_path, how):
+    """Workers start from a fork server; they must not import the caller's main module again: an unguarded script
+    would run its top level (a whole run) once more in every worker, and code read from stdin cannot be imported."""
+    document = tmp_path / "plan.txt"
+    document.write_text(norwegian_text("kystforvaltning"), encoding="utf-8")
+    marker, script = tmp_path / "marker.txt", tmp_path / "analyse.py"
+    script.write_text(_UNGUARDED_SCRIPT, encoding="utf-8")
+    arguments = [str(marker), str(document), str(tmp_path / "out")]
+    command = [sys.executable, str(script), *arguments] if how == "script file" else [sys.executable, "-", *arguments]
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    finished = subprocess.run(command, input=None if how == "script file" else _UNGUARDED_SCRIPT, text=True,
+                              capture_output=True, env=env, cwd=tmp_path, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "processed 1 failed 0" in finished.stdout, finished.stdout
+    assert marker.read_text(encoding="utf-8").count("top level ran") == 1
