@@ -29,7 +29,7 @@ from pipeline.loaders import SUPPORTED_SUFFIXES
 
 HASH_CHUNK = 1 << 20
 # A folder's own notes are not documents: skipped when a folder is searched, read when named.
-PROJECT_FILES = re.compile(r"^(?:readme|license|licence|changelog|contributing)(?:\.[\w-]+)*$", re.IGNORECASE)
+PROJECT_FILES = re.compile(r"^(?:readme|license|licence|changelog|contributing|sources)(?:\.[\w-]+)*$", re.IGNORECASE)
 # A path that is not valid UTF-8 crosses JSON as this prefix and the base64 of its bytes (a valid path that happens
 # to start with the prefix is encoded too, so decoding is never ambiguous).
 PATH_BYTES_PREFIX = "tiltak-path-bytes:"

@@ -14,6 +14,7 @@ def test_discover_recurses_takes_supported_and_skips_hidden_and_output(tmp_path:
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / "old.txt").write_text("x", encoding="utf-8")
     (tmp_path / "README.md").write_text("# Om mappen", encoding="utf-8")
+    (tmp_path / "SOURCES.md").write_text("# Kilder", encoding="utf-8")  # a folder's list of sources is a note too
     found = discover_inputs([tmp_path], exclude=tmp_path / "outputs")
     assert sorted(p.name for p in found) == ["b.pdf", "plan.txt"]
     # A note named on the command line is read like any document.
