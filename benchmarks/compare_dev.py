@@ -94,8 +94,8 @@ NEAR_IDENTICAL = [
      "legge fram en handlingsplan for kliniske studier"),
 ]
 REWORDED = [
-    ("legge til rette for økt bruk av innovative offentlige anskaffelser i helse- og omsorgstjenesten",
-     "legge til rette for økt bruk av innovative anskaffelser i helse- og omsorgstjenesten og helseforvaltningen"),
+    ("legge til rette for at helse- og omsorgstjenesten bruker innovative offentlige innkjøp oftere",
+     "legge til rette for at helse- og omsorgstjenesten og helseforvaltningen bruker innovative innkjøp oftere"),
     ("vurdere en nasjonal satsing på legemiddelproduksjon", "etablere en nasjonal satsing på legemiddelproduksjon"),
     ("styrke veiledningen om immaterielle rettigheter for gründere i helsesektoren",
      "videreutvikle veiledningen om immaterielle rettigheter for gründere i helsesektoren"),

@@ -40,7 +40,7 @@ def test_commitment_intros(text: str):
 @pytest.mark.parametrize(
     "text",
     [
-        "«Komiteen ønsker at det fremmes en helseindustrimelding som adresserer følgende punkter som et minimum:",
+        "«Komiteen ønsker at det legges fram en melding om helseindustrien som tar opp minst disse punktene:",
         "Regjeringens hovedsatsingsområder er:",
         "Innsatsområdene i strategien er:",
         "Målet er å:",
