@@ -287,7 +287,8 @@ def _title(root: lxml.html.HtmlElement, content: lxml.html.HtmlElement) -> str |
     return None
 
 
-_CONTAINERS = re.compile(r"</?(?:div|span|section|font|center)\b[^>]*>", re.IGNORECASE)
+# Stops at the next "<": a run of "<div" without ">" is read once, not once per "<div" to the end of the page.
+_CONTAINERS = re.compile(r"</?(?:div|span|section|font|center)\b[^<>]*+>", re.IGNORECASE)
 
 
 def _parse(text: str, path: Path) -> lxml.html.HtmlElement | None:
