@@ -20,9 +20,10 @@ exits at once. Plain functions and classes, no Prefect: ``flows.py`` uses them, 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import ctypes
+import importlib
+import json
 import multiprocessing
 import multiprocessing.spawn
 import os
@@ -44,7 +45,7 @@ from pipeline.errors import TiltakError
 # Imported once by the fork server, so that each worker forked from it starts with them loaded (importing spaCy,
 # scikit-learn and skops takes seconds).
 PRELOAD = ["pipeline.workers", "pipeline.process", "pipeline.classify", "skops.io"]
-# The first pool's initializer, pickled: the fork server runs it once when it starts (see the end of this module),
+# The first pool's initializer, named in JSON: the fork server runs it once when it starts (see the end of this module),
 # so that workers forked from it start with the models loaded (loading the classifier takes seconds) and share their
 # memory; a worker whose pool needs other models loads them itself.
 FORKSERVER_INIT = "TILTAK_FORKSERVER_INIT"
@@ -199,12 +200,16 @@ def _worker_main(connection: Connection, initializer: Callable | None, initargs:
 
 
 def _portable(exc: BaseException) -> BaseException:
-    """The exception itself when it survives pickling, else one that says what it was."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:
-        return TiltakError(f"{type(exc).__name__}: {exc}")
+    """The exception itself when the parent can rebuild it for sure (the project's own, which pickle themselves, or
+    Python's built-in ones with plain arguments), else one that says what it was: a library's exception with its
+    own constructor can pickle and then fail to unpickle on the other side."""
+    if isinstance(exc, TiltakError) or type(exc).__module__ == "builtins":
+        try:
+            pickle.dumps(exc)
+            return exc
+        except Exception:
+            pass
+    return TiltakError(f"{type(exc).__name__}: {exc}")
 
 
 # --- the pool ----------------------------------------------------------------------------------------------------
@@ -342,7 +347,8 @@ class WorkerPool:
         process = self._context.Process(target=_worker_main, name=WORKER_NAME, daemon=True,
                                         args=(child_end, self._initializer, self._initargs, self.max_memory_mb))
         with _start_lock:
-            os.environ[FORKSERVER_INIT] = base64.b64encode(pickle.dumps((self._initializer, self._initargs))).decode()
+            if (announced := _initializer_as_json(self._initializer, self._initargs)) is not None:
+                os.environ[FORKSERVER_INIT] = announced
             try:
                 process.start()  # starts the fork server first, if it is not running: it reads the variable
             except (EOFError, OSError) as exc:  # the fork server was killed (an interrupted run) or cannot start
@@ -542,15 +548,29 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _initializer_as_json(initializer: Callable | None, initargs: tuple) -> str | None:
+    """The pool's initializer as JSON for the fork server (a function of the project's own modules, named, with
+    arguments that are plain data), or None when it is not one: its workers then load what they need themselves.
+    Plain data, never a pickle: the fork server reads it from its environment."""
+    module = getattr(initializer, "__module__", "") or ""
+    if initializer is None or not module.startswith("pipeline."):
+        return None
+    try:
+        return json.dumps({"module": module, "function": initializer.__qualname__, "args": list(initargs)})
+    except (TypeError, ValueError):
+        return None
+
+
 def _run_forkserver_init() -> None:
     """In the fork server (which imports this module first, with ``FORKSERVER_INIT`` set): run the first pool's
-    initializer. Nothing may escape: an error here would stop the fork server."""
+    initializer, named in JSON. Nothing may escape: an error here would stop the fork server."""
     encoded = os.environ.pop(FORKSERVER_INIT, None)
     if encoded:
         with contextlib.suppress(BaseException):
-            initializer, initargs = pickle.loads(base64.b64decode(encoded))
-            if initializer is not None:
-                initializer(*initargs)
+            announced = json.loads(encoded)
+            if announced["module"].startswith("pipeline."):
+                initializer = getattr(importlib.import_module(announced["module"]), announced["function"])
+                initializer(*announced["args"])
 
 
 _run_forkserver_init()
