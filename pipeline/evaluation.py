@@ -213,3 +213,81 @@ def evaluate(gold_dir: Path, analyse) -> Evaluation:
         result = analyse(text)
         scores.append(score_document(text.stem, result, json.loads(gold.read_text(encoding="utf-8"))))
     return Evaluation(scores)
+
+
+# Reading coverage (issue #14): can the measures of a gold file be found at all? A gold measure is readable when
+# its words appear in order, contiguous, inside one block of the structured text, and that block's pages include
+# the gold page. Hyphenation, punctuation and whitespace are ignored (words are compared lower-cased, and a word
+# hyphenated in the gold text may be one word in the output or the other way round).
+_READING_WORD = re.compile(r"[\wæøåÆØÅ]+")
+
+
+def _reading_words(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group().lower(), m.start(), m.end()) for m in _READING_WORD.finditer(text)]
+
+
+def _joined(words: list[str]) -> str:
+    return "".join(words)
+
+
+@dataclass
+class ReadingResult:
+    text: str
+    page: int | None
+    found: bool
+    one_block: bool
+    right_page: bool
+
+    @property
+    def readable(self) -> bool:
+        return self.found and self.one_block and self.right_page
+
+
+def reading_coverage(structured, gold_measures: list[dict]) -> list[ReadingResult]:
+    """For every gold measure, whether ``structured`` (a StructuredDocument) holds it readably (see above).
+
+    Words are compared with hyphens and spaces removed ("helse-næringen" = "helsenæringen"): the gold text's
+    letters must appear as one contiguous run of the output's words."""
+    words = _reading_words(structured.text)
+    # The output's letters as one string, with the char offset in the text of each letter run.
+    letters = []
+    offsets: list[int] = []
+    for word, start, _end in words:
+        for i, ch in enumerate(word):
+            letters.append(ch)
+            offsets.append(start + i)
+    haystack = "".join(letters)
+    blocks = sorted(structured.blocks, key=lambda b: b.start)
+    starts = [b.start for b in blocks]
+    import bisect
+
+    def block_at(offset: int):
+        index = bisect.bisect_right(starts, offset) - 1
+        block = blocks[index] if index >= 0 else None
+        return block if block is not None and block.start <= offset < block.end else None
+
+    results = []
+    for gold in gold_measures:
+        needle = _joined(w for w, _, _ in _reading_words(gold["text"]))
+        page = gold.get("page")
+        found = one_block = right_page = False
+        position = haystack.find(needle) if needle else -1
+        candidates = []
+        while position >= 0:
+            candidates.append(position)
+            position = haystack.find(needle, position + 1)
+        for position in candidates:
+            # Start and end on word boundaries of the output, so "vil" does not match inside "tilvil…".
+            first, last = offsets[position], offsets[position + len(needle) - 1]
+            found = True
+            start_block, end_block = block_at(first), block_at(last)
+            if start_block is None or start_block is not end_block:
+                continue
+            one_block = True
+            first_page = start_block.page
+            last_page = start_block.page_end or first_page
+            if page is None or first_page is None or first_page <= page <= last_page:
+                right_page = True
+                break
+        results.append(ReadingResult(gold["text"], page, found, one_block, right_page))
+    return results
