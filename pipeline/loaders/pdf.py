@@ -162,46 +162,71 @@ def _meaningful_title(title: object) -> str | None:
     return text
 
 
+def _page_lines(page, number: int, oversized: list[str]) -> list[dict]:
+    """The printed lines of one page in reading order (pdfplumber's line dicts, with their chars)."""
+    found = []
+    regions: list = [None]
+    if too_large := _oversized(page):
+        oversized.append(f"page {number} ({too_large})")
+    else:
+        try:
+            regions = _reading_regions(page)
+        except _TooLargeForColumns as exc:
+            oversized.append(f"page {number} ({exc})")
+    for region in regions:
+        part = page if region is None else page.within_bbox(region)
+        text_lines = part.extract_text_lines(layout=False, strip=True, return_chars=True)
+        found.extend(sorted((line for line in text_lines if line["text"].strip()),
+                            key=lambda item: (round(item["top"]), item["x0"])))
+    return found
+
+
+_NAMED_PAGES = 10  # unreadable pages warned about one by one; the rest are counted
+
+
+def _listed(items: list[str], shown: int = 3) -> str:
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+    """Each page's lines with their layout. A page that cannot be read (a damaged content stream or font, a
+    layout the reader trips on) becomes a warning naming it and the reason, and the other pages are read; only
+    a document with no readable page is refused."""
     pdf = _open(path, data, limits)
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
     image_pages = 0
     oversized: list[str] = []  # pages read without column detection, and why
+    unreadable: list[str] = []  # "page 7 (ValueError: …)"
     try:
         title = (pdf.metadata or {}).get("Title")
         for number, page in enumerate(pdf.pages, start=1):
             limits.check_time(path, "load")
-            pages.append(PageInfo(number, float(page.width), float(page.height)))
             try:
-                found = []
-                regions: list = [None]
-                if too_large := _oversized(page):
-                    oversized.append(f"page {number} ({too_large})")
-                else:
-                    try:
-                        regions = _reading_regions(page)
-                    except _TooLargeForColumns as exc:
-                        oversized.append(f"page {number} ({exc})")
-                for region in regions:
-                    part = page if region is None else page.within_bbox(region)
-                    text_lines = part.extract_text_lines(layout=False, strip=True, return_chars=True)
-                    found.extend(sorted((line for line in text_lines if line["text"].strip()),
-                                        key=lambda item: (round(item["top"]), item["x0"])))
-            except Exception as exc:
-                raise UnsupportedFormatError(path, f"cannot read page {number}: {type(exc).__name__}: {exc}") from exc
-            if not found and page.images:
-                image_pages += 1
-            for line in found:
-                lines.append(SourceLine(text=line["text"], page=number, layout=_layout(line)))
-            page.close()
+                pages.append(PageInfo(number, float(page.width), float(page.height)))
+                found = _page_lines(page, number, oversized)
+                if not found and page.images:
+                    image_pages += 1
+                page_lines = [SourceLine(text=line["text"], page=number, layout=_layout(line)) for line in found]
+            except Exception as exc:  # pdfminer and pdfplumber raise many types for a damaged page
+                if len(pages) < number:
+                    pages.append(PageInfo(number))
+                reason = f"{type(exc).__name__}: {exc}".strip()
+                unreadable.append(f"page {number} ({reason[:200]})")
+                continue
+            finally:
+                page.close()
+            lines.extend(page_lines)
     finally:
         pdf.close()
-    warnings = []
+    if unreadable and len(unreadable) == len(pages):
+        raise UnsupportedFormatError(path, f"no page could be read: {_listed(unreadable)}")
+    warnings = [f"{item.replace(' (', ' could not be read (', 1)}; skipped" for item in unreadable[:_NAMED_PAGES]]
+    if len(unreadable) > _NAMED_PAGES:
+        warnings.append(f"{len(unreadable) - _NAMED_PAGES} more pages could not be read; skipped")
     if oversized:
-        listed = ", ".join(oversized[:3]) + (f" and {len(oversized) - 3} more" if len(oversized) > 3 else "")
-        warnings.append(f"{listed}: larger than any paper size; read as one column, without looking for text "
-                        "columns")
+        warnings.append(f"{_listed(oversized)}: larger than any paper size; read as one column, without looking "
+                        "for text columns")
     if not lines:
         hint = "the pages are images (scanned?)" if image_pages else "no text found"
         warnings.append(f"{NO_TEXT_LAYER}: {hint}; run OCR (e.g. ocrmypdf) first to get a text layer")
