@@ -2,8 +2,9 @@
 
 Layout is what later tells a heading from body text, a running header from the first line of a page, and a
 wrapped line from a new paragraph (pipeline.normalise). Pages are numbered from 1 as the reader counts them.
-Two-column pages are read column by column; a page larger than any paper (over 5 m on a side) is read as one
-column, with a warning, because the column detection's grid grows with the page's width in points.
+Lines, columns, bands and footnotes come from the page's characters (pipeline.loaders.pdf_layout); a page larger
+than any paper (over 5 m on a side) is read as one column, with a warning, because the column detection's grid
+grows with the page's width in points. A page that cannot be read is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import statistics
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.loaders import NO_LIMITS, LoadLimits
+from pipeline.loaders import NO_LIMITS, LoadLimits, pdf_layout
 from pipeline.source import LineLayout, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 NO_TEXT_LAYER = "no_text_layer"
@@ -70,12 +71,6 @@ def _layout(line: dict) -> LineLayout:
                       bold=bool(chars) and bold >= 0.8 * len(chars))
 
 
-# Two text columns: at least this many rows of text on both sides of one vertical gutter, each side at least
-# this share of the page wide, the gutter somewhere in the middle band of the page and crossed by (almost) no row.
-_MIN_COLUMN_ROWS = 4
-_MIN_COLUMN_SHARE = 0.25
-_GUTTER_BAND = (0.3, 0.7)
-_WORD_GAP = 2.5  # points added to each side of a word, so the space between two words of a row is covered
 # Column detection holds a grid of one cell per point across per printed row. A page larger than any paper (A0 is
 # 2,384 points on its long side; 5 m is 14,173) or a grid past this many cells is read as one column instead,
 # with a warning: the grid of a page 20 million points wide would take gigabytes.
@@ -83,70 +78,11 @@ MAX_PAGE_POINTS = 5000 / 25.4 * 72
 MAX_GRID_CELLS = 20_000_000
 
 
-class _TooLargeForColumns(Exception):
-    """The page is too large for column detection; it is read as one column."""
-
-
 def _oversized(page) -> str | None:
     """Why ``page`` is too large to look for columns on, or None."""
     if max(float(page.width), float(page.height)) > MAX_PAGE_POINTS:
         return f"{float(page.width) / 72 * 0.0254:,.1f} × {float(page.height) / 72 * 0.0254:,.1f} m"
     return None
-
-
-def _reading_regions(page) -> list[tuple[float, float, float, float] | None]:
-    """The page's regions in reading order: ``[None]`` (the whole page) for a single column, else the band above
-    the columns (title), the left column, the right column and the band below (footer).
-
-    From the page's characters (already parsed for the text), one row per printed line and one cell per point,
-    in numpy: a few per cent of pdfplumber's own line extraction."""
-    import numpy as np
-
-    boxes = np.array([(c["top"], c["bottom"], c["x0"], c["x1"]) for c in page.chars if not c["text"].isspace()])
-    if len(boxes) < 20 * _MIN_COLUMN_ROWS:
-        return [None]
-    boxes = boxes[np.argsort(boxes[:, 0], kind="stable")]
-    tops, bottoms = boxes[:, 0], boxes[:, 1]
-    width = int(page.width) + 2
-    starts = np.clip((boxes[:, 2] - _WORD_GAP).astype(int), 0, width - 1)
-    ends = np.clip((boxes[:, 3] + _WORD_GAP).astype(int) + 1, 0, width - 1)
-    row_of = np.concatenate([[0], np.cumsum(np.diff(tops) >= 3)])  # a new printed line 3 points further down
-    rows = int(row_of[-1]) + 1
-    if rows * width > MAX_GRID_CELLS:
-        raise _TooLargeForColumns(f"{rows:,} rows of text across {page.width:,.0f} points")
-    edges = np.zeros((rows, width), dtype=np.int32)
-    np.add.at(edges, (row_of, starts), 1)
-    np.add.at(edges, (row_of, ends), -1)
-    covered = np.cumsum(edges, axis=1) > 0
-    first_x = covered.argmax(axis=1)
-    last_x = width - 1 - covered[:, ::-1].argmax(axis=1)
-
-    xs = np.arange(int(_GUTTER_BAND[0] * page.width), int(_GUTTER_BAND[1] * page.width), 2)
-    crossing = covered[:, xs]
-    split = ~crossing & (first_x[:, None] < xs) & (last_x[:, None] > xs)
-    counts = split.sum(axis=0)
-    first_split = split.argmax(axis=0)
-    last_split = rows - 1 - split[::-1].argmax(axis=0)
-    crossed_before = np.vstack([np.zeros((1, len(xs)), dtype=int), np.cumsum(crossing, axis=0)])
-    columns = np.arange(len(xs))
-    crossed_between = crossed_before[last_split, columns] - crossed_before[first_split + 1, columns]
-    usable = (counts >= _MIN_COLUMN_ROWS) & (crossed_between == 0)
-    if not usable.any():
-        return [None]
-    pick = int(np.flatnonzero(usable)[counts[usable].argmax()])
-    x, split_rows = int(xs[pick]), np.flatnonzero(split[:, pick])
-    left = [np.flatnonzero(covered[i, :x]).max() - first_x[i] for i in split_rows]
-    right = [last_x[i] - (x + np.flatnonzero(covered[i, x:]).min()) for i in split_rows]
-    if min(statistics.median(left), statistics.median(right)) < _MIN_COLUMN_SHARE * page.width:
-        return [None]  # a table with a narrow column, or a marginal note: one column
-    # The columns run on above and below the rows they share, up to a row that crosses the gutter.
-    crossing_rows = np.flatnonzero(crossing[:, pick])
-    first = int(crossing_rows[crossing_rows < split_rows[0]].max(initial=-1)) + 1
-    last = int(crossing_rows[crossing_rows > split_rows[-1]].min(initial=rows)) - 1
-    top = float(tops[row_of == first].min()) - 1
-    bottom = float(bottoms[row_of == last].max()) + 1
-    return [(0, 0, page.width, top), (0, top, x, bottom), (x, top, page.width, bottom),
-            (0, bottom, page.width, page.height)]
 
 
 _PLACEHOLDER_TITLES = {"untitled", "(anonymous)", "anonymous", "document", "dokument", "presentation"}
@@ -163,22 +99,16 @@ def _meaningful_title(title: object) -> str | None:
 
 
 def _page_lines(page, number: int, oversized: list[str]) -> list[dict]:
-    """The printed lines of one page in reading order (pdfplumber's line dicts, with their chars)."""
-    found = []
-    regions: list = [None]
+    """The printed lines of one page in reading order (see pipeline.loaders.pdf_layout)."""
+    width, height = float(page.width), float(page.height)
     if too_large := _oversized(page):
         oversized.append(f"page {number} ({too_large})")
-    else:
-        try:
-            regions = _reading_regions(page)
-        except _TooLargeForColumns as exc:
-            oversized.append(f"page {number} ({exc})")
-    for region in regions:
-        part = page if region is None else page.within_bbox(region)
-        text_lines = part.extract_text_lines(layout=False, strip=True, return_chars=True)
-        found.extend(sorted((line for line in text_lines if line["text"].strip()),
-                            key=lambda item: (round(item["top"]), item["x0"])))
-    return found
+        return pdf_layout.page_lines(page.chars, width, height, find_columns=False)
+    try:
+        return pdf_layout.page_lines(page.chars, width, height, max_grid_cells=MAX_GRID_CELLS)
+    except pdf_layout.TooLargeForColumns as exc:
+        oversized.append(f"page {number} ({exc})")
+        return pdf_layout.page_lines(page.chars, width, height, find_columns=False)
 
 
 _NAMED_PAGES = 10  # unreadable pages warned about one by one; the rest are counted
