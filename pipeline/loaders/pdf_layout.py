@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -114,6 +115,21 @@ def merge_scripts(rows: list[Row]) -> list[Row]:
     return [row for row in rows if id(row) not in moved]
 
 
+def mark_raised(row: Row) -> None:
+    """Smaller characters set above the middle of the row's own text (a footnote reference clustered with its
+    word, an exponent) are superscripts."""
+    body = [c for c in row.chars if not c["text"].isspace() and float(c.get("size", 0)) > SCRIPT_SIZE_RATIO * row.size]
+    if not body:
+        return
+    top, bottom = min(c["top"] for c in body), max(c["bottom"] for c in body)
+    middle, height = (top + bottom) / 2, bottom - top
+    for char in row.chars:
+        if char["text"].isspace() or float(char.get("size", 0)) > SCRIPT_SIZE_RATIO * row.size:
+            continue
+        if (char["top"] + char["bottom"]) / 2 < middle - 0.15 * height:
+            row.raised.add(id(char))
+
+
 def row_text(row: Row) -> tuple[str, list[dict]]:
     """The row's text, words parted by spaces where the characters leave a gap or print a space."""
     parts: list[str] = []
@@ -140,6 +156,7 @@ def build_lines(chars: list[dict]) -> list[dict]:
     """The printed lines of a set of characters, top to bottom: dicts with text, x0, x1, top, bottom, chars."""
     lines = []
     for row in merge_scripts(cluster_rows(chars)):
+        mark_raised(row)
         text, printed = row_text(row)
         if not text.strip():
             continue
@@ -154,7 +171,11 @@ def build_lines(chars: list[dict]) -> list[dict]:
 # text on both sides, each side at least COLUMN_SHARE of the page wide.
 COLUMN_ROWS = 3
 COLUMN_SHARE = 0.25
+COLUMN_BALANCE = 0.6  # the narrower column at least this share of the wider
+COLUMN_LETTERS = 0.5  # and at least this share of each side's characters letters (not a table's figures)
 GUTTER_BAND = (0.3, 0.7)
+FURNITURE_ZONE = 0.1  # running headers and footers: rows in the top or bottom tenth of the page …
+FURNITURE_GAP = 1.2  # … set apart from the next row by at least this many times their height
 GUTTER_PAD = 2.5  # points added to each side of a character, so the space between two words of a row is covered
 
 
@@ -219,25 +240,53 @@ def find_gutter(rows: list[Row], width: float, max_grid_cells: int | None = None
     rows_split = np.flatnonzero(split[:, run[len(run) // 2]])
     left = [x - first_x[i] for i in rows_split]
     right = [last_x[i] - x for i in rows_split]
-    if min(statistics.median(left), statistics.median(right)) < COLUMN_SHARE * width:
+    narrow, wide = sorted((statistics.median(left), statistics.median(right)))
+    if narrow < COLUMN_SHARE * width or narrow < COLUMN_BALANCE * wide:
         return None  # a table with a narrow column, or a marginal note: one column
     return x
 
 
-def bands(rows: list[Row], gutter: float | None) -> list[Band]:
+def _prose_on_both_sides(rows: list[Row], gutter: float) -> bool:
+    """Letters, not a table's figures, on both sides of the gutter: a table's labels and its numbers are read
+    row by row."""
+    for side in (lambda c: c["x1"] <= gutter, lambda c: c["x0"] >= gutter):
+        printed = [c["text"] for row in rows for c in row.chars if not c["text"].isspace() and side(c)]
+        if sum(t.isalpha() for t in printed) < COLUMN_LETTERS * len(printed):
+            return False
+    return True
+
+
+def _furniture(rows: list[Row], height: float) -> set[int]:
+    """Ids of the rows of a running header or footer: in the top or bottom FURNITURE_ZONE of the page, set apart
+    from the text by a gap. Such a row is read across the page, not as the first line of each column."""
+    found: set[int] = set()
+    for ordered, is_top in ((rows, True), (rows[::-1], False)):
+        for here, after in itertools.pairwise(ordered):
+            in_zone = here.bottom <= FURNITURE_ZONE * height if is_top else here.top >= (1 - FURNITURE_ZONE) * height
+            gap = after.top - here.bottom if is_top else here.top - after.bottom
+            if not in_zone or gap < FURNITURE_GAP * max(here.bottom - here.top, 1.0):
+                break
+            found.add(id(here))
+    return found
+
+
+def bands(rows: list[Row], gutter: float | None, height: float = 0.0) -> list[Band]:
     """The page's rows in horizontal bands: runs of rows that leave the gutter free (columns), and rows that cross
-    it (full width). A run with fewer than COLUMN_ROWS rows parted by the gutter is full width."""
+    it (full width). A run with fewer than COLUMN_ROWS rows parted by the gutter is full width, and so are running
+    headers and footers."""
     if gutter is None:
         return [Band(rows, False)] if rows else []
+    furniture = _furniture(rows, height) if height else set()
     result: list[Band] = []
     for row in rows:
-        columns = not _covered(row, gutter)
+        columns = id(row) not in furniture and not _covered(row, gutter)
         if result and result[-1].columns == columns:
             result[-1].rows.append(row)
         else:
             result.append(Band([row], columns))
     for band in result:
-        if band.columns and sum(all(_sides(row, gutter)) for row in band.rows) < COLUMN_ROWS:
+        if band.columns and (sum(all(_sides(row, gutter)) for row in band.rows) < COLUMN_ROWS
+                             or not _prose_on_both_sides(band.rows, gutter)):
             band.columns = False
     merged: list[Band] = []
     for band in result:
@@ -276,7 +325,7 @@ def page_lines(chars: list[dict], width: float, height: float, *, find_columns: 
     body = _body_size(upright)
     ordered: list[dict] = []
     footnotes: list[dict] = []
-    page_bands = bands(rows, gutter)
+    page_bands = bands(rows, gutter, height)
     for number, band in enumerate(page_bands):
         band_chars = [c for row in band.rows for c in row.chars]
         if not band.columns:
