@@ -78,3 +78,119 @@ def test_the_page_warning_reaches_the_document_json(tmp_path):
     result = analyse_document(path, PipelineConfig()).model_dump(mode="json")
     assert any(w.startswith("page 2 could not be read") for w in result["document"]["warnings"])
     assert "MERKE3" in result["text"]
+
+
+# --- Text fidelity: subscripts and superscripts -------------------------------------------------------------------
+
+def _write_scripts_page(path):
+    regular, _ = _register_fonts()
+    pdf = _canvas(str(path))
+    y = 700
+    for before, script, rise, after in (("Utslipp av CO", "2", -3, "-kompensasjon øker i år."),
+                                        ("Gassen SF", "6", -3, " brukes i kraftbrytere."),
+                                        ("Betongen måler 40 m", "3", 4, " totalt."),
+                                        ("Avgiften ble innført i fjor", "4", 4, ". Den gjelder alle.")):
+        text = pdf.beginText(72, y)
+        text.setFont(regular, 11)
+        text.textOut(before)
+        text.setFont(regular, 7)
+        text.setRise(rise)
+        text.textOut(script)
+        text.setRise(0)
+        text.setFont(regular, 11)
+        text.textOut(after)
+        pdf.drawText(text)
+        y -= 18
+    pdf.setFont(regular, 7)
+    pdf.drawString(72, 120, "4 Fotnoten står nederst på siden i mindre skrift.")
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def test_subscripts_stay_in_their_word_and_superscripts_become_superscript_digits(tmp_path):
+    lines = [line.text for line in load_document(_write_scripts_page(tmp_path / "utslipp.pdf")).lines]
+    assert lines[0] == "Utslipp av CO2-kompensasjon øker i år."
+    assert lines[1] == "Gassen SF6 brukes i kraftbrytere."
+    assert lines[2] == "Betongen måler 40 m³ totalt."
+    assert lines[3] == "Avgiften ble innført i fjor⁴. Den gjelder alle."
+    assert lines[4].startswith("4 Fotnoten")  # a small line of its own is not a script of the line above
+    assert len(lines) == 5
+
+
+# --- Reading order: bands of columns, one column, footnotes ------------------------------------------------------
+
+# Lines as wide as a column of a two-column page (about 40 characters).
+LEFT_TOP = ["Venstre spalte begynner her med en plan", "og fortsetter med tiltak som gjelder",
+            "for bedre kollektivtransport i byene", "og i hele fylket vårt fra neste år."]
+RIGHT_TOP = ["Høyre spalte handler om skolene våre", "som skal rustes opp før neste høst,",
+             "og om nye lokaler for yrkesfagene", "i de tre største kommunene i fylket."]
+LEFT_LOW = ["Nederst til venstre står arbeidet med", "flere sykkelveier langs riksveien",
+            "mot sentrum og til de nye skolene,", "slik kommunene har bedt om lenge."]
+RIGHT_LOW = ["Nederst til høyre står planen for nye", "boliger for unge i distriktet fram",
+             "mot 2030, med lån og tilskudd fra", "fylket og fra Husbanken sammen."]
+TABLE = [("Tiltak", "Ansvar", "Frist", "Kostnad"), ("Kollektivtransport", "Fylket", "2026", "12 mill."),
+         ("Sykkelvei", "Staten", "2027", "40 mill.")]
+
+
+def _write_banded_page(path):
+    """Two columns, a full-width table crossing the gutter, two columns again, a footnote in small print at the
+    foot of the left column and a page number."""
+    regular, bold = _register_fonts()
+    pdf = _canvas(str(path))
+    pdf.setFont(bold, 15)
+    pdf.drawString(57, 780, "Handlingsplan for fylket")
+    pdf.setFont(regular, 10)
+    for x, lines in ((57, LEFT_TOP), (310, RIGHT_TOP)):
+        for row, line in enumerate(lines):
+            pdf.drawString(x, 740 - 14 * row, line)
+    for row, cells in enumerate(TABLE):
+        for x, cell in zip((57, 230, 330, 450), cells, strict=True):
+            pdf.drawString(x, 660 - 16 * row, cell)
+    for x, lines in ((57, LEFT_LOW), (310, RIGHT_LOW)):
+        for row, line in enumerate(lines):
+            pdf.drawString(x, 580 - 14 * row, line)
+    pdf.setFont(regular, 7)
+    pdf.drawString(57, 90, "1 En fotnote under venstre spalte.")
+    pdf.setFont(regular, 9)
+    pdf.drawCentredString(A4_WIDTH / 2, 30, "7")
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def test_two_bands_of_columns_around_a_full_width_table_are_read_band_by_band(tmp_path):
+    lines = [line.text for line in load_document(_write_banded_page(tmp_path / "plan.pdf")).lines]
+    table_rows = [" ".join(cells) for cells in TABLE]
+    expected = ["Handlingsplan for fylket", *LEFT_TOP, *RIGHT_TOP, *table_rows, *LEFT_LOW, *RIGHT_LOW,
+                "1 En fotnote under venstre spalte.", "7"]
+    assert lines == expected
+
+
+def test_text_in_one_column_only_is_read_without_error(tmp_path):
+    """A back cover: a few lines in the right half of the page, nothing on the left."""
+    regular, _ = _register_fonts()
+    path = tmp_path / "bakside.pdf"
+    pdf = _canvas(str(path))
+    pdf.setFont(regular, 10)
+    for row, line in enumerate([*RIGHT_TOP, *RIGHT_LOW]):
+        pdf.drawString(330, 400 - 14 * row, line)
+    pdf.showPage()
+    pdf.drawString(57, 700, "Side to")
+    pdf.showPage()
+    pdf.save()
+    document = load_document(path)
+    assert [line.text for line in document.lines] == [*RIGHT_TOP, *RIGHT_LOW, "Side to"]
+    assert not document.warnings
+
+
+def test_a_hyphenated_word_at_the_foot_of_the_left_column_joins_the_top_of_the_right(tmp_path):
+    from builders import write_two_column_pdf
+
+    from pipeline.structure import build_structure
+
+    left = [*LEFT_TOP[:3], "Fylkeskommunen styrker arbeidet med folke-"]
+    right = ["helse i skolene og i fritiden, sammen", *RIGHT_TOP[1:]]
+    path = write_two_column_pdf(tmp_path / "spalter.pdf", "Folkehelse", left, right)
+    text = " ".join(build_structure(load_document(path)).text.split())
+    assert "arbeidet med folkehelse i skolene og i fritiden, sammen" in text

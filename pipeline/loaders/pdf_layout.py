@@ -176,6 +176,7 @@ COLUMN_LETTERS = 0.5  # and at least this share of each side's characters letter
 GUTTER_BAND = (0.3, 0.7)
 FURNITURE_ZONE = 0.1  # running headers and footers: rows in the top or bottom tenth of the page …
 FURNITURE_GAP = 1.2  # … set apart from the next row by at least this many times their height
+CELL_GAP = 2.5  # a gap this many times the font size inside a column's row parts table cells
 GUTTER_PAD = 2.5  # points added to each side of a character, so the space between two words of a row is covered
 
 
@@ -187,6 +188,19 @@ class Band:
 
 def _covered(row: Row, x: float) -> bool:
     return any(c["x0"] - GUTTER_PAD <= x <= c["x1"] + GUTTER_PAD for c in row.chars if not c["text"].isspace())
+
+
+def _table_row(row: Row, gutter: float) -> bool:
+    """Text with a gap wider than CELL_GAP × its size on one side of the gutter: cells of a table (or labels of a
+    figure) that happen to leave the gutter free, not a line of a column."""
+    for side in (lambda c: c["x1"] <= gutter, lambda c: c["x0"] >= gutter):
+        printed = sorted((c for c in row.chars if not c["text"].isspace() and side(c)), key=lambda c: c["x0"])
+        reach = None
+        for char in printed:
+            if reach is not None and char["x0"] - reach > CELL_GAP * max(row.size, 1.0):
+                return True
+            reach = char["x1"] if reach is None else max(reach, char["x1"])
+    return False
 
 
 def _sides(row: Row, x: float) -> tuple[bool, bool]:
@@ -279,7 +293,7 @@ def bands(rows: list[Row], gutter: float | None, height: float = 0.0) -> list[Ba
     furniture = _furniture(rows, height) if height else set()
     result: list[Band] = []
     for row in rows:
-        columns = id(row) not in furniture and not _covered(row, gutter)
+        columns = id(row) not in furniture and not _covered(row, gutter) and not _table_row(row, gutter)
         if result and result[-1].columns == columns:
             result[-1].rows.append(row)
         else:
