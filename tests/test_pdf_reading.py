@@ -9,6 +9,7 @@ their gold files at run time."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from builders import A4_HEIGHT, A4_WIDTH, _register_fonts
@@ -194,3 +195,68 @@ def test_a_hyphenated_word_at_the_foot_of_the_left_column_joins_the_top_of_the_r
     path = write_two_column_pdf(tmp_path / "spalter.pdf", "Folkehelse", left, right)
     text = " ".join(build_structure(load_document(path)).text.split())
     assert "arbeidet med folkehelse i skolene og i fritiden, sammen" in text
+
+
+# --- The real documents (../shared/corpora/real-docs) -------------------------------------------------------------
+
+REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
+PROP_1_LS = REAL_DOCS / "prop-1-ls-2025-2026.pdf"
+needs_real_docs = pytest.mark.skipif(not PROP_1_LS.is_file(), reason="../shared/corpora/real-docs is absent")
+
+
+def _excerpt(source: Path, first: int, last: int, target: Path) -> Path:
+    import pypdfium2 as pdfium
+
+    original = pdfium.PdfDocument(source)
+    excerpt = pdfium.PdfDocument.new()
+    excerpt.import_pages(original, list(range(first - 1, last)))
+    excerpt.save(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def prop_chapter_one(tmp_path_factory):
+    """PDF pages 16-26 of Prop. 1 LS (the gold pages 19-23 and a margin), structured."""
+    from pipeline.structure import build_structure
+
+    if not PROP_1_LS.is_file():
+        pytest.skip("../shared/corpora/real-docs is absent")
+    path = _excerpt(PROP_1_LS, 16, 26, tmp_path_factory.mktemp("prop") / "prop-utdrag.pdf")
+    return build_structure(load_document(path))
+
+
+def _page_text(structured, page: int) -> str:
+    return " ".join(" ".join(structured.text[b.start:b.end] for b in structured.blocks if b.page == page).split())
+
+
+@needs_real_docs
+def test_gold_measures_of_prop_1_ls_are_readable_in_one_block_on_their_page(prop_chapter_one):
+    import json
+
+    from pipeline.evaluation import reading_coverage
+
+    gold = json.loads((REAL_DOCS / "prop-1-ls-2025-2026.pages.gold.json").read_text(encoding="utf-8"))
+    measures = [{**m, "page": m["page"] - 15 if m.get("page") else None} for m in gold["measures"]]
+    results = reading_coverage(prop_chapter_one, measures)
+    readable = sum(r.readable for r in results)
+    assert readable >= 0.95 * len(results), [r.text[:60] for r in results if not r.readable]
+    # the measures with CO2 and SF6 (subscripts) are among them
+    assert sum("CO2" in r.text or "SF6" in r.text for r in results if r.readable) >= 4
+
+
+@needs_real_docs
+def test_prop_1_ls_columns_under_a_table_are_read_one_after_the_other(prop_chapter_one):
+    """PDF page 22 has a full-width table above two columns; page 21 two columns above a full-width table."""
+    below_table = _page_text(prop_chapter_one, 22 - 15)
+    assert "skatteløfte innebærer at de påløpte innstrammingene" in below_table  # two lines of the left column
+    assert below_table.index("innstrammingene") < below_table.index("Tabell 1.3 viser")  # then the right column
+    above_table = _page_text(prop_chapter_one, 21 - 15)
+    assert "skatte- og avgiftsendringer for 2026" in above_table  # foot of the left column, top of the right
+    assert above_table.index("avgiftsendringer for 2026") < above_table.index("Tabell 1.1 Anslåtte")
+
+
+@needs_real_docs
+def test_prop_1_ls_footnote_references_are_superscripts_and_subscripts_plain(prop_chapter_one):
+    text = prop_chapter_one.text
+    assert "CO2-avgift" in text and "SF6" in text and "CO -" not in text
+    assert "skattebegrensningsregelen¹" in text
