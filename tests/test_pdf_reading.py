@@ -260,3 +260,29 @@ def test_prop_1_ls_footnote_references_are_superscripts_and_subscripts_plain(pro
     text = prop_chapter_one.text
     assert "CO2-avgift" in text and "SF6" in text and "CO -" not in text
     assert "skattebegrensningsregelen¹" in text
+
+
+# --- Long documents: progress -------------------------------------------------------------------------------------
+
+def test_a_long_pdf_reports_its_pages_to_the_callback_and_by_default_on_stderr(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "lang.pdf"
+    path.write_bytes(_pages_with_markers(60))
+    seen: list[tuple[int, int]] = []
+    document = load_document(path, progress=lambda page, total: seen.append((page, total)))
+    assert seen == [(n, 60) for n in range(1, 61)] and document.page_count == 60
+    code = f"from pipeline.loaders import load_document; load_document({str(path)!r})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    reported = [line for line in done.stderr.splitlines() if line.startswith("tiltak: lang.pdf: page ")]
+    assert reported[-1].startswith("tiltak: lang.pdf: page 60 of 60 (") and reported[-1].endswith("pages/s)")
+    assert 2 <= len(reported) <= 10  # every 25 pages (or 10 s), not every page
+
+
+def test_a_short_pdf_prints_no_progress(tmp_path, capsys):
+    path = tmp_path / "kort.pdf"
+    path.write_bytes(_pages_with_markers(3))
+    load_document(path)
+    assert "tiltak:" not in capsys.readouterr().err

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import statistics
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
@@ -85,6 +88,37 @@ def _oversized(page) -> str | None:
     return None
 
 
+# Progress on the console for long documents: for PDFs of at least PROGRESS_MIN_PAGES pages, a line every
+# PROGRESS_EVERY_PAGES pages or PROGRESS_EVERY_SECONDS seconds, whichever comes first, and one at the last page.
+PROGRESS_MIN_PAGES = 50
+PROGRESS_EVERY_PAGES = 25
+PROGRESS_EVERY_SECONDS = 10.0
+Progress = Callable[[int, int], None]
+"""Called after each page with (pages read so far, the document's page count)."""
+
+
+class ConsoleProgress:
+    """The default progress of a long PDF: "tiltak: NAME: page 100 of 419 (23 pages/s)" on stderr (which a
+    worker process shares with the console that started the run)."""
+
+    def __init__(self, name: str, stream=None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.name, self.stream, self.clock = name, stream, clock
+        self.started = clock()
+        self.last_page, self.last_time = 0, self.started
+
+    def __call__(self, page: int, total: int) -> None:
+        if total < PROGRESS_MIN_PAGES:
+            return
+        now = self.clock()
+        if page < total and page - self.last_page < PROGRESS_EVERY_PAGES and now - self.last_time < (
+                PROGRESS_EVERY_SECONDS):
+            return
+        rate = page / max(now - self.started, 1e-6)
+        stream = self.stream or sys.stderr
+        print(f"tiltak: {self.name}: page {page} of {total} ({rate:.0f} pages/s)", file=stream, flush=True)
+        self.last_page, self.last_time = page, now
+
+
 _PLACEHOLDER_TITLES = {"untitled", "(anonymous)", "anonymous", "document", "dokument", "presentation"}
 
 
@@ -118,10 +152,13 @@ def _listed(items: list[str], shown: int = 3) -> str:
     return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
-def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
+         ) -> SourceDocument:
     """Each page's lines with their layout. A page that cannot be read (a damaged content stream or font, a
     layout the reader trips on) becomes a warning naming it and the reason, and the other pages are read; only
-    a document with no readable page is refused."""
+    a document with no readable page is refused. ``progress`` is told of every page read (default: a line on
+    stderr now and then for a long document, see ConsoleProgress)."""
+    progress = progress if progress is not None else ConsoleProgress(path.name)
     pdf = _open(path, data, limits)
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
@@ -146,6 +183,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
                 continue
             finally:
                 page.close()
+                progress(number, len(pdf.pages))
             lines.extend(page_lines)
     finally:
         pdf.close()
@@ -168,12 +206,14 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
                           title=title_text, pages=pages, warnings=warnings)
 
 
-def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
+               ) -> SourceDocument:
     """The ``pypdfium2`` backend: each page's text lines without layout, many times faster than pdfplumber.
     Without font sizes and positions, headings are found only by their wording and numbering, and running
     headers only as a page's first or last line: for large corpora where speed matters more than structure."""
     import pypdfium2 as pdfium
 
+    progress = progress if progress is not None else ConsoleProgress(path.name)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -198,6 +238,7 @@ def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> Sourc
                 raise UnsupportedFormatError(path, f"cannot read page {number}: {exc}") from exc
             finally:
                 page.close()
+            progress(number, len(pdf))
             lines.extend(SourceLine(text=line, page=number) for line in text.splitlines() if line.strip())
     finally:
         pdf.close()
