@@ -115,7 +115,8 @@ class ConsoleProgress:
             return
         rate = page / max(now - self.started, 1e-6)
         stream = self.stream or sys.stderr
-        print(f"tiltak: {self.name}: page {page} of {total} ({rate:.0f} pages/s)", file=stream, flush=True)
+        shown = f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
+        print(f"tiltak: {self.name}: page {page} of {total} ({shown} pages/s)", file=stream, flush=True)
         self.last_page, self.last_time = page, now
 
 
