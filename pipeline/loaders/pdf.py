@@ -153,6 +153,17 @@ def _listed(items: list[str], shown: int = 3) -> str:
     return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
+def _unreadable_warnings(path: Path, unreadable: list[str], page_count: int) -> list[str]:
+    """One warning per page that could not be read ("page 7 could not be read (…); skipped"); a document none
+    of whose pages could be read is refused."""
+    if unreadable and len(unreadable) == page_count:
+        raise UnsupportedFormatError(path, f"no page could be read: {_listed(unreadable)}")
+    warnings = [f"{item.replace(' (', ' could not be read (', 1)}; skipped" for item in unreadable[:_NAMED_PAGES]]
+    if len(unreadable) > _NAMED_PAGES:
+        warnings.append(f"{len(unreadable) - _NAMED_PAGES} more pages could not be read; skipped")
+    return warnings
+
+
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
          ) -> SourceDocument:
     """Each page's lines with their layout. A page that cannot be read (a damaged content stream or font, a
@@ -188,11 +199,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Prog
             lines.extend(page_lines)
     finally:
         pdf.close()
-    if unreadable and len(unreadable) == len(pages):
-        raise UnsupportedFormatError(path, f"no page could be read: {_listed(unreadable)}")
-    warnings = [f"{item.replace(' (', ' could not be read (', 1)}; skipped" for item in unreadable[:_NAMED_PAGES]]
-    if len(unreadable) > _NAMED_PAGES:
-        warnings.append(f"{len(unreadable) - _NAMED_PAGES} more pages could not be read; skipped")
+    warnings = _unreadable_warnings(path, unreadable, len(pages))
     if oversized:
         warnings.append(f"{_listed(oversized)}: larger than any paper size; read as one column, without looking "
                         "for text columns")
@@ -223,26 +230,34 @@ def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress
         raise UnsupportedFormatError(path, f"damaged or truncated PDF ({exc})") from exc
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
+    unreadable: list[str] = []
     try:
         limits.check_pages(path, len(pdf))
         title = pdf.get_metadata_dict().get("Title")
         for number in range(1, len(pdf) + 1):
             limits.check_time(path, "load")
-            page = pdf[number - 1]
+            page = None
             try:
+                page = pdf[number - 1]
                 width, height = page.get_size()
                 pages.append(PageInfo(number, float(width), float(height)))
                 textpage = page.get_textpage()
                 text = textpage.get_text_bounded()
                 textpage.close()
             except pdfium.PdfiumError as exc:
-                raise UnsupportedFormatError(path, f"cannot read page {number}: {exc}") from exc
+                if len(pages) < number:
+                    pages.append(PageInfo(number))
+                unreadable.append(f"page {number} (PdfiumError: {str(exc)[:200]})")
+                continue
             finally:
-                page.close()
-            progress(number, len(pdf))
+                if page is not None:
+                    page.close()
+                progress(number, len(pdf))
             lines.extend(SourceLine(text=line, page=number) for line in text.splitlines() if line.strip())
     finally:
         pdf.close()
-    warnings = [] if lines else [f"{NO_TEXT_LAYER}: no text found; run OCR (e.g. ocrmypdf) first to get a text layer"]
+    warnings = _unreadable_warnings(path, unreadable, len(pages))
+    if not lines:
+        warnings.append(f"{NO_TEXT_LAYER}: no text found; run OCR (e.g. ocrmypdf) first to get a text layer")
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.PDF, lines=lines,
                           title=_meaningful_title(title), pages=pages, warnings=warnings)
