@@ -286,3 +286,12 @@ def test_a_short_pdf_prints_no_progress(tmp_path, capsys):
     path.write_bytes(_pages_with_markers(3))
     load_document(path)
     assert "tiltak:" not in capsys.readouterr().err
+
+
+@needs_real_docs
+def test_nsm_recommendation_box_in_two_columns_is_read_column_by_column(tmp_path):
+    """NSM's "Risiko 2025", PDF page 30: a figure, then a box of recommendations set in two columns."""
+    path = _excerpt(REAL_DOCS / "nsm-risiko-2025.pdf", 30, 30, tmp_path / "nsm-side.pdf")
+    text = " ".join(line.text for line in load_document(path).lines)
+    assert "risikoreduserende tiltak anbefalt av NSM eller" in text  # two lines of the left column
+    assert text.index("av NSM eller") < text.index("Gjennomfør risikoreduserende")  # then the right column
