@@ -62,10 +62,42 @@ def agreement() -> dict:
             "pages_with_differences": disagreements}
 
 
+def corpus_summary() -> dict:
+    """Counts of the first-pass annotations (adjudicated where a page has one): pages, measures, by language and
+    genre, strength and policy area."""
+    from collections import Counter
+
+    sources = {}
+    with open(OUT.parent / "policy-pages-sources.jsonl", encoding="utf-8") as rows:
+        for line in rows:
+            row = json.loads(line)
+            sources[row["id"]] = row
+    pages = Counter()
+    measures = Counter()
+    empty = Counter()
+    strengths, areas = Counter(), Counter()
+    for path in sorted((OUT / "first").glob("*.json")):
+        adjudicated = OUT / "adjudicated" / path.name
+        annotation = json.loads((adjudicated if adjudicated.is_file() else path).read_text(encoding="utf-8"))
+        source = sources[annotation["id"]]
+        for key in ("all", f"lang:{source['lang']}", f"genre:{source['genre']}"):
+            pages[key] += 1
+            measures[key] += len(annotation["measures"])
+            empty[key] += not annotation["measures"]
+        strengths.update(m["strength"] for m in annotation["measures"])
+        areas.update(m["policy_area"] for m in annotation["measures"])
+    return {"pages": dict(pages), "measures": dict(measures), "pages_without_measures": dict(empty),
+            "strength": dict(strengths), "policy_area": dict(sorted(areas.items()))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--summary", action="store_true", help="counts of the annotated corpus instead")
     args = parser.parse_args()
+    if args.summary:
+        print(json.dumps(corpus_summary(), ensure_ascii=False, indent=1))
+        return
     result = agreement()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
