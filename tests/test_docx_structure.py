@@ -6,6 +6,7 @@ time (skipped with the reason when absent)."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 import zipfile
 from pathlib import Path
@@ -287,3 +288,125 @@ def test_real_municipal_plan_loads_in_seconds(harstad):
     started = time.perf_counter()
     load_document(path)
     assert time.perf_counter() - started < 20
+
+
+# --- Word numbering -------------------------------------------------------------------------------------------------
+
+OUTLINE = abstract(2, level(0, "decimal", "%1."), level(1, "lowerLetter", "%2)"), level(2, "upperRoman", "%3."))
+SECTIONS = abstract(3, level(0, "decimal", "%1."), level(1, "decimal", "%1.%2"))
+
+
+def test_numbered_paragraphs_get_their_level_and_the_marker_word_shows(tmp_path):
+    body = "".join(para(text, num=(2, ilvl)) for text, ilvl in [
+        ("Styrke barnehagene", 0), ("flere ansatte", 1), ("bedre lokaler", 1), ("nye uteområder", 2),
+        ("Styrke skolene", 0), ("mer praktisk læring", 1)])
+    assert [(kind, lvl, marker) for kind, lvl, marker, _ in lines_of(
+        write_word(tmp_path / "liste.docx", body, numbering=OUTLINE + num(2, 2)))] == [
+        (LineKind.LIST_ITEM, 1, "1."), (LineKind.LIST_ITEM, 2, "a)"), (LineKind.LIST_ITEM, 2, "b)"),
+        (LineKind.LIST_ITEM, 3, "I."), (LineKind.LIST_ITEM, 1, "2."), (LineKind.LIST_ITEM, 2, "a)"),
+    ]
+
+
+def test_multilevel_numbers_show_every_level(tmp_path):
+    body = "".join(para(text, num=(3, ilvl)) for text, ilvl in [
+        ("Mål", 0), ("Bedre helse", 1), ("Tryggere arbeidsplasser", 1), ("Tiltak", 0), ("Språkopplæring", 1)])
+    markers = [marker for _, _, marker, _ in lines_of(write_word(tmp_path / "nivå.docx", body,
+                                                                 numbering=SECTIONS + num(3, 3)))]
+    assert markers == ["1.", "1.1", "1.2", "2.", "2.1"]
+
+
+def test_numbering_counts_per_instance_and_each_instance_is_a_list(tmp_path):
+    restart = '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="5"/></w:lvlOverride>'
+    body = "".join(para(text, num=(num_id, 0)) for text, num_id in [
+        ("Første punkt", 4), ("Andre punkt", 4), ("Eget punkt", 5), ("Tredje punkt", 4), ("Femte punkt", 6)])
+    path = write_word(tmp_path / "instanser.docx", body,
+                      numbering=SECTIONS + num(4, 3) + num(5, 3) + num(6, 3, restart))
+    lines = load_document(path).lines
+    assert [line.marker for line in lines] == ["1.", "2.", "1.", "3.", "5."]
+    keys = [line.list_key for line in lines]
+    assert keys[0] == keys[1] == keys[3] and len({keys[0], keys[2], keys[4]}) == 3
+
+
+def test_bullet_glyphs_of_symbol_fonts_become_bullets(tmp_path):
+    dashes = abstract(8, level(0, "bullet", "–"), level(1, "bullet", "§", font="Wingdings"))
+    body = "".join([para("Fjernvarme", num=(1, 0)), para("Solenergi på tak", num=(1, 1)),
+                    para("Kortere saksbehandling", num=(8, 0)), para("Digital søknad", num=(8, 1))])
+    lines = lines_of(write_word(tmp_path / "punkter.docx", body, numbering=BULLETS + dashes + num(1, 1) + num(8, 8)))
+    assert [(lvl, marker) for _, lvl, marker, _ in lines] == [(1, "•"), (2, "◦"), (1, "–"), (2, "•")]
+
+
+NUMBERED_STYLES = (
+    '<w:style w:type="paragraph" w:styleId="Tiltak"><w:name w:val="Tiltak"/><w:basedOn w:val="Normal"/>'
+    '<w:pPr><w:numPr><w:numId w:val="9"/></w:numPr></w:pPr></w:style>'
+    '<w:style w:type="paragraph" w:styleId="TiltakUnder"><w:name w:val="Tiltak under"/><w:basedOn w:val="Tiltak"/>'
+    '</w:style>'
+    '<w:style w:type="paragraph" w:styleId="TiltakDetalj"><w:name w:val="Tiltak detalj"/><w:basedOn w:val="Normal"/>'
+    '<w:pPr><w:numPr><w:numId w:val="9"/></w:numPr></w:pPr></w:style>'
+)
+STYLE_LEVELS = abstract(9, level(0, "decimal", "%1.", style="Tiltak"),
+                        level(1, "lowerLetter", "%2.", style="TiltakDetalj"))
+
+
+def test_numbering_through_the_paragraph_style_and_the_style_it_is_based_on(tmp_path):
+    body = "".join([
+        para("Kartlegge behovet for boliger", style="Tiltak"),
+        para("i distriktene", style="TiltakDetalj"),  # the style's numPr has no ilvl: the level naming it decides
+        para("Bygge flere utleieboliger", style="TiltakUnder"),  # numbered through the style it is based on
+        para("Ikke nummerert, selv om stilen er det", style="Tiltak", runs="").replace(
+            '<w:pStyle w:val="Tiltak"/>', '<w:pStyle w:val="Tiltak"/><w:numPr><w:numId w:val="0"/></w:numPr>'),
+    ])
+    path = write_word(tmp_path / "stiler.docx", body, numbering=STYLE_LEVELS + num(9, 9), styles=NUMBERED_STYLES)
+    assert lines_of(path) == [
+        (LineKind.LIST_ITEM, 1, "1.", "Kartlegge behovet for boliger"),
+        (LineKind.LIST_ITEM, 2, "a.", "i distriktene"),
+        (LineKind.LIST_ITEM, 1, "2.", "Bygge flere utleieboliger"),
+        (LineKind.PARAGRAPH, None, None, "Ikke nummerert, selv om stilen er det"),
+    ]
+
+
+def test_numbering_defined_through_a_linked_numbering_style(tmp_path):
+    definition = abstract(10, level(0, "upperLetter", "%1)"), extra='<w:styleLink w:val="Bokstavliste"/>')
+    user = abstract(11, extra='<w:numStyleLink w:val="Bokstavliste"/>')
+    body = para("Samarbeid med næringslivet", num=(12, 0)) + para("Samarbeid med frivilligheten", num=(12, 0))
+    path = write_word(tmp_path / "lenket.docx", body, numbering=definition + user + num(12, 11))
+    assert [marker for _, _, marker, _ in lines_of(path)] == ["A)", "B)"]
+
+
+def test_numbered_headings_show_their_numbers(tmp_path):
+    body = "".join([para("Innledning", style="Heading1", num=(3, 0)), para("Bakgrunn", style="Heading2", num=(3, 1)),
+                    para("Tiltak", style="Heading1", num=(3, 0)), para("Oppfølging", style="Heading2", num=(3, 1))])
+    assert lines_of(write_word(tmp_path / "kapitler.docx", body, numbering=SECTIONS + num(3, 3))) == [
+        (LineKind.HEADING, 2, None, "1. Innledning"), (LineKind.HEADING, 3, None, "1.1 Bakgrunn"),
+        (LineKind.HEADING, 2, None, "2. Tiltak"), (LineKind.HEADING, 3, None, "2.1 Oppfølging"),
+    ]
+
+
+def test_styles_based_on_each_other_in_a_circle_load(tmp_path):
+    circle = ('<w:style w:type="paragraph" w:styleId="Ring1"><w:name w:val="Ring en"/><w:basedOn w:val="Ring2"/>'
+              '</w:style><w:style w:type="paragraph" w:styleId="Ring2"><w:name w:val="Ring to"/>'
+              '<w:basedOn w:val="Ring1"/></w:style>')
+    path = write_word(tmp_path / "ring.docx", para("Tekst i en ringstil", style="Ring1"), styles=circle)
+
+    def endless(_signum, _frame):
+        raise TimeoutError("the style chain was followed round the circle")
+
+    previous = signal.signal(signal.SIGALRM, endless)  # the loop is Python code: the alarm interrupts it
+    signal.alarm(30)
+    try:
+        assert lines_of(path) == [(LineKind.PARAGRAPH, None, None, "Tekst i en ringstil")]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_typed_symbol_bullets_are_list_items_joining_the_word_list_after_them(tmp_path):
+    wingdings = '<w:rFonts w:ascii="Wingdings" w:hAnsi="Wingdings"/>'
+    typed = [para(runs=run("\uf0d8\uf020", wingdings) + run(text)) for text in ["Flere lærlinger", "Færre sluttere"]]
+    tabbed = para(runs=run("\uf0d8", wingdings) + "<w:r><w:tab/></w:r>" + run("Kortere ventetid"))
+    body = para("Målene er:") + "".join(typed) + tabbed + para("Bedre rekruttering", num=(1, 0))
+    lines = load_document(write_word(tmp_path / "symboler.docx", body, numbering=BULLETS + num(1, 1))).lines
+    assert [(line.kind, line.marker, line.text) for line in lines[1:]] == [
+        (LineKind.LIST_ITEM, "•", "Flere lærlinger"), (LineKind.LIST_ITEM, "•", "Færre sluttere"),
+        (LineKind.LIST_ITEM, "•", "Kortere ventetid"), (LineKind.LIST_ITEM, "•", "Bedre rekruttering"),
+    ]
+    assert len({line.list_key for line in lines[1:]}) == 1
