@@ -410,3 +410,137 @@ def test_typed_symbol_bullets_are_list_items_joining_the_word_list_after_them(tm
         (LineKind.LIST_ITEM, "•", "Kortere ventetid"), (LineKind.LIST_ITEM, "•", "Bedre rekruttering"),
     ]
     assert len({line.list_key for line in lines[1:]}) == 1
+
+
+# --- text boxes, tracked changes, fields, notes ----------------------------------------------------------------------
+
+
+def box(*paragraphs: str) -> str:
+    return f"<w:txbxContent>{''.join(paragraphs)}</w:txbxContent>"
+
+
+def drawing_box(content: str) -> str:
+    return ('<w:drawing><wp:anchor><a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/'
+            f'wordprocessingShape"><wps:wsp><wps:txbx>{content}</wps:txbx></wps:wsp></a:graphicData></a:graphic>'
+            '</wp:anchor></w:drawing>')
+
+
+def vml_box(content: str) -> str:
+    return f'<w:pict><v:shape><v:textbox>{content}</v:textbox></v:shape></w:pict>'
+
+
+def test_a_text_box_stored_twice_for_old_readers_is_read_once_after_its_paragraph(tmp_path):
+    content = box(para("Regjeringen vil:"), para("styrke beredskapen i kommunene", num=(1, 0)))
+    shape = (f'<w:r><mc:AlternateContent><mc:Choice Requires="wps">{drawing_box(content)}</mc:Choice>'
+             f'<mc:Fallback>{vml_box(content)}</mc:Fallback></mc:AlternateContent></w:r>')
+    body = para(runs=run("Kommunene har ansvar for beredskap lokalt.") + shape) + para("Neste avsnitt.")
+    assert lines_of(write_word(tmp_path / "boks.docx", body, numbering=BULLETS + num(1, 1))) == [
+        (LineKind.PARAGRAPH, None, None, "Kommunene har ansvar for beredskap lokalt."),
+        (LineKind.PARAGRAPH, None, None, "Regjeringen vil:"),
+        (LineKind.LIST_ITEM, 1, "•", "styrke beredskapen i kommunene"),
+        (LineKind.PARAGRAPH, None, None, "Neste avsnitt."),
+    ]
+
+
+def test_text_boxes_in_vml_only_and_in_an_empty_anchor_paragraph_are_read(tmp_path):
+    body = (para(runs=f"<w:r>{vml_box(box(para('Faktaboks om fiskeri')))}</w:r>")
+            + para(runs=f"<w:r>{drawing_box(box(para('Faktaboks om havbruk')))}</w:r>"))
+    assert [text for *_, text in lines_of(write_word(tmp_path / "vml.docx", body))] == [
+        "Faktaboks om fiskeri", "Faktaboks om havbruk"]
+
+
+def test_tracked_changes_read_as_accepted(tmp_path):
+    body = (para(runs=run("Kommunen skal ")
+                 + '<w:del w:id="1" w:author="A"><w:r><w:delText>vurdere å </w:delText></w:r></w:del>'
+                 + '<w:ins w:id="2" w:author="A">' + run("innføre ") + "</w:ins>" + run("gratis kjernetid.")
+                 + '<w:moveFrom w:id="3" w:author="A">' + run(" Flyttet bort.") + "</w:moveFrom>")
+            + para(runs='<w:del w:id="4" w:author="A"><w:r><w:delText>Et strøket avsnitt.</w:delText></w:r></w:del>')
+            + para(runs='<w:moveTo w:id="5" w:author="A">' + run("Flyttet hit.") + "</w:moveTo>"))
+    assert [text for *_, text in lines_of(write_word(tmp_path / "endringer.docx", body))] == [
+        "Kommunen skal innføre gratis kjernetid.", "Flyttet hit."]
+
+
+def test_field_results_are_shown_and_field_codes_not(tmp_path):
+    link = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> HYPERLINK '
+            '"https://www.example.invalid/plan" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+            + run("planen på nett") + '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+    date = '<w:fldSimple w:instr=" DATE \\@ &quot;d. MMMM yyyy&quot; ">' + run("1. mars 2026") + "</w:fldSimple>"
+    body = para(runs=run("Les ") + link + run(", vedtatt ") + date + run("."))
+    assert lines_of(write_word(tmp_path / "felt.docx", body))[0][3] == "Les planen på nett, vedtatt 1. mars 2026."
+
+
+def test_footnotes_hidden_text_headers_and_footers_stay_out_of_the_running_text(tmp_path):
+    reference = '<w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteReference w:id="1"/></w:r>'
+    notes = ('<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+             '<w:footnote w:id="1"><w:p>' + run("Tall fra kommunens egen kartlegging i fjor.") + "</w:p></w:footnote>")
+    body = (para(runs=run("Sykefraværet gikk ned") + reference + run(" i fjor."))
+            + para(runs=run("Synlig tekst.") + run(" Skjult merknad.", "<w:vanish/>")))
+    path = write_word(tmp_path / "noter.docx", body, footnotes=notes)
+    import docx
+
+    document = docx.Document(str(path))
+    document.sections[0].header.paragraphs[0].text = "Handlingsplan – topptekst"
+    document.sections[0].footer.paragraphs[0].text = "Side 1 av 3"
+    document.save(str(path))
+    assert [text for *_, text in lines_of(path)] == ["Sykefraværet gikk ned i fjor.", "Synlig tekst."]
+
+
+def test_content_controls_are_read_and_tables_of_contents_left_out(tmp_path):
+    toc_style = '<w:style w:type="paragraph" w:styleId="INNH1"><w:name w:val="toc 1"/></w:style>'
+    contents = ('<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/></w:docPartObj>'
+                '</w:sdtPr><w:sdtContent>' + para("Innhold", style="TOCHeading")
+                + para(runs=run("1 Tiltak") + "<w:r><w:tab/></w:r>" + run("4")).replace(
+                    "<w:p>", '<w:p><w:pPr><w:pStyle w:val="INNH1"/></w:pPr>')
+                + "</w:sdtContent></w:sdt>")
+    control = ('<w:sdt><w:sdtPr/><w:sdtContent>' + para("Tekst i en innholdskontroll.")
+               + "</w:sdtContent></w:sdt>")
+    inline_control = para(runs=run("Vedtatt av ") + '<w:sdt><w:sdtPr/><w:sdtContent>' + run("bystyret")
+                          + "</w:sdtContent></w:sdt>" + run("."))
+    path = write_word(tmp_path / "kontroller.docx", contents + control + inline_control, styles=toc_style)
+    assert [text for *_, text in lines_of(path)] == ["Innhold", "Tekst i en innholdskontroll.",
+                                                     "Vedtatt av bystyret."]
+
+
+# --- characters ------------------------------------------------------------------------------------------------------
+
+
+def test_hyphens_tabs_and_subscripts(tmp_path):
+    body = "".join([
+        para(runs="<w:r><w:t>Nord</w:t><w:noBreakHyphen/><w:t>Norge</w:t></w:r>"),
+        para(runs="<w:r><w:t>likestillings</w:t><w:softHyphen/><w:t>arbeidet og mang\u00adfold</w:t></w:r>"),
+        para(runs="<w:r><w:t>Frist</w:t><w:tab/><w:t>1. juni</w:t><w:ptab w:relativeTo=\"margin\"/>"
+                  "<w:t>2026</w:t></w:r>"),
+        para(runs=run("CO") + run("2", '<w:vertAlign w:val="subscript"/>') + run("-kompensasjon og 10 m")
+             + run("3", '<w:vertAlign w:val="superscript"/>')),
+        para(runs='<m:oMath><m:sSub><m:e><m:r><m:t>CO</m:t></m:r></m:e><m:sub><m:r><m:t>2</m:t></m:r></m:sub>'
+                  '</m:sSub></m:oMath>' + run("-utslipp")),
+    ])
+    assert [text for *_, text in lines_of(write_word(tmp_path / "tegn.docx", body))] == [
+        "Nord-Norge", "likestillingsarbeidet og mangfold", "Frist 1. juni 2026", "CO2-kompensasjon og 10 m3",
+        "CO2-utslipp"]
+
+
+def test_a_symbol_character_bullet_and_tab_make_a_list_item(tmp_path):
+    body = para(runs='<w:r><w:sym w:font="Symbol" w:char="F0B7"/><w:tab/></w:r>' + run("Flere fastleger"))
+    assert lines_of(write_word(tmp_path / "sym.docx", body)) == [(LineKind.LIST_ITEM, 1, "•", "Flere fastleger")]
+
+
+def test_page_breaks_in_text_boxes_do_not_count_and_those_in_table_rows_do(tmp_path):
+    rendered = "<w:r><w:lastRenderedPageBreak/></w:r>"
+    body = (para(runs=run("Første side.") + f"<w:r>{drawing_box(box(para(runs=rendered + run('I boksen.'))))}</w:r>")
+            + para("Fortsatt første side.")
+            + table([["Rad en", "A"], ["Rad to", "B"]]).replace('<w:p><w:r><w:t xml:space="preserve">Rad to',
+                                                               f'<w:p>{rendered}<w:r><w:t xml:space="preserve">Rad to')
+            + para("Andre side."))
+    lines = load_document(write_word(tmp_path / "sider.docx", body)).lines
+    assert [(line.text, line.page) for line in lines] == [
+        ("Første side.", 1), ("I boksen.", 1), ("Fortsatt første side.", 1), ("Rad en | A", 1), ("Rad to | B", 2),
+        ("Andre side.", 2)]
+
+
+def test_a_paragraph_that_word_rendered_at_the_top_of_a_page_is_on_that_page(tmp_path):
+    rendered = "<w:r><w:lastRenderedPageBreak/></w:r>"
+    body = (para("Slutten av første side.") + para(runs=rendered + run("Toppen av andre side, som fortsetter"))
+            + para(runs=run("Et avsnitt som deles") + rendered + run("over to sider.")) + para("Tredje side."))
+    lines = load_document(write_word(tmp_path / "topp.docx", body)).lines
+    assert [line.page for line in lines] == [1, 2, 2, 3]

@@ -291,6 +291,9 @@ class _Inline:
     parts: list[str] = field(default_factory=list)
     explicit_breaks: int = 0
     rendered_breaks: int = 0
+    leading_explicit: int = 0  # page breaks before any text: the paragraph starts on the page after them
+    leading_rendered: int = 0
+    has_text: bool = False
     boxes: list = field(default_factory=list)
 
     @property
@@ -302,6 +305,10 @@ class _Inline:
     def page_breaks(self) -> int:
         """Explicit page breaks, or those Word rendered, whichever says more."""
         return max(self.explicit_breaks, self.rendered_breaks)
+
+    @property
+    def leading_breaks(self) -> int:
+        return max(self.leading_explicit, self.leading_rendered)
 
 
 def _text_boxes(element) -> Iterator:
@@ -326,13 +333,18 @@ def _read_run(run, inline: _Inline) -> None:
     for child in run.iterchildren():
         tag = child.tag
         if tag == f"{W}t":
-            inline.parts.append(child.text or "")
+            text = child.text or ""
+            inline.parts.append(text)
+            inline.has_text = inline.has_text or bool(text.strip())
         elif tag == f"{W}br":
             kind = child.get(f"{W}type", "textWrapping")
             inline.parts.append("\n" if kind == "textWrapping" else " ")
-            inline.explicit_breaks += kind == "page"
+            if kind == "page":
+                inline.explicit_breaks += 1
+                inline.leading_explicit += not inline.has_text
         elif tag == f"{W}lastRenderedPageBreak":
             inline.rendered_breaks += 1
+            inline.leading_rendered += not inline.has_text
         elif tag == f"{W}sym":
             code = _int_hex(child.get(f"{W}char"))
             if code is not None:  # Symbol/Wingdings characters as the private-use code Word gives them
@@ -404,16 +416,16 @@ def _cells(row) -> Iterator:
             yield from _cells(content)
 
 
-def _table_rows(table, path: Path, limits: LoadLimits) -> Iterator[tuple[list[str], int]]:
-    """The cells' texts of each row of a ``w:tbl`` and the page breaks in the row, read from the XML: a horizontally
-    merged cell once, a vertically merged one repeated in every row it spans (as python-docx gives them, without
-    its cost per row)."""
+def _table_rows(table, path: Path, limits: LoadLimits) -> Iterator[tuple[list[str], int, int]]:
+    """The cells' texts of each row of a ``w:tbl``, and the page breaks before the row's text and in all the row,
+    read from the XML: a horizontally merged cell once, a vertically merged one repeated in every row it spans (as
+    python-docx gives them, without its cost per row)."""
     above: dict[int, str] = {}  # text of the cell that starts a vertical merge, by grid column
     for row in table.iterchildren(f"{W}tr"):
         limits.check_time(path, "load")
         column = 0
         texts: list[str] = []
-        breaks = 0
+        breaks = leading = 0
         for cell in _cells(row):
             properties = cell.find(f"{W}tcPr")
             span, merge = 1, None
@@ -428,13 +440,14 @@ def _table_rows(table, path: Path, limits: LoadLimits) -> Iterator[tuple[list[st
                 _cell_texts(cell, inline)
                 text = inline.text
                 breaks = max(breaks, inline.page_breaks)
+                leading = max(leading, inline.leading_breaks)
                 if merge == "restart":
                     above[column] = text
                 else:
                     above.pop(column, None)
             texts.append(text)
             column += span
-        yield texts, breaks
+        yield texts, leading, breaks
 
 
 def _single_cell(table):
@@ -492,6 +505,11 @@ class _Reader:
         self.entries: list[_Entry] = []
         self.breaks = 0
         self.heading_levels: set[int] = set()
+        self.box_depth = 0  # inside text boxes, whose page breaks are the box's own layout, not the page's
+
+    def _count_breaks(self, breaks: int) -> None:
+        if not self.box_depth:
+            self.breaks += breaks
 
     def blocks(self, container) -> None:
         for element in container.iterchildren():
@@ -515,6 +533,7 @@ class _Reader:
     def paragraph(self, element) -> None:
         inline = _paragraph_inline(element)
         text = inline.text
+        self._count_breaks(inline.leading_breaks)
         style, style_chain = self.styles.of(_style_id(element))
         if text and not _TOC_STYLE.match(style):
             self.entries.append(self._line(element, text, style, style_chain))
@@ -522,9 +541,13 @@ class _Reader:
             numbered = _num_pr(element, style_chain, self.numbering)
             if numbered:
                 self.numbering.marker(*numbered)  # a numbered contents line still counts
-        for box in inline.boxes:
-            self.blocks(box)
-        self.breaks += inline.page_breaks
+        self.box_depth += 1
+        try:
+            for box in inline.boxes:
+                self.blocks(box)
+        finally:
+            self.box_depth -= 1
+        self._count_breaks(inline.page_breaks - inline.leading_breaks)
 
     def _line(self, element, text: str, style: str, style_chain) -> _Entry:
         kind, level, marker, key, typed = LineKind.PARAGRAPH, None, None, None, False
@@ -553,7 +576,8 @@ class _Reader:
         if cell is not None:
             self.frame(cell)
             return
-        for row, breaks in _table_rows(element, self.path, self.limits):
+        for row, leading, breaks in _table_rows(element, self.path, self.limits):
+            self._count_breaks(leading)
             cells: list[str] = []
             for cell_text in row:
                 if cell_text and (not cells or cells[-1] != cell_text):  # merged cells repeat
@@ -561,7 +585,7 @@ class _Reader:
             if cells:
                 line = SourceLine(text=" | ".join(cells), page=None, kind=LineKind.TABLE_ROW)
                 self.entries.append(_Entry(line, self.breaks))
-            self.breaks += breaks
+            self._count_breaks(breaks - leading)
 
     def frame(self, cell) -> None:
         """A one-cell table: a heading when it holds one short heading-like paragraph, else a text frame whose
