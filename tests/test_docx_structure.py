@@ -544,3 +544,9 @@ def test_a_paragraph_that_word_rendered_at_the_top_of_a_page_is_on_that_page(tmp
             + para(runs=run("Et avsnitt som deles") + rendered + run("over to sider.")) + para("Tredje side."))
     lines = load_document(write_word(tmp_path / "topp.docx", body)).lines
     assert [line.page for line in lines] == [1, 2, 2, 3]
+
+
+def test_an_empty_numbered_paragraph_takes_its_number(tmp_path):
+    body = para("Første mål", num=(3, 0)) + para(num=(3, 0)) + para("Tredje mål", num=(3, 0))
+    assert [marker for _, _, marker, _ in lines_of(write_word(tmp_path / "tom.docx", body,
+                                                              numbering=SECTIONS + num(3, 3)))] == ["1.", "3."]

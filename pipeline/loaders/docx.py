@@ -272,13 +272,14 @@ def _num_pr(paragraph, style_chain: list[tuple[str, object]], numbering: _Number
     if num_id is None or num_id == "0":  # numId 0 takes the numbering away
         return None
     if ilvl is None:
-        ilvl = numbering.level_of_style(num_id, numbering_style or _style_id(paragraph)) or 0
+        own_style = _style_id(paragraph)
+        ilvl = next((found for style in (own_style, numbering_style)
+                     if (found := numbering.level_of_style(num_id, style)) is not None), 0)
     return num_id, min(ilvl, 8)
 
 
 # --- text ------------------------------------------------------------------------------------------------------------
 
-_SKIPPED_INLINE = frozenset({f"{W}del", f"{W}moveFrom", f"{W}pPr", f"{W}rPr"})
 _INLINE_CONTAINERS = frozenset({f"{W}hyperlink", f"{W}ins", f"{W}moveTo", f"{W}smartTag", f"{W}customXml",
                                 f"{W}fldSimple", f"{W}bdo", f"{W}dir"})
 _RUN_CHARACTERS = {f"{W}tab": " ", f"{W}ptab": " ", f"{W}cr": "\n", f"{W}noBreakHyphen": "-", f"{W}softHyphen": ""}
@@ -397,15 +398,19 @@ def _cell_texts(container, inline: _Inline) -> None:
             if inline.parts:
                 inline.parts.append("\n")
             _read_inline(child, inline)
-            for box in inline.boxes:
-                _cell_texts(box, inline)
+            for box in inline.boxes:  # a text box's text, but not its page breaks
+                in_box = _Inline()
+                _cell_texts(box, in_box)
+                inline.parts.extend(["\n", *in_box.parts])
             inline.boxes = []
         elif child.tag == f"{W}tbl":
             for row in child.iterchildren(f"{W}tr"):
-                for cell in row.iterchildren(f"{W}tc"):
+                for cell in _cells(row):
                     _cell_texts(cell, inline)
-        elif child.tag in (f"{W}sdt", f"{W}customXml"):
-            _cell_texts(child.find(f"{W}sdtContent") if child.tag == f"{W}sdt" else child, inline)
+        elif child.tag == f"{W}customXml":
+            _cell_texts(child, inline)
+        elif child.tag == f"{W}sdt" and (content := child.find(f"{W}sdtContent")) is not None:
+            _cell_texts(content, inline)
 
 
 def _cells(row) -> Iterator:
@@ -537,10 +542,8 @@ class _Reader:
         style, style_chain = self.styles.of(_style_id(element))
         if text and not _TOC_STYLE.match(style):
             self.entries.append(self._line(element, text, style, style_chain))
-        elif text:
-            numbered = _num_pr(element, style_chain, self.numbering)
-            if numbered:
-                self.numbering.marker(*numbered)  # a numbered contents line still counts
+        elif numbered := _num_pr(element, style_chain, self.numbering):
+            self.numbering.marker(*numbered)  # Word numbers an empty paragraph (and a contents line) all the same
         self.box_depth += 1
         try:
             for box in inline.boxes:
@@ -557,7 +560,7 @@ class _Reader:
         elif _TITLE_STYLE.match(style):
             kind, level = LineKind.HEADING, 1
         elif numbered:
-            kind, marker, key = LineKind.LIST_ITEM, self.numbering.marker(*numbered), f"docx-num-{numbered[0]}"
+            kind, marker, key = LineKind.LIST_ITEM, self.numbering.marker(*numbered) or None, f"docx-num-{numbered[0]}"
             level = numbered[1] + 1
         elif list_style := _LIST_STYLE.match(style):
             kind, level, key = LineKind.LIST_ITEM, 1, f"docx-style-{style}"
