@@ -3,7 +3,8 @@
 * Headings: heading styles (English and Norwegian names) and Title, with their level; a heading that Word numbers
   ("3.2") shows its number. A table of one cell holding one short heading-like line ("TILTAK:", "REKRUTTERING",
   as municipal plans set their section headers) is a heading one level below the document's styled headings,
-  each look of such cells (fill, weight, size, in the order they first appear) one level deeper; a one-cell table
+  each look of such cells (their fill, else weight and size; in the order they first appear) one level deeper, at
+  most three levels; a one-cell table
   holding more (a text frame, a box) is read as its paragraphs and lists. Tables of more cells are table rows.
 * Lists: paragraphs with Word numbering (``w:numPr`` on the paragraph, or on its style or a style it is based on)
   are list items at their level (``w:ilvl``), with the marker Word shows rendered from the numbering definition
