@@ -54,10 +54,10 @@ class OcrAvailability:
 
 
 def _tessdata_candidates() -> list[Path]:
-    found: list[Path] = []
+    """TESSDATA_PREFIX when set (as for Tesseract itself, it replaces the usual places), else the usual places."""
     if prefix := os.environ.get("TESSDATA_PREFIX"):
-        found += [Path(prefix), Path(prefix) / "tessdata"]
-    return found + list(TESSDATA_FOLDERS)
+        return [Path(prefix), Path(prefix) / "tessdata"]
+    return list(TESSDATA_FOLDERS)
 
 
 def find_tessdata(language: str = LANGUAGE) -> Path | None:
