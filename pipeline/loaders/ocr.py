@@ -31,7 +31,7 @@ TESSDATA_FOLDERS = tuple(Path(folder) for folder in (
     "/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata", "/usr/share/tessdata",
     "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata"))
 MAX_DPI = 300
-MIN_DPI = 150  # for a page whose image has too few pixels for Tesseract (or a page of vector outlines)
+MIN_LINE_PIXELS, TARGET_LINE_PIXELS, MAX_ENLARGEMENT = 60, 70, 3.0
 MAX_PIXELS = 40_000_000  # one rendered page in grayscale: 40 MB
 MIN_LINE_CONFIDENCE = 30.0  # below this a "line" is mostly noise from a picture or a stain
 SAME_SIZE = 0.2  # rows within 20 % of a page's usual row height are body text: one font size
@@ -97,27 +97,48 @@ def _pages_word(numbers: list[int]) -> str:
     return f"page{'s' if len(numbers) > 1 else ''} {_page_ranges(numbers)}"
 
 
+def _within_pixels(page, scale: float) -> float:
+    width, height = page.get_size()
+    pixels = width * height * scale * scale
+    return scale * (MAX_PIXELS / pixels) ** 0.5 if pixels > MAX_PIXELS else scale
+
+
 def _render_scale(page) -> float:
-    """Pixels per PDF point: the resolution of the page's largest image, within MIN_DPI..MAX_DPI (so a photo placed
-    at 1 pixel per point is not blown up), and never more than MAX_PIXELS."""
+    """Pixels per PDF point: the resolution of the page's largest image (rendering finer adds no detail; a photo
+    placed at one pixel per point is not blown up), at most MAX_DPI, and never more than MAX_PIXELS."""
     import pypdfium2.raw as pdfium_c
 
-    width, height = page.get_size()
     scale = MAX_DPI / 72
-    images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
     densities = []
-    for image in images:
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
         left, bottom, right, top = image.get_bounds()
         metadata = image.get_metadata()
-        pixels_wide, pixels_high = metadata.width, metadata.height
         if right - left > 1 and top - bottom > 1:
-            densities.append(max(pixels_wide / (right - left), pixels_high / (top - bottom)))
+            densities.append(max(metadata.width / (right - left), metadata.height / (top - bottom)))
     if densities:
-        scale = min(scale, max(max(densities), MIN_DPI / 72 if max(width, height) < 2000 else 0.0))
-    pixels = width * height * scale * scale
-    if pixels > MAX_PIXELS:
-        scale *= (MAX_PIXELS / pixels) ** 0.5
-    return scale
+        scale = min(scale, max(densities))
+    return _within_pixels(page, scale)
+
+
+def _render(page, scale: float):
+    bitmap = page.render(scale=scale, grayscale=True)
+    try:
+        return bitmap.to_pil().copy()  # the PIL image shares the bitmap's buffer until copied
+    finally:
+        bitmap.close()
+
+
+def _median_line_pixels(api, image) -> float | None:
+    """The median height in pixels of the text lines Tesseract's layout analysis finds (no recognition: fast)."""
+    from tesserocr import RIL, iterate_level
+
+    api.SetImage(image)
+    iterator = api.AnalyseLayout()
+    if iterator is None:
+        return None
+    heights = [box[3] - box[1] for item in iterate_level(iterator, RIL.TEXTLINE)
+               if (box := item.BoundingBox(RIL.TEXTLINE)) is not None]
+    return statistics.median(heights) if heights else None
 
 
 @dataclass(frozen=True)
@@ -132,13 +153,15 @@ class _OcrLine:
 def _read_page(api, page, scale: float) -> list[_OcrLine]:
     from tesserocr import RIL, iterate_level
 
-    bitmap = page.render(scale=scale, grayscale=True)
-    try:
-        image = bitmap.to_pil()
-        api.SetImage(image)
-        api.Recognize()
-    finally:
-        bitmap.close()
+    image = _render(page, scale)
+    # Tesseract reads lines of ~60 pixels or more (caps to descenders) more surely: a small scan is enlarged.
+    line_pixels = _median_line_pixels(api, image)
+    if line_pixels and line_pixels < MIN_LINE_PIXELS:
+        larger = _within_pixels(page, scale * min(TARGET_LINE_PIXELS / line_pixels, MAX_ENLARGEMENT))
+        if larger > 1.1 * scale:
+            scale, image = larger, _render(page, larger)
+    api.SetImage(image)
+    api.Recognize()
     lines: list[_OcrLine] = []
     iterator = api.GetIterator()
     if iterator is None:  # nothing recognised
