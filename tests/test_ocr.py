@@ -113,21 +113,21 @@ def test_the_warning_and_the_document_name_the_ocr_pages_and_confidence(scanned_
     assert document.ocr.language == "nor" and 60 < document.ocr.mean_confidence <= 100
 
 
-def _image_pdf(path: Path, lines: list[str], *, text_page: list[str] | None = None) -> Path:
-    """A PDF whose (last) page is a picture of ``lines``, as a scanner makes it: no text layer. With ``text_page``,
-    a first page with those lines as real text comes before it."""
+def _image_pdf(path: Path, lines: list[str], *, text_page: list[str] | None = None, dpi: int = 300) -> Path:
+    """A PDF whose (last) page is a picture of ``lines`` in 11 pt type scanned at ``dpi``, as a scanner makes it: no
+    text layer. With ``text_page``, a first page with those lines as real text comes before it."""
     import reportlab
     from builders import A4_HEIGHT, A4_WIDTH, _register_fonts
     from PIL import Image, ImageDraw, ImageFont
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
-    dpi = 300
-    image = Image.new("L", (int(A4_WIDTH / 72 * dpi), int(A4_HEIGHT / 72 * dpi)), 255)
-    font = ImageFont.truetype(str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"), 46)  # 11 pt at 300 dpi
+    pixels_per_point = dpi / 72
+    image = Image.new("L", (int(A4_WIDTH * pixels_per_point), int(A4_HEIGHT * pixels_per_point)), 255)
+    font = ImageFont.truetype(str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"), round(11 * pixels_per_point))
     draw = ImageDraw.Draw(image)
     for number, line in enumerate(lines):
-        draw.text((300, 300 + number * 75), line, font=font, fill=0)
+        draw.text((72 * pixels_per_point, (72 + 18 * number) * pixels_per_point), line, font=font, fill=0)
     pdf = canvas.Canvas(str(path), pagesize=(A4_WIDTH, A4_HEIGHT))
     if text_page:
         regular, _ = _register_fonts()
@@ -147,8 +147,10 @@ SENTENCES = ["Kommunen skal bygge flere gang- og sykkelveier før året er omme.
 
 
 @needs_ocr
-def test_a_generated_scan_of_norwegian_sentences_reads_back_with_æøå(tmp_path: Path):
-    path = _image_pdf(tmp_path / "skannet.pdf", SENTENCES)
+@pytest.mark.parametrize("dpi", [300, 100])
+def test_a_generated_scan_of_norwegian_sentences_reads_back_with_æøå(tmp_path: Path, dpi: int):
+    """At 300 dpi as scanned; at 100 dpi (lines about 15 pixels high) after enlarging the page for Tesseract."""
+    path = _image_pdf(tmp_path / "skannet.pdf", SENTENCES, dpi=dpi)
     assert load_document(path).lines == []  # no text layer
     document = load_document(path, ocr=True)
     expected = _words(" ".join(SENTENCES))

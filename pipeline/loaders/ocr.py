@@ -31,7 +31,7 @@ TESSDATA_FOLDERS = tuple(Path(folder) for folder in (
     "/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata", "/usr/share/tessdata",
     "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata"))
 MAX_DPI = 300
-MIN_LINE_PIXELS, TARGET_LINE_PIXELS, MAX_ENLARGEMENT = 60, 70, 3.0
+MIN_LINE_PIXELS, TARGET_LINE_PIXELS, MAX_ENLARGEMENT = 40, 55, 3.0
 MAX_PIXELS = 40_000_000  # one rendered page in grayscale: 40 MB
 MIN_LINE_CONFIDENCE = 30.0  # below this a "line" is mostly noise from a picture or a stain
 SAME_SIZE = 0.2  # rows within 20 % of a page's usual row height are body text: one font size
@@ -154,7 +154,7 @@ def _read_page(api, page, scale: float) -> list[_OcrLine]:
     from tesserocr import RIL, iterate_level
 
     image = _render(page, scale)
-    # Tesseract reads lines of ~60 pixels or more (caps to descenders) more surely: a small scan is enlarged.
+    # Tesseract misreads more on lines under ~40 pixels high (a scan under ~250 dpi): such a page is enlarged.
     line_pixels = _median_line_pixels(api, image)
     if line_pixels and line_pixels < MIN_LINE_PIXELS:
         larger = _within_pixels(page, scale * min(TARGET_LINE_PIXELS / line_pixels, MAX_ENLARGEMENT))
