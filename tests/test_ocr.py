@@ -182,6 +182,21 @@ def test_only_pages_without_text_are_read_and_they_take_their_place_in_page_orde
 
 
 @needs_ocr
+def test_blank_pages_are_not_read_and_a_blank_pdf_keeps_its_warning(tmp_path: Path):
+    from reportlab.pdfgen import canvas
+
+    blank = canvas.Canvas(str(tmp_path / "blank.pdf"))
+    blank.showPage()
+    blank.showPage()
+    blank.save()
+    document = load_document(tmp_path / "blank.pdf", ocr=True)
+    assert document.lines == [] and document.ocr is None
+    [warning] = [w for w in document.warnings if w.startswith("no_text_layer")]
+    assert "no text found" in warning
+    assert not [w for w in document.warnings if w.startswith("ocr")]
+
+
+@needs_ocr
 def test_ocr_stops_at_the_document_time_limit(tmp_path: Path):
     path = _image_pdf(tmp_path / "skannet.pdf", SENTENCES)
     document = load_document(path)
@@ -252,3 +267,14 @@ def test_tiltak_run_ocr_processes_the_scanned_chapter(tmp_path: Path, prefect_ap
     assert document["provenance"]["ocr"]["pages"] == list(range(1, SCANNED_PAGES + 1))
     assert document["document"]["char_count"] > 10_000
     assert len({block["page"] for block in document["blocks"]}) >= SCANNED_PAGES - 1
+
+
+def test_ocr_is_a_setting_of_its_own_in_the_config_file_and_the_cache_key(tmp_path: Path):
+    from pipeline.config import PipelineConfig
+
+    settings = tmp_path / "tiltak.toml"
+    settings.write_text("ocr = true\n", encoding="utf-8")
+    with_ocr = PipelineConfig.from_toml(settings)
+    assert with_ocr.ocr is True and PipelineConfig().ocr is False
+    # A document analysed without OCR is not reused from the cache for a run with it.
+    assert with_ocr.config_hash != PipelineConfig().config_hash

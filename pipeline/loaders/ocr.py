@@ -233,20 +233,31 @@ def read_scanned_pages(document: SourceDocument, data: bytes, limits: LoadLimits
     from tesserocr import PyTessBaseAPI
 
     read: dict[int, list[_OcrLine]] = {}
+    failed: list[str] = []  # "page N (why)": a page OCR cannot read is a warning; the other pages go on
+    try:
+        api = PyTessBaseAPI(path=str(status.tessdata) + os.sep, lang=LANGUAGE)
+    except RuntimeError as exc:  # damaged language data
+        document.warnings.append(f"{OCR_WARNING}: --ocr asked but Tesseract cannot start ({exc}), "
+                                 f"{_pages_word(missing)} not read: reinstall: {INSTALL_DATA}")
+        return document
     pdf = pdfium.PdfDocument(data)
     try:
-        with PyTessBaseAPI(path=str(status.tessdata) + os.sep, lang=LANGUAGE) as api:
-            for number in missing:
-                limits.check_time(document.path, "ocr")
-                page = pdf[number - 1]
-                try:
-                    if pdfium_c.FPDFPage_CountObjects(page.raw) > 0:  # a blank page has nothing to read
-                        read[number] = _read_page(api, page, _render_scale(page))
-                finally:
-                    page.close()
+        for number in missing:
+            limits.check_time(document.path, "ocr")
+            page = pdf[number - 1]
+            try:
+                if pdfium_c.FPDFPage_CountObjects(page.raw) > 0:  # a blank page has nothing to read
+                    read[number] = _read_page(api, page, _render_scale(page))
+            except (MemoryError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                failed.append(f"page {number} ({type(exc).__name__}: {exc})")
+            finally:
+                page.close()
     finally:
         pdf.close()
-    return _merge(document, missing, read, status)
+        api.End()
+    return _merge(document, read, failed, status)
 
 
 def _source_line(page: int, line: _OcrLine, font_size: float) -> SourceLine:
@@ -255,7 +266,7 @@ def _source_line(page: int, line: _OcrLine, font_size: float) -> SourceLine:
     return SourceLine(text=line.text, page=page, layout=layout, blank_before=line.new_paragraph)
 
 
-def _merge(document: SourceDocument, missing: list[int], read: dict[int, list[_OcrLine]],
+def _merge(document: SourceDocument, read: dict[int, list[_OcrLine]], failed: list[str],
            status: OcrAvailability) -> SourceDocument:
     found = {number: lines for number, lines in read.items() if lines}
     sizes = _font_sizes(found, _text_layer_body_size(document))
@@ -273,14 +284,19 @@ def _merge(document: SourceDocument, missing: list[int], read: dict[int, list[_O
     characters = sum(len(line.text) for lines in found.values() for line in lines)
     confidence = (sum(line.confidence * len(line.text) for lines in found.values() for line in lines) / characters
                   if characters else 0.0)
-    warnings = [warning for index, warning in enumerate(document.warnings) if index not in _no_text_warnings(document)]
+    # The loader's warnings about pages without text are outdated once OCR found text on them.
+    outdated = _no_text_warnings(document) if found else []
+    warnings = [warning for index, warning in enumerate(document.warnings) if index not in outdated]
     engine = f"Tesseract {status.tesseract_version}, {LANGUAGE}"
     if ocr_pages:
+        were = "were" if len(ocr_pages) > 1 else "was"
         warnings.append(f"{OCR_WARNING}: {_pages_word(ocr_pages)} ({len(ocr_pages)} of {len(document.pages)}) had no "
-                        f"text layer and were read by OCR ({engine}); mean confidence {confidence:.0f} %: check "
+                        f"text layer and {were} read by OCR ({engine}); mean confidence {confidence:.0f} %: check "
                         "names and numbers")
-    if empty := [number for number in missing if number not in found]:
+    if empty := [number for number in read if number not in found]:
         warnings.append(f"no_text_layer: {_pages_word(empty)} without text, even by OCR")
+    if failed:
+        warnings.append(f"{OCR_WARNING}: could not read {', '.join(failed)}")
     return replace(document, lines=merged, warnings=warnings,
                    ocr=OcrRun(engine="tesseract", version=status.tesseract_version or "", language=LANGUAGE,
                               pages=ocr_pages, mean_confidence=round(confidence, 1)) if ocr_pages else None)
