@@ -496,6 +496,7 @@ def _process_files(
             analysed_in_run=outcome["analysed_in_run"],
             measures=len(result["measures"]),
             seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
+            warnings=result["document"].get("warnings", []),
         ))
     for doc in plan:
         if doc.duplicate_of is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from pipeline.schema import (
     DocumentResult,
     FocusAreaSummary,
     NlpModelInfo,
+    OcrInfo,
     Provenance,
 )
 from pipeline.source import SourceDocument
@@ -66,6 +68,7 @@ def assemble(
         tool_version=__version__,
         nlp_model=nlp_model,
         classifier=classifier,
+        ocr=OcrInfo(**asdict(source.ocr)) if source.ocr else None,
         config_hash=config.config_hash,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         timings={stage: round(seconds, 4) for stage, seconds in timings.items()},

@@ -122,6 +122,9 @@ def run(
         "--trust-nlp", help="Load an --nlp folder whose config names code from outside spaCy and tiltak.")] = False,
     pdf_backend: Annotated[str | None, typer.Option(
         "--pdf-backend", help="pdfplumber (default: layout, headings) or pypdfium2 (plain text, much faster).")] = None,
+    ocr: Annotated[bool, typer.Option(
+        "--ocr", help="Read PDF pages without a text layer (scans) by OCR: Tesseract, Norwegian (the ocr extra and "
+        "apt-get install tesseract-ocr tesseract-ocr-nor; see tiltak doctor).")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
     wait_lock: Annotated[float | None, typer.Option(
         "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
@@ -174,7 +177,7 @@ def run(
     from pipeline.nlp import check_nlp_source
 
     overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
-                 "pdf_backend": pdf_backend, "trust_classifier": trust_classifier or None,
+                 "pdf_backend": pdf_backend, "ocr": ocr or None, "trust_classifier": trust_classifier or None,
                  "trust_nlp": trust_nlp or None}
     try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
@@ -186,6 +189,11 @@ def run(
         raise fail(f"{config or 'settings'}: {problems}") from exc
     except TiltakError as exc:
         raise fail(str(exc)) from exc
+    if settings.ocr:
+        from pipeline.loaders.ocr import availability
+
+        if problem := availability().problem:  # the scanned pages will carry the same warning; the run goes on
+            errors.print(f"warning: --ocr: {problem}", markup=False, highlight=False, soft_wrap=True)
 
     from flows import dask_runner, process_corpus, progress_listener
     from pipeline.outputs import new_run_id

@@ -22,7 +22,7 @@ def doctor(
     trust_nlp: Annotated[bool, typer.Option("--trust-nlp", help="As for `tiltak run`.")] = False,
 ) -> None:
     """Check that tiltak can run here: Python, NLP model, classifier (and where it comes from: shipped, local or
-    external), taxonomy, Prefect, output folder, extras."""
+    external), taxonomy, Prefect, output folder, extras (Dask, Chromium, Datasette, Parquet, OCR)."""
     from pipeline.doctor import failed, run_checks
 
     console = Console()

@@ -49,6 +49,9 @@ class PipelineConfig(BaseModel):
         default="pdfplumber", description="PDF text extraction: 'pdfplumber' reads each line's position, font size "
         "and weight (headings, running headers, paragraphs); 'pypdfium2' reads plain text lines, many times faster, "
         "with less structure.")
+    ocr: bool = Field(
+        default=False, description="Read PDF pages without a text layer (scans) by OCR: Tesseract with its Norwegian "
+        "data (the ocr extra, and apt-get install tesseract-ocr tesseract-ocr-nor); about a second or two per page.")
     max_bytes: int = Field(default=200_000_000, ge=1, description="A file larger than this many bytes is refused "
                            "before it is read (its size is taken from the file system).")
     max_pages: int = Field(default=1000, ge=1, description="A PDF with more pages is refused before its pages "

@@ -1,7 +1,7 @@
 """``tiltak doctor``: is this installation able to run? Each check says ok, warn or fail, why, and how to fix it.
 
 A failed check means ``tiltak run`` will not work; a warning means something optional is missing or a weaker
-fallback will be used (a blank NLP pipeline, no Dask, no Chromium for the report tests).
+fallback will be used (a blank NLP pipeline, no Dask, no Chromium for the report tests, no OCR for scans).
 """
 
 from __future__ import annotations
@@ -189,6 +189,24 @@ def check_chromium(path: Path = CHROMIUM) -> Check:
                  "tests/install-browser.sh (or apt-get install chromium)")
 
 
+def check_ocr() -> Check:
+    """OCR (``tiltak run --ocr``): the Tesseract library the binding loads, and its Norwegian language data."""
+    from pipeline.loaders.ocr import INSTALL_BINDING, INSTALL_DATA, LANGUAGE, availability
+
+    status = availability()
+    binary = shutil.which("tesseract")
+    on_path = f"; tesseract binary {binary}" if binary else ""
+    if status.tesseract_version is None:
+        return Check("ocr", "warn", f"{status.problem}: --ocr unavailable (scanned PDF pages get a warning)",
+                     f"{INSTALL_BINDING}; {INSTALL_DATA}")
+    library = f"Tesseract {status.tesseract_version} (tesserocr {status.binding_version}){on_path}"
+    if not status.ready:
+        return Check("ocr", "warn", f"{library}; Norwegian data ({LANGUAGE}) missing: --ocr unavailable",
+                     INSTALL_DATA)
+    return Check("ocr", "ok", f"{library}; Norwegian data ({LANGUAGE}) in {status.tessdata} (languages: "
+                 f"{', '.join(status.languages)}): --ocr available")
+
+
 def run_checks(out_dir: Path = Path("outputs"), nlp: str = "best", classifier: Path | None = None,
                trust_classifier: bool = False, trust_nlp: bool = False) -> list[Check]:
     """Every check, in the order printed."""
@@ -205,6 +223,7 @@ def run_checks(out_dir: Path = Path("outputs"), nlp: str = "best", classifier: P
         ("chromium", check_chromium),
         ("datasette", lambda: _optional("datasette", ["datasette"], "tiltak browse", "pip install 'datasette<1.0'")),
         ("pyarrow", lambda: _optional("pyarrow", ["pyarrow"], "Parquet export", "pip install pyarrow")),
+        ("ocr", check_ocr),
     ]
     return [_guarded(name, check) for name, check in checks]
 

@@ -244,7 +244,8 @@ class ReadingResult:
 
 
 def reading_coverage(structured, gold_measures: list[dict]) -> list[ReadingResult]:
-    """For every gold measure, whether ``structured`` (a StructuredDocument) holds it readably (see above).
+    """For every gold measure, whether ``structured`` holds it readably (see above). ``structured`` is anything
+    with the normalised ``text`` and its ``blocks``: a StructuredDocument or a DocumentResult.
 
     Words are compared with hyphens and spaces removed ("helse-næringen" = "helsenæringen"): the gold text's
     letters must appear as one contiguous run of the output's words."""

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 from pipeline.io import display_path
 from pipeline.schema import NlpModelInfo
 
-MANIFEST_SCHEMA_VERSION = "1.0.0"
+MANIFEST_SCHEMA_VERSION = "1.1.0"  # 1.1.0: documents[].warnings
 
 DocumentStatus = Literal["processed", "cached", "duplicate", "failed"]
 RunStatus = Literal["running", "completed", "failed", "interrupted"]
@@ -35,6 +35,10 @@ class DocumentRecord(BaseModel):
     error: str | None = None
     measures: int | None = None
     seconds: float | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="What the reader should know about how the document was read (a page "
+        "that could not be read and was skipped, a missing text layer, an encoding fallback): the document's "
+        "own warnings, repeated here so a batch's problems show in one file.")
 
     @field_validator("source", "output", "duplicate_of", "error")
     @classmethod

@@ -84,7 +84,7 @@ def _prepare(path: Path, config: PipelineConfig) -> _Prepared:
     timings: dict[str, float] = {}
     warnings: list[str] = []
     with stage(path, "load", timings):
-        source = load_document(path, limits, pdf_backend=config.pdf_backend)
+        source = load_document(path, limits, pdf_backend=config.pdf_backend, ocr=config.ocr)
     limits.check_time(path, "structure")
     with stage(path, "structure", timings):
         structured = build_structure(source)

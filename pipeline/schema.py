@@ -194,12 +194,24 @@ class FocusAreaSummary(_Model):
     measures: list[str] = Field(description="Ids of the measures in this area.")
 
 
+class OcrInfo(_Model):
+    """Pages of a PDF that had no text layer and were read by OCR (``--ocr``)."""
+
+    engine: Literal["tesseract"]
+    version: str
+    language: str = Field(description="Tesseract's language model, e.g. 'nor'.")
+    pages: list[int] = Field(description="The pages read by OCR (1-based).")
+    mean_confidence: float = Field(ge=0.0, le=100.0, description="Tesseract's confidence averaged over the "
+                                   "recognised characters (0–100).")
+
+
 class Provenance(_Model):
     tool: Literal["tiltak"] = "tiltak"
     tool_version: str
     schema_version: str = SCHEMA_VERSION
     nlp_model: NlpModelInfo
     classifier: ClassifierInfo | None = None
+    ocr: OcrInfo | None = Field(default=None, description="Set when pages without a text layer were read by OCR.")
     config_hash: str
     created_at: str = Field(description="UTC timestamp (ISO 8601) of the analysis.")
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")

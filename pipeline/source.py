@@ -72,6 +72,18 @@ class PageInfo:
     height: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OcrRun:
+    """Pages of a PDF read by OCR (``--ocr``), by which engine and how confidently."""
+
+    engine: str
+    version: str
+    language: str
+    pages: list[int]
+    mean_confidence: float
+    """Tesseract's confidence (0–100) averaged over the recognised characters."""
+
+
 @dataclass(slots=True)
 class SourceDocument:
     path: Path
@@ -87,6 +99,8 @@ class SourceDocument:
     """The pages of a paginated source, in order; empty for sources without pages."""
     warnings: list[str] = field(default_factory=list)
     """Things a user should know about how this file was read (an encoding fallback, a missing text layer)."""
+    ocr: OcrRun | None = None
+    """Set when pages without a text layer were read by OCR."""
 
     @property
     def page_count(self) -> int | None:

@@ -143,10 +143,11 @@ def _extension_warning(path: Path, fmt: SourceFormat) -> str | None:
 
 
 def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: str = "pdfplumber",
-                  progress: Callable[[int, int], None] | None = None) -> SourceDocument:
+                  ocr: bool = False, progress: Callable[[int, int], None] | None = None) -> SourceDocument:
     """Read ``path`` into a SourceDocument, choosing the loader by its content, within ``limits``. PDFs are read
     by ``pdf_backend``: "pdfplumber" (with layout) or "pypdfium2" (plain text, faster), telling ``progress``
-    (pages read, page count) after each page; by default a long PDF's progress is printed on stderr."""
+    (pages read, page count) after each page (by default a long PDF's progress is printed on stderr); with
+    ``ocr``, their pages without a text layer are read by Tesseract (pipeline.loaders.ocr)."""
     path = Path(path)
     try:
         # The size from the file system first: a file over max_bytes is never read into memory.
@@ -164,6 +165,13 @@ def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: st
     reader = {SourceFormat.PDF: pdf_reader, SourceFormat.HTML: html.read,
               SourceFormat.DOCX: docx.read, SourceFormat.TEXT: text.read}[fmt]
     document = reader(path, data, limits)
+    if fmt == SourceFormat.PDF:
+        from pipeline.loaders import ocr as ocr_reader
+
+        if ocr:
+            document = ocr_reader.read_scanned_pages(document, data, limits)
+        else:
+            ocr_reader.mention_ocr_option(document)
     # A cheap early check on the extracted text, so that a huge document fails in seconds, before structure
     # and NLP. Normalisation changes the length only a little (drops controls and repeated spaces, adds block
     # separators); analyse_document checks the normalised text against the same limit.
