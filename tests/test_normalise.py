@@ -21,6 +21,8 @@ from pipeline.normalise import document_vocabulary, join_wrapped, normalise_line
         ("12\u202f000 kroner", "12 000 kroner"),  # narrow no-break space
         ("a\u030arlig m\u00f8te", "årlig møte"),  # NFD å → NFC å
         ("\uf0b7 styrke næringen", "• styrke næringen"),  # symbol-font bullet
+        ("•\uf020styrke næringen", "• styrke næringen"),  # a bullet and the symbol font's private-use space
+        ("\uf0b7\uf020\uf020styrke", "• styrke"),
         ("  Sør-Norge\u200b  og   Nord-Norge\t", "Sør-Norge og Nord-Norge"),  # zero-width, runs of spaces
         ("Tromsø\x07\x1f", "Tromsø"),  # control characters
     ],

@@ -332,3 +332,20 @@ def test_docx_markers_are_in_the_text_but_outside_the_spans(tmp_path):
     assert headings == [("Strategi for helsedata", 1), ("Økonomi", 2)]
     assert document.page_at(document.text.index("måle effekten")) == 2
     _assert_spans_consistent(document)
+
+
+def test_docx_symbol_font_bullets_typed_with_a_private_use_space_are_list_items(tmp_path):
+    # Word documents converted from older templates type the bullet and a symbol font's space into the paragraph.
+    path = write_docx(tmp_path / "handlingsplan.docx", [
+        ("paragraph", "Kommunen skal:"), ("paragraph", "\uf0b7\uf020kartlegge behovet for tolketjenester"),
+        ("paragraph", "•\uf020lage en plan for rekruttering"), ("paragraph", "Planen revideres årlig."),
+    ])
+    document = build_structure(load_document(path))
+
+    items = _items(document)
+    assert [(item.marker, document.block_text(item)) for item in items] == [
+        ("•", "kartlegge behovet for tolketjenester"), ("•", "lage en plan for rekruttering")]
+    assert items[0].list_id == items[1].list_id
+    assert document.block_text(document.block_by_id(items[0].intro_block)) == "Kommunen skal:"
+    assert "\uf020" not in document.text
+    _assert_spans_consistent(document)
