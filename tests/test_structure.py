@@ -349,3 +349,152 @@ def test_docx_symbol_font_bullets_typed_with_a_private_use_space_are_list_items(
     assert document.block_text(document.block_by_id(items[0].intro_block)) == "Kommunen skal:"
     assert "\uf020" not in document.text
     _assert_spans_consistent(document)
+
+
+# --- typography of real PDFs, in generated files ---------------------------------------------------------------
+# Each page is a list of (x, top, size, bold, text) runs, placed where a typesetter puts them: bullets drawn as
+# glyphs of their own, hanging indents, first-line indents, two columns, footnotes, contents with leaders.
+
+PAGE_HEIGHT = 842.0
+
+
+def _typeset_pdf(path: Path, pages: list[list[tuple[float, float, float, bool, str]]]) -> Path:
+    from builders import _register_fonts
+    from reportlab.pdfgen import canvas
+
+    regular, bold = _register_fonts()
+    pdf = canvas.Canvas(str(path), pagesize=(595.0, PAGE_HEIGHT))
+    for runs in pages:
+        for x, top, size, heavy, text in runs:
+            pdf.setFont(bold if heavy else regular, size)
+            pdf.drawString(x, PAGE_HEIGHT - top - size, text)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def _column(x: float, top: float, lines: list[str], *, size: float = 10.0, step: float = 13.0, hang: float = 16.0
+            ) -> list[tuple[float, float, float, bool, str]]:
+    """Lines of one column from ``top`` down. "– text" / "1. text": an item whose marker is at ``x``; ">text": a
+    wrapped line of an item (at the hanging indent); "¶text": a paragraph's indented first line; "" a gap."""
+    runs = []
+    for line in lines:
+        if line:
+            if line.startswith((">", "¶")):
+                runs.append((x + hang, top, size, False, line[1:]))
+            else:
+                runs.append((x, top, size, False, line))
+        top += step
+    return runs
+
+
+def _bullet_items(x_glyph: float, x_text: float, top: float, items: list[list[str]], small: bool = False) -> list:
+    """Items whose bullet is a glyph drawn apart from the text, the text wrapping under itself: a larger "•" on the
+    text's baseline (its top above the text's, so it is read first), or a small one set lower (read after it)."""
+    runs = []
+    for item in items:
+        runs.append((x_glyph, top + 5, 8.0, False, "•") if small else (x_glyph, top - 7, 18.0, False, "•"))
+        for line in item:
+            runs.append((x_text, top, 11.0, False, line))
+            top += 16
+        top += 10
+    return runs
+
+
+def test_bullets_drawn_as_glyphs_are_list_items_with_their_intro(tmp_path):
+    page_one = [
+        (70, 70, 20.0, True, "FOLKEHELSE"),
+        (70, 110, 11.0, False, "Helse er et viktig tema for unge i fylket."),
+        (70, 135, 11.0, False, "Ungdomsrådet vil derfor:"),
+        *_bullet_items(106, 125, 160, [
+            ["Ansette flere helsesykepleiere i de videregående", "skolene."],
+            ["Strebe etter åpne helsetilbud om kvelden."],
+        ]),
+        *_bullet_items(106, 125, 244, [["Styrke forebyggende arbeid mot rus og gjøre",
+                                        "lavterskeltilbudene kjent for alle."]], small=True),
+        (515, 780, 11.0, True, "4"),
+    ]
+    page_two = [
+        *_bullet_items(106, 125, 70, [["Gi elevrådene opplæring i", "medvirkning hvert år."]]),
+        (70, 140, 20.0, True, "KULTUR"),
+        (70, 180, 11.0, False, "Kulturlivet trenger unge stemmer."),
+        (515, 780, 11.0, True, "5"),
+    ]
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "plan.pdf", [page_one, page_two])))
+
+    items = _items(document)
+    assert [(item.marker, document.block_text(item), item.page) for item in items] == [
+        ("•", "Ansette flere helsesykepleiere i de videregående skolene.", 1),
+        ("•", "Strebe etter åpne helsetilbud om kvelden.", 1),
+        ("•", "Styrke forebyggende arbeid mot rus og gjøre lavterskeltilbudene kjent for alle.", 1),
+        ("•", "Gi elevrådene opplæring i medvirkning hvert år.", 2),
+    ]
+    assert len({item.list_id for item in items}) == 1
+    assert document.block_text(document.block_by_id(items[0].intro_block)) == "Ungdomsrådet vil derfor:"
+    headings = [document.block_text(b) for b in document.blocks if b.kind == BlockKind.HEADING]
+    assert headings == ["FOLKEHELSE", "KULTUR"]  # no "•" and no page number among them
+    _assert_spans_consistent(document)
+
+
+def test_a_lone_bullet_line_in_plain_text_opens_the_item_on_the_next_line(tmp_path):
+    document = _structure(tmp_path / "plan.txt", "Kommunen skal:\n•\nkartlegge behovet for tolker\n•\n"
+                                                  "lage en plan for rekruttering\n")
+    assert [(item.marker, document.block_text(item)) for item in _items(document)] == [
+        ("•", "kartlegge behovet for tolker"), ("•", "lage en plan for rekruttering")]
+    _assert_spans_consistent(document)
+
+
+TWO_COLUMN_LEFT = [
+    "Andre forslag som berører personer og hus-", "holdninger:",
+    "– Finnmarksfradraget økes med 50 pst., til", ">45 000 kroner.",
+    "– Fagforeningsfradraget økes til 8 700 kroner,", ">med sikte på en videre opptrapping.",
+    "– Det innføres en varig ordning for utsatt beta-", ">ling av formuesskatt. Ordningen ble varslet",
+    ">i fjor og har vært på høring.",
+    "Regjeringen foreslår at klimaavgiftene økes i", "tråd med opptrappingsplanen. Det gir",
+    "forutsigbarhet for næringslivet.",
+    "¶Flere hull i skattesystemet foreslås tettet,", "blant annet i eiendomssektoren.",
+    "¶Andre forslag som berører næringslivet:",
+    "– Minstesatsen for inntektsføring i jordbruks-", ">konto senkes.",
+    "– Sektoravgiftene under Nasjonal kommunika-", ">sjonsmyndighet og",
+]
+TWO_COLUMN_RIGHT = [
+    ">Norges vassdrags- og energidirektorat økes",
+    ">for å finansiere satsinger i sektorene.",
+    "– prisjustere avgiften på naturgass, se for-", ">slaget til vedtak bokstav", ">c. Dette er omtalt i punkt 4.2.",
+    "¶Biltrafikken gir samfunnet kostnader i", "form av kø og støy.",
+    "¶Tabell 1.1 viser virkningene av forslagene", "for 2026.",
+]
+
+
+def test_hanging_indent_lists_end_where_the_indent_ends_in_two_columns(tmp_path):
+    runs = _column(58, 80, TWO_COLUMN_LEFT) + _column(307, 80, TWO_COLUMN_RIGHT)
+    # Enough rows on both sides of the gutter for the loader to read two columns.
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "prop.pdf", [runs])))
+    items = [document.block_text(item) for item in _items(document)]
+    paragraphs = [document.block_text(b) for b in document.blocks if b.kind == BlockKind.PARAGRAPH]
+
+    assert items == [
+        "Finnmarksfradraget økes med 50 pst., til 45 000 kroner.",
+        "Fagforeningsfradraget økes til 8 700 kroner, med sikte på en videre opptrapping.",
+        "Det innføres en varig ordning for utsatt betaling av formuesskatt. Ordningen ble varslet i fjor og har "
+        "vært på høring.",
+        "Minstesatsen for inntektsføring i jordbrukskonto senkes.",
+        # continued in the next column at the items' indent, though the line opens with a capital
+        "Sektoravgiftene under Nasjonal kommunikasjonsmyndighet og Norges vassdrags- og energidirektorat økes for "
+        "å finansiere satsinger i sektorene.",
+        # "c." after "bokstav" is the letter of a reference, not an item
+        "prisjustere avgiften på naturgass, se forslaget til vedtak bokstav c. Dette er omtalt i punkt 4.2.",
+    ]
+    # The prose after an item is a paragraph of its own, without a blank line before it.
+    assert "Regjeringen foreslår at klimaavgiftene økes i tråd med opptrappingsplanen. Det gir forutsigbarhet for " \
+           "næringslivet." in paragraphs
+    # A first-line indent starts a paragraph; the indented first line after an item opens the paragraph after it.
+    assert "Flere hull i skattesystemet foreslås tettet, blant annet i eiendomssektoren." in paragraphs
+    assert "Andre forslag som berører næringslivet:" in paragraphs
+    assert "Biltrafikken gir samfunnet kostnader i form av kø og støy." in paragraphs
+    assert "Tabell 1.1 viser virkningene av forslagene for 2026." in paragraphs
+    lists = [item.list_id for item in _items(document)]
+    assert lists[0] == lists[1] == lists[2] != lists[3] == lists[4] == lists[5]
+    intro = document.block_by_id(_items(document)[3].intro_block)
+    assert document.block_text(intro) == "Andre forslag som berører næringslivet:"
+    _assert_spans_consistent(document)
