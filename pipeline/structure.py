@@ -49,7 +49,7 @@ _ORDINAL_IN_TEXT = re.compile(
     r"ledd|punktum|kvartal|halvår|tertial|trinn|klasse|avsnitt|gang|plass)\b", re.I)
 # A table of contents entry: a title, a leader of dots (". . . ." "……") and the page (or pages) it is on; the rows
 # of a table set with leaders read the same way. Each dot is consumed once: linear on any run of dots and spaces.
-_LEADER = re.compile(r"(?:\.\s?){4,}|…\s?…|(?:_\s?){4,}")
+_LEADER = re.compile(r"(?:\.\s?){4,}|…(?:\s?…)+|(?:_\s?){4,}")
 _LEADER_TAIL = re.compile(r"[\s\d.,:;()\-–−ivxlcIVXLC]{0,40}")  # the page number(s) or figures after a leader
 _PAGE_REFERENCE = re.compile(r"\b(?:s\.|side)\s?\d{1,4}$", re.I)  # "Innledning s. 3": a contents line without leader
 CONTENTS_MIN_ENTRIES = 3  # lines ending in a page reference, in a row, that make a table of contents
@@ -698,7 +698,8 @@ def _resolve_unmarked_lists(units: list[_Unit], texts: list[str]) -> None:
             inferred = candidate.kind == BlockKind.PARAGRAPH or (
                 candidate.kind == BlockKind.HEADING and candidate.first.kind is None and candidate.first.layout is None)
             if (not inferred or len(text) > UNMARKED_ITEM_MAX_CHARS or _INNER_SENTENCE.search(text)
-                    or text[:1] in DASHES or text[:1] in "«\"" or text.endswith(":") or _SPEECH.search(text)):
+                    or text[:1] in DASHES or text[:1] in "«\"" or text.endswith(":") or _SPEECH.search(text)
+                    or len(_LETTERS.findall(text)) < 2):  # a lone glyph or number is no item
                 break
             run.append(follower)
         if len(run) >= 2:

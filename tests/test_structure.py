@@ -498,3 +498,142 @@ def test_hanging_indent_lists_end_where_the_indent_ends_in_two_columns(tmp_path)
     intro = document.block_by_id(_items(document)[3].intro_block)
     assert document.block_text(intro) == "Andre forslag som berører næringslivet:"
     _assert_spans_consistent(document)
+
+
+def test_numbered_list_and_paragraph_over_a_page_break_past_a_footnote(tmp_path):
+    page_one = [
+        (70, 70, 16.0, True, "2 Forslag"),
+        *_column(70, 100, [
+            "Departementet foreslår følgende endringer:",
+            "1. Satsen i sone I økes med ett prosentpoeng", ">fra neste år.",
+            "2. Fradraget for reiser til og fra arbeid", ">trappes ned over tre år.",
+            "",
+            "Endringene gir om lag 400 millioner kroner i økte inntekter1 og styrker",
+            "grunnlaget for den regionale ordningen, som etter",
+        ], size=11.0, step=15.0),
+        (70, 760, 8.0, False, "1 Anslaget er usikkert og bygger på tall for 2024."),
+        (70, 772, 8.0, False, "2 Se også kapittel 5."),
+    ]
+    page_two = _column(70, 70, [
+        "dagens regler gjelder ut 2027.",
+        "",
+        "Departementet viser videre til disse punktene:",
+        "3. Ordningen evalueres innen utgangen av 2028.",
+    ], size=11.0, step=15.0)
+    page_two_list = _column(70, 200, [
+        "1. Først kartlegges behovet.", "2. Deretter sendes forslaget på høring.",
+    ], size=11.0, step=15.0)
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "prop.pdf", [page_one, page_two + page_two_list])))
+
+    blocks = _by_text(document)
+    running = blocks["Endringene gir om lag 400 millioner kroner i økte inntekter1 og styrker grunnlaget for den "
+                     "regionale ordningen, som etter dagens regler gjelder ut 2027."]
+    assert (running.kind, running.page, running.page_end) == (BlockKind.PARAGRAPH, 1, 2)
+    assert document.page_at(running.start) == 1 and document.page_at(running.end - 1) == 2
+    assert document.page_at(document.text.index("dagens regler gjelder")) == 2
+    footnotes = [blocks["1 Anslaget er usikkert og bygger på tall for 2024."], blocks["2 Se også kapittel 5."]]
+    assert [(b.kind, b.page) for b in footnotes] == [(BlockKind.PARAGRAPH, 1)] * 2
+    assert all(block.start > running.end for block in footnotes)  # they follow the paragraph they interrupt
+
+    items = _items(document)
+    assert [(item.marker, item.page) for item in items] == [("1.", 1), ("2.", 1), ("3.", 2), ("1.", 2), ("2.", 2)]
+    assert items[0].list_id == items[1].list_id != items[2].list_id
+    assert items[2].list_id != items[3].list_id == items[4].list_id  # "1." restarts a list
+    _assert_spans_consistent(document)
+
+
+def test_numbered_list_continues_over_a_page_with_footnotes(tmp_path):
+    page_one = [*_column(70, 600, ["Regjeringen vil:", "1. styrke tilsynet med", ">skatterådgivere", "",
+                                   "2. utrede en ny ordning for", ">innrapportering"], size=11.0, step=15.0),
+                (70, 770, 8.0, False, "1 Se Prop. 1 S for tallene.")]
+    page_two = _column(70, 70, ["3. forenkle skattemeldingen for", ">små foretak", "",
+                                "Dette følges opp i budsjettet."], size=11.0, step=15.0)
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "plan.pdf", [page_one, page_two])))
+
+    items = _items(document)
+    assert [(item.marker, document.block_text(item), item.page) for item in items] == [
+        ("1.", "styrke tilsynet med skatterådgivere", 1), ("2.", "utrede en ny ordning for innrapportering", 1),
+        ("3.", "forenkle skattemeldingen for små foretak", 2)]
+    assert len({item.list_id for item in items}) == 1
+    assert document.block_text(document.block_by_id(items[2].intro_block)) == "Regjeringen vil:"
+    note = _by_text(document)["1 Se Prop. 1 S for tallene."]
+    assert note.kind == BlockKind.PARAGRAPH
+
+
+def test_headings_by_size_and_weight_and_what_is_never_a_heading(tmp_path):
+    page = [
+        (70, 60, 18.0, True, "3 Klima og miljø"),
+        (70, 95, 14.0, True, "3.1 Utslipp fra veitrafikk"),
+        *_column(70, 125, ["Utslippene fra veitrafikken har gått ned siden 2015, men", "må ned mer."],
+                 size=11.0, step=15.0),
+        (70, 165, 11.0, True, "Tiltak for tungtransport"),
+        *_column(70, 185, ["Regjeringen vil bruke avgifter og støtte sammen.", "Målet er nullutslipp."],
+                 size=11.0, step=15.0),
+        (70, 230, 11.0, True, "Regjeringen vil:"),
+        (70, 250, 16.0, False, "•"),
+        (300, 400, 24.0, True, "2026"),
+        (515, 780, 11.0, True, "17"),
+    ]
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "kapittel.pdf", [page])))
+    headings = [(document.block_text(b), b.level) for b in document.blocks if b.kind == BlockKind.HEADING]
+
+    assert headings == [("3 Klima og miljø", 1), ("3.1 Utslipp fra veitrafikk", 2), ("Tiltak for tungtransport", 3)]
+    kinds = {document.block_text(b): b.kind for b in document.blocks}
+    # a bold line ending in a colon introduces a list; a lone glyph, a year and a page number are not headings
+    assert kinds["Regjeringen vil:"] == BlockKind.PARAGRAPH
+    assert all(kinds.get(text, BlockKind.PARAGRAPH) == BlockKind.PARAGRAPH for text in ("•", "2026", "17"))
+
+
+def test_tables_of_contents_are_tables_not_lists_or_headings(tmp_path):
+    page = [
+        (250, 60, 17.0, True, "Innhold"),
+        *_column(58, 100, [
+            "1 Hovedtrekk i politikken . . . . . . . . . . . . . . . . . . . . . . 17",
+            "1.1 Mål for politikken . . . . . . . . . . . . . . . . . . . . . . . . 17",
+            "1.2 Hovedtrekk i opplegget for 2026 . . . . . . . . . . . . . . . . 19",
+            "2. Tiltak mot skatteunndragelse ....................................... 23",
+            "3. Oppdatert modell for verdsetting av bolig –",
+            ">oppfølging av anmodningsvedtak . . . . . . . . . . . . . . 104",
+            "4. Gjeldende fra 1. juli 2026 ……… 112",
+        ], size=10.6, step=16.0, hang=37.0),
+        (70, 260, 14.0, True, "Innledning"),
+        *_column(70, 290, ["Meldingen handler om skattepolitikken.", "", "Regjeringen vil:",
+                           "1. styrke tilsynet", "2. forenkle reglene"], size=10.6, step=14.0),
+    ]
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "innhold.pdf", [page])))
+    tables = [document.block_text(b) for b in document.blocks if b.kind == BlockKind.TABLE]
+
+    assert [text.split(" . ")[0].split("...")[0].split(" …")[0].strip() for text in tables] == [
+        "1 Hovedtrekk i politikken", "1.1 Mål for politikken", "1.2 Hovedtrekk i opplegget for 2026",
+        "2. Tiltak mot skatteunndragelse", "3. Oppdatert modell for verdsetting av bolig – oppfølging av "
+        "anmodningsvedtak", "4. Gjeldende fra 1. juli 2026"]
+    assert [document.block_text(item) for item in _items(document)] == ["styrke tilsynet", "forenkle reglene"]
+    headings = [document.block_text(b) for b in document.blocks if b.kind == BlockKind.HEADING]
+    assert headings == ["Innhold", "Innledning"]
+
+
+def test_contents_lines_with_page_references_are_tables(tmp_path):
+    page = [(230, 280, 28.0, True, "INNHOLD"),
+            *_column(140, 360, ["Innledning s. 3", "Medvirkning s. 4", "Samferdsel s. 6", "Kultur s. 10"],
+                     size=14.0, step=26.6)]
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "plan.pdf", [page])))
+    assert [(document.block_text(b), b.kind) for b in document.blocks] == [
+        ("INNHOLD", BlockKind.HEADING), ("Innledning s. 3", BlockKind.TABLE), ("Medvirkning s. 4", BlockKind.TABLE),
+        ("Samferdsel s. 6", BlockKind.TABLE), ("Kultur s. 10", BlockKind.TABLE)]
+
+
+def test_a_date_or_a_reference_wrapped_to_the_start_of_a_line_is_not_an_item(tmp_path):
+    document = _structure(tmp_path / "prop.txt", """Departementet foreslår at endringene trer i kraft fra
+1. januar 2027. Forslaget er omtalt i skatteloven § 6-
+19. Se også bokstav
+c. i samme ledd.
+
+Regjeringen vil:
+1. styrke tilsynet
+2. forenkle reglene
+""")
+    paragraphs = [document.block_text(b) for b in document.blocks if b.kind == BlockKind.PARAGRAPH]
+    assert paragraphs[0] == ("Departementet foreslår at endringene trer i kraft fra 1. januar 2027. Forslaget er "
+                             "omtalt i skatteloven § 6-19. Se også bokstav c. i samme ledd.")
+    assert [(item.marker, document.block_text(item)) for item in _items(document)] == [
+        ("1.", "styrke tilsynet"), ("2.", "forenkle reglene")]
