@@ -63,7 +63,9 @@ class RemovedLine:
 
 
 def _furniture_key(text: str) -> str:
-    return _DIGITS.sub("#", " ".join(text.casefold().split()))
+    """The line with its numbers blanked and its words in a fixed order: a book's mirrored running headers ("17 Prop.
+    1 LS 2025–2026" on even pages, "2025–2026 Prop. 1 LS 18" on odd ones) are one header."""
+    return " ".join(sorted(_DIGITS.sub("#", text.casefold()).split()))
 
 
 def _page_ends(lines: list[SourceLine], indexes: list[int], page_height: float | None) -> tuple[list[int], list[int]]:

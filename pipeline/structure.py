@@ -584,26 +584,27 @@ def _looks_like_heading(text: str, lines: int) -> bool:
     )
 
 
-def _is_contents(units: list[_Unit], texts: list[str], index: int) -> bool:
-    """A table-of-contents entry (or a table row set with leaders): "1.2 Tittel . . . . 12", or one of several lines
-    in a row that end in a page reference ("Innledning s. 3")."""
-    if units[index].contents or _starts_entry(texts[index]):
-        return True
-    if not _PAGE_REFERENCE.search(texts[index]) or len(texts[index]) > HEADING_MAX_CHARS:
-        return False
-    run = 1
-    for step in (-1, 1):
-        other = index + step
-        while 0 <= other < len(units) and _PAGE_REFERENCE.search(texts[other]) and len(texts[other]) <= \
-                HEADING_MAX_CHARS and units[other].first.kind is None:
-            run += 1
-            other += step
-    return run >= CONTENTS_MIN_ENTRIES
+def _contents_entries(units: list[_Unit], texts: list[str]) -> set[int]:
+    """Indexes of table-of-contents entries (or table rows set with leaders): "1.2 Tittel . . . . 12", or one of
+    several lines in a row that end in a page reference ("Innledning s. 3")."""
+    found = {i for i, (unit, text) in enumerate(zip(units, texts, strict=True))
+             if unit.first.kind is None and (unit.contents or _starts_entry(text))}
+    run: list[int] = []
+    for index, (unit, text) in enumerate([*zip(units, texts, strict=True), (None, "")]):
+        if unit is not None and unit.first.kind is None and len(text) <= HEADING_MAX_CHARS \
+                and _PAGE_REFERENCE.search(text):
+            run.append(index)
+            continue
+        if len(run) >= CONTENTS_MIN_ENTRIES:
+            found.update(run)
+        run = []
+    return found
 
 
 def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> None:
     body_size = _body_font_size([line for unit in units for line in unit.lines])
     heading_sizes: set[float] = set()
+    contents = _contents_entries(units, texts)
     for index, (unit, text) in enumerate(zip(units, texts, strict=True)):
         line = unit.first
         if line.kind == LineKind.HEADING:
@@ -615,7 +616,7 @@ def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> N
                 line.list_key
         elif unit.footnote:
             unit.kind = BlockKind.PARAGRAPH  # a footnote is never a heading or a list item, whatever it starts with
-        elif line.kind is None and _is_contents(units, texts, index):
+        elif index in contents:
             unit.kind, unit.contents = BlockKind.TABLE, True  # kept out of lists, headings and running text
         elif match := _text_marker(text):
             unit.kind, unit.marker, unit.marker_in_text = BlockKind.LIST_ITEM, match.group("marker"), True
