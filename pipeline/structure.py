@@ -584,11 +584,18 @@ def _looks_like_heading(text: str, lines: int) -> bool:
     )
 
 
+def _bulleted(text: str) -> bool:
+    """The text opens with a bullet or a dash: a list item, even with a leader in it (a contents entry is numbered
+    or plain)."""
+    match = _text_marker(text)
+    return match is not None and _marker_style(match.group("marker")) in ("bullet", "dash")
+
+
 def _contents_entries(units: list[_Unit], texts: list[str]) -> set[int]:
     """Indexes of table-of-contents entries (or table rows set with leaders): "1.2 Tittel . . . . 12", or one of
     several lines in a row that end in a page reference ("Innledning s. 3")."""
     found = {i for i, (unit, text) in enumerate(zip(units, texts, strict=True))
-             if unit.first.kind is None and (unit.contents or _starts_entry(text))}
+             if unit.first.kind is None and (unit.contents or (_starts_entry(text) and not _bulleted(text)))}
     run: list[int] = []
     for index, (unit, text) in enumerate([*zip(units, texts, strict=True), (None, "")]):
         if unit is not None and unit.first.kind is None and len(text) <= HEADING_MAX_CHARS \
