@@ -348,6 +348,12 @@ def _starts_entry(text: str) -> bool:
     return last is not None and last.start() > 0 and bool(_LEADER_TAIL.fullmatch(text, last.end()))
 
 
+def is_contents_line(text: str) -> bool:
+    """A table-of-contents entry ("1.2 Tittel . . . . 12", "Innledning s. 3") or a row set with a leader: never the
+    header of a table's columns."""
+    return _starts_entry(text) or bool(_PAGE_REFERENCE.search(text.rstrip()))
+
+
 def _reads_on(previous: SourceLine, line: SourceLine) -> bool:
     """Across a page or column break: the line continues the sentence of the line before."""
     return not _SENTENCE_END.search(previous.text.rstrip()) and line.text.lstrip()[:1].islower()

@@ -637,3 +637,17 @@ Regjeringen vil:
                              "omtalt i skatteloven § 6-19. Se også bokstav c. i samme ledd.")
     assert [(item.marker, document.block_text(item)) for item in _items(document)] == [
         ("1.", "styrke tilsynet"), ("2.", "forenkle reglene")]
+
+
+def test_a_contents_entry_naming_measures_heads_no_column_of_measures(tmp_path):
+    from extractors.measures import extract_table_measures, load_list_intro_rules
+
+    document = _structure(tmp_path / "innhold.txt", "Innhold\n\n"
+                          "1 Tiltak for bedre beredskap ........................ 5\n"
+                          "2 Organisering av arbeidet .......................... 9\n"
+                          "3 Økonomiske konsekvenser ........................... 14\n\n"
+                          "1 Tiltak for bedre beredskap\n\nRegjeringen vil styrke beredskapen.\n")
+    rules = load_list_intro_rules(Path(__file__).resolve().parents[1] / "extractors" / "data" / "list_intros.yaml")
+
+    assert [b.kind for b in document.blocks][:4] == [BlockKind.HEADING, *[BlockKind.TABLE] * 3]
+    assert extract_table_measures(document, rules) == []
