@@ -616,7 +616,7 @@ def _contents_entries(units: list[_Unit], texts: list[str]) -> set[int]:
 
 def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> None:
     body_size = _body_font_size([line for unit in units for line in unit.lines])
-    heading_sizes: set[float] = set()
+    heading_sizes: Counter[float] = Counter()
     contents = _contents_entries(units, texts)
     for index, (unit, text) in enumerate(zip(units, texts, strict=True)):
         line = unit.first
@@ -643,7 +643,7 @@ def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> N
                 _looks_like_heading(text, len(unit.lines))
             if larger or bold:
                 unit.kind = BlockKind.HEADING
-                heading_sizes.add(size)
+                heading_sizes[size] += 1
                 unit.level = -size  # ranked below
             else:
                 unit.kind = BlockKind.PARAGRAPH
@@ -654,13 +654,31 @@ def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> N
         else:
             unit.kind = BlockKind.PARAGRAPH
     if heading_sizes:  # PDF: rank heading sizes, largest = 1; bold body-size headings come last
-        ranks = {size: rank for rank, size in enumerate(sorted(heading_sizes, reverse=True), start=1)}
+        ranks = _heading_ranks(heading_sizes)
         for unit in units:
             if unit.kind == BlockKind.HEADING and unit.level is not None and unit.level < 0:
                 unit.level = ranks[-unit.level]
     _first_heading_is_title(units)
     _resolve_dash_lists(units, texts)
     _resolve_unmarked_lists(units, texts)
+
+
+HEADING_LEVEL_SHARE = 0.05  # a heading size used this often (of all headings) is a level of the document's outline
+
+
+def _heading_ranks(sizes: Counter[float]) -> dict[float, int]:
+    """Heading level by font size. The sizes the document's outline uses often are its levels, largest first; a size
+    used only once or twice (a cover, a title page, a box) takes the level of the nearest outline size above it,
+    so a cover's five type sizes do not push the chapters down to level 7."""
+    threshold = max(2, HEADING_LEVEL_SHARE * sum(sizes.values()))
+    outline = sorted((size for size, count in sizes.items() if count >= threshold), reverse=True)
+    if not outline:
+        return {size: rank for rank, size in enumerate(sorted(sizes, reverse=True), start=1)}
+    ranks = {}
+    for size in sizes:
+        above = [rank for rank, level in enumerate(outline, start=1) if level >= size]
+        ranks[size] = above[-1] if above else 1  # larger than every outline size: a title
+    return ranks
 
 
 def _first_heading_is_title(units: list[_Unit]) -> None:

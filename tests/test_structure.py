@@ -651,3 +651,23 @@ def test_a_contents_entry_naming_measures_heads_no_column_of_measures(tmp_path):
 
     assert [b.kind for b in document.blocks][:4] == [BlockKind.HEADING, *[BlockKind.TABLE] * 3]
     assert extract_table_measures(document, rules) == []
+
+
+def test_a_covers_type_sizes_do_not_push_the_chapters_down(tmp_path):
+    cover = [(70, 200, 36.0, True, "Handlingsplan"), (70, 260, 24.0, False, "Fylkesrådet"),
+             (70, 300, 20.0, False, "Gjelder fra 2026")]
+    body = []
+    topics = ["Helse", "Skole", "Samferdsel"]
+    for chapter in range(1, 4):
+        body.append([(70, 130, 16.0, True, f"{chapter} {topics[chapter - 1]}"),
+                     (70, 170, 11.0, False, "Her står litt tekst om temaet."),
+                     (70, 200, 13.0, True, f"{chapter}.1 Et delkapittel"),
+                     (70, 230, 11.0, False, "Her står mer tekst om temaet."),
+                     (70, 260, 13.0, True, f"{chapter}.2 Et annet delkapittel"),
+                     (70, 290, 11.0, False, "Og her står enda mer tekst.")])
+    document = build_structure(load_document(_typeset_pdf(tmp_path / "plan.pdf", [cover, *body])))
+    levels = {document.block_text(b): b.level for b in document.blocks if b.kind == BlockKind.HEADING}
+
+    assert levels["Handlingsplan"] == levels["Fylkesrådet"] == 1
+    assert [levels[f"{n} {topic}"] for n, topic in enumerate(topics, start=1)] == [1, 1, 1]
+    assert [levels[f"{n}.1 Et delkapittel"] for n in range(1, 4)] == [2, 2, 2]
