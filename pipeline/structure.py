@@ -254,6 +254,7 @@ class _Typography:
 
 
 _COLUMN_MIN_SEPARATION = 60.0  # points: left edges closer than this are indents inside one column
+_MARKER_OUTDENT = 30.0  # points: how far left of a column's text edge its bullets may stand
 
 
 def _learn_typography(lines: list[SourceLine], text_x: dict[int, float], body_size: float | None,
@@ -276,7 +277,9 @@ def _learn_typography(lines: list[SourceLine], text_x: dict[int, float], body_si
         for x in frequent:  # the leftmost frequent edge of each group is its column's left edge
             if not lefts or x - lefts[-1] > _COLUMN_MIN_SEPARATION:
                 lefts.append(float(x))
-        typography.column_lefts[page] = lefts
+        # A column's few bullets may stand left of its text's edge ("•" outdented into the gutter).
+        typography.column_lefts[page] = sorted(
+            min((x for x in counts if left - _MARKER_OUTDENT <= x <= left), default=left) for left in lefts)
 
     hanging = flush = 0
     offsets: Counter[float] = Counter()
@@ -307,10 +310,14 @@ def _learn_typography(lines: list[SourceLine], text_x: dict[int, float], body_si
 FOOTNOTE_ZONE = 0.5  # footnotes sit in the lower half of a page
 
 
+_NOTE_START = re.compile(r"^(?:\d{1,3}\s|[*†‡¹²³⁴⁵⁶⁷⁸⁹]|(?:kilde|kjelde|note|merknad|source)r?:)", re.I)
+
+
 def _footnote_lines(lines: list[SourceLine], body_size: float | None, page_heights: dict[int, float | None]
                     ) -> set[int]:
-    """Lines set smaller than the body text at the foot of a page or column, with nothing but such lines after them
-    down to the column's end: footnotes and source notes ("Kilde: …")."""
+    """Footnotes and source notes ("1 …", "* …", "Kilde: …"): lines set smaller than the body text in the lower half
+    of a page, with nothing but such lines after them down to their column's end, the first of them opening with a
+    note's number or word. A box or caption set small (a bold title, no note number) is not one."""
     if body_size is None:
         return set()
     found: set[int] = set()
@@ -330,7 +337,8 @@ def _footnote_lines(lines: list[SourceLine], body_size: float | None, page_heigh
                        or following.layout.top < line.layout.top - 1)  # the next line starts a new column
         if ends_column and not (following is not None and following.page == line.page and small(following)
                                 and following.layout.top >= line.layout.top):
-            found.update(id(item) for item in run)
+            if _NOTE_START.match(run[0].text.lstrip()) and not any(item.layout.bold for item in run):
+                found.update(id(item) for item in run)
             run = []
     return found
 
@@ -407,6 +415,26 @@ def _offset(line: SourceLine, typography: _Typography) -> float:
         return _indent_of(line)
     left = typography.column_left(line)
     return line.layout.x0 - (left if left is not None else 0.0)
+
+
+def _dash_in_sentence(units: list[_Unit], line: SourceLine, typography: _Typography) -> bool:
+    """The last unit is one line opening with a dash and a lower-case word, between a paragraph line that reads on
+    and ``line``, which goes on at the column's edge: in a document whose items hang, a dash in a sentence."""
+    if len(units) < 2 or not typography.hanging:
+        return False
+    unit, before = units[-1], units[-2]
+    match = _text_marker(unit.first.text.lstrip())
+    if len(unit.lines) != 1 or match is None or match.group("marker") not in DASHES or before.footnote \
+            or _marker_unit(before) or before.first.kind is not None or unit.first.layout is None:
+        return False
+    rest = unit.first.text.lstrip()[match.end():]
+    last = before.lines[-1]
+    return (rest[:1].islower() and last.layout is not None and last.page == unit.first.page
+            and not _SENTENCE_END.search(last.text.rstrip()) and not _text_marker(line.text.lstrip())
+            and line.layout is not None and line.page == unit.first.page
+            and _same_column(unit.first.layout, line.layout)
+            and abs(_offset(line, typography) - _offset(unit.first, typography)) <= 2
+            and _offset(last, typography) >= _offset(unit.first, typography) - 2)
 
 
 def _hanging_item(unit: _Unit, typography: _Typography) -> bool:
@@ -513,6 +541,11 @@ def _units(lines: list[SourceLine], typography: _Typography) -> list[_Unit]:
         unit = units[-1]
         if not _starts_new_unit(unit, line, typography):
             unit.lines.append(line)
+            continue
+        if _dash_in_sentence(units, line, typography):
+            # "… i samfunnet ⏎ – både til … ⏎ Det …": a dash the sentence wrapped to a line's start, not an item.
+            units.pop()
+            units[-1].lines.extend([*unit.lines, line])
             continue
         # An item of a hanging-indent list ended at the column's edge: when the line before was the indented first
         # line of the paragraph that follows the list (its indent is the items' indent too), it opens that paragraph.
@@ -639,8 +672,8 @@ def _classify(units: list[_Unit], texts: list[str], source: SourceDocument) -> N
             size = statistics.median(item.layout.font_size for item in unit.lines if item.layout)
             larger = size >= body_size + 1.0 and len(text) <= 250 and not (
                 _INNER_SENTENCE.search(text) and _SENTENCE_END.search(text))
-            bold = size >= body_size - 0.5 and all(item.layout and item.layout.bold for item in unit.lines) and \
-                _looks_like_heading(text, len(unit.lines))
+            bold = all(item.layout and item.layout.bold for item in unit.lines) and _looks_like_heading(
+                text, len(unit.lines))  # a box's title may be set smaller than the body
             if larger or bold:
                 unit.kind = BlockKind.HEADING
                 heading_sizes[size] += 1

@@ -463,6 +463,7 @@ TWO_COLUMN_RIGHT = [
     "– prisjustere avgiften på naturgass, se for-", ">slaget til vedtak bokstav", ">c. Dette er omtalt i punkt 4.2.",
     "¶Biltrafikken gir samfunnet kostnader i", "form av kø og støy.",
     "¶Tabell 1.1 viser virkningene av forslagene", "for 2026.",
+    "¶Utviklingen kan svekke tilliten i samfunnet", "– både til staten og til hverandre. Det gjør", "oss mer sårbare.",
 ]
 
 
@@ -493,6 +494,9 @@ def test_hanging_indent_lists_end_where_the_indent_ends_in_two_columns(tmp_path)
     assert "Andre forslag som berører næringslivet:" in paragraphs
     assert "Biltrafikken gir samfunnet kostnader i form av kø og støy." in paragraphs
     assert "Tabell 1.1 viser virkningene av forslagene for 2026." in paragraphs
+    # A dash the sentence wrapped to the start of a line is no item.
+    assert "Utviklingen kan svekke tilliten i samfunnet – både til staten og til hverandre. Det gjør oss mer " \
+           "sårbare." in paragraphs
     lists = [item.list_id for item in _items(document)]
     assert lists[0] == lists[1] == lists[2] != lists[3] == lists[4] == lists[5]
     intro = document.block_by_id(_items(document)[3].intro_block)
