@@ -2,7 +2,7 @@
 
 * characters: Unicode NFC, soft hyphens dropped, typographic ligatures (ﬁ, ﬂ …) spelled out, no-break and thin
   spaces (and a symbol font's private-use space U+F020) made plain spaces, zero-width and control characters
-  dropped, symbol-font bullets made "•";
+  dropped, symbol-font bullets made "•" (its dash "–");
 * page furniture: running headers and footers (a line at the top or bottom of several pages that differs only in
   its numbers) and page numbers are removed, and what was removed is reported;
 * hyphenation: a word split across a line break is joined ("helse-⏎næringen" → "helsenæringen"), while real
@@ -27,8 +27,10 @@ SPACES = {"\u00a0", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", 
           "\u202f", "\u205f", "\u3000", "\t", "\uf020"}
 DROPPED = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 SYMBOL_FONT_BULLETS = {"\uf0b7", "\uf0a7", "\uf076", "\uf0d8", "\uf0fc", "\uf0a8", "\uf06e", "\uf0be"}
+# The symbol font's minus or dash (U+F02D, Symbol 0x2D) set as a bullet: a dash item, "–".
+SYMBOL_FONT_DASHES = {"\uf02d"}
 _TRANSLATION = str.maketrans({**LIGATURES, **dict.fromkeys(SPACES, " "), **dict.fromkeys(DROPPED, None),
-                              **dict.fromkeys(SYMBOL_FONT_BULLETS, "•"),
+                              **dict.fromkeys(SYMBOL_FONT_BULLETS, "•"), **dict.fromkeys(SYMBOL_FONT_DASHES, "–"),
                               **{chr(c): None for c in range(32) if c not in (9, 10)}, "\x7f": None})
 _MULTISPACE = re.compile(r" {2,}")
 

@@ -23,6 +23,7 @@ from pipeline.normalise import document_vocabulary, join_wrapped, normalise_line
         ("\uf0b7 styrke næringen", "• styrke næringen"),  # symbol-font bullet
         ("•\uf020styrke næringen", "• styrke næringen"),  # a bullet and the symbol font's private-use space
         ("\uf0b7\uf020\uf020styrke", "• styrke"),
+        ("\uf02d self-driving buses", "– self-driving buses"),  # a symbol font's dash set as a bullet
         ("  Sør-Norge\u200b  og   Nord-Norge\t", "Sør-Norge og Nord-Norge"),  # zero-width, runs of spaces
         ("Tromsø\x07\x1f", "Tromsø"),  # control characters
     ],
