@@ -177,6 +177,9 @@ def _with_marker(glyph: SourceLine, text: SourceLine) -> SourceLine:
     return _replace(text, text=f"{marker} {text.text.lstrip()}", layout=layout or text.layout)
 
 
+GLYPH_GAP = 40.0  # points: an item's text starts at most this far right of its bullet (a "–" table cell is farther)
+
+
 def _is_lone_marker(line: SourceLine) -> bool:
     glyph = line.text.strip()
     return line.kind is None and (bool(_LONE_MARKER.match(glyph)) or (glyph == "o" and line.layout is not None))
@@ -186,7 +189,8 @@ def _text_beside(glyph: SourceLine, other: SourceLine | None) -> bool:
     """``other`` is text on the glyph's row, at its right."""
     a = glyph.layout
     return (other is not None and a is not None and other.layout is not None and other.page == glyph.page
-            and other.kind is None and _overlap(a, other.layout) >= 0.5 and other.layout.x0 >= a.x1 - 1
+            and other.kind is None and _overlap(a, other.layout) >= 0.5
+            and a.x1 - 1 <= other.layout.x0 <= a.x1 + GLYPH_GAP
             and not _text_marker(other.text) and not _is_lone_marker(other))
 
 
@@ -198,7 +202,7 @@ def _text_below(glyph: SourceLine, other: SourceLine | None) -> bool:
     a, b = glyph.layout, other.layout
     if a is None or b is None:
         return a is None and b is None and not other.blank_before
-    return b.x0 > a.x0 and 0 <= b.top - a.bottom <= 1.5 * max(a.bottom - a.top, b.bottom - b.top)
+    return a.x0 < b.x0 <= a.x1 + GLYPH_GAP and 0 <= b.top - a.bottom <= 1.5 * max(a.bottom - a.top, b.bottom - b.top)
 
 
 def _attach_bullet_glyphs(lines: list[SourceLine]) -> tuple[list[SourceLine], dict[int, float]]:
