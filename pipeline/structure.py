@@ -6,6 +6,13 @@ block right before them as their intro ("vil regjeringen:"), which is what the m
 
 What the source knows is used first (HTML and DOCX say what a line is; PDFs give font size, weight and
 position); what it does not say is inferred from the text (markers, short unpunctuated lines as headings).
+
+A PDF's typography is learned from the document itself (``_Typography``): its body size and line spacing, its
+columns' left edges, whether list items hang (wrapped lines under the text, not the marker) and how far paragraphs
+indent their first line. With it, a bullet drawn as a glyph of its own joins its text; an item ends where its
+indent ends (not at the next heading), and runs on over a column or page break at its indent; a first-line indent
+opens a paragraph; footnotes stay apart from the running text and from the lists they interrupt; a table of contents
+(leaders and page numbers) becomes table rows; and "1. juli" or "bokstav ⏎ c." in a wrapped sentence is no item.
 """
 
 from __future__ import annotations
@@ -40,10 +47,10 @@ LIST_MARKER = re.compile(
 DASHES = frozenset("-–—")
 # A bullet drawn as a glyph of its own, apart from the item's text ("o" only when the text stands on its row).
 _LONE_MARKER = re.compile(rf"^(?:[{BULLETS}]|[-–—])$")
-# "1. juli 2026" or "2. ledd" wrapped to the start of a line is a date or an ordinal in running text, not item 1.
 # A line ending in one of these reads on into a number or letter: "skatteloven § 6-" ⏎ "91. …", "bokstav" ⏎ "c. …".
 _REFERENCE_END = re.compile(r"(?:\b(?:bokstav|ledd|nr\.|punkt|punktum|steg|kapittel|kap\.|avsnitt|side|s\.|jf\.|note|"
                             r"tabell|figur|boks|del|trinn|alternativ|pkt\.)|§§?|[-–])$", re.I)
+# "1. juli 2026" or "2. ledd" wrapped to the start of a line is a date or an ordinal in running text, not item 1.
 _ORDINAL_IN_TEXT = re.compile(
     r"^\d{1,2}\.\s(?:januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember|"
     r"ledd|punktum|kvartal|halvår|tertial|trinn|klasse|avsnitt|gang|plass)\b", re.I)
@@ -312,8 +319,6 @@ def _learn_typography(lines: list[SourceLine], text_x: dict[int, float], body_si
 
 
 FOOTNOTE_ZONE = 0.5  # footnotes sit in the lower half of a page
-
-
 _NOTE_START = re.compile(r"^(?:\d{1,3}\s|[*†‡¹²³⁴⁵⁶⁷⁸⁹]|(?:kilde|kjelde|note|merknad|source)r?:)", re.I)
 
 
@@ -478,8 +483,9 @@ def _starts_new_unit(unit: _Unit, line: SourceLine, typography: _Typography) -> 
             hang = _hang_offset(unit, typography)
             if b.x0 - left <= 2:
                 return True
-            if hang is not None and abs(b.x0 - left - hang) <= 2:
-                return not (_reads_on(previous, line) or not _SENTENCE_END.search(previous.text.rstrip()))
+            if hang is not None and abs(b.x0 - left - hang) <= 2:  # at the item's indent: it goes on unless a
+                # sentence ended and a new one opens (a paragraph indented as much as the items' text)
+                return bool(_SENTENCE_END.search(previous.text.rstrip())) and not line.text.lstrip()[:1].islower()
         return not _reads_on(previous, line)
     if a is None or b is None:
         return False
