@@ -191,16 +191,20 @@ def _covered(row: Row, x: float) -> bool:
 
 
 def _table_row(row: Row, gutter: float) -> bool:
-    """Text with a gap wider than CELL_GAP × its size on one side of the gutter: cells of a table (or labels of a
-    figure) that happen to leave the gutter free, not a line of a column."""
+    """Text with a gap wider than CELL_GAP × its size on both sides of the gutter: cells of a full-width table that
+    happen to leave the gutter free, not lines of two columns (a figure's labels in one column beside the other
+    column's text have their gaps on one side only)."""
     for side in (lambda c: c["x1"] <= gutter, lambda c: c["x0"] >= gutter):
         printed = sorted((c for c in row.chars if not c["text"].isspace() and side(c)), key=lambda c: c["x0"])
-        reach = None
+        reach, gapped = None, False
         for char in printed:
             if reach is not None and char["x0"] - reach > CELL_GAP * max(row.size, 1.0):
-                return True
+                gapped = True
+                break
             reach = char["x1"] if reach is None else max(reach, char["x1"])
-    return False
+        if not gapped:
+            return False
+    return True
 
 
 def _sides(row: Row, x: float) -> tuple[bool, bool]:
