@@ -295,3 +295,24 @@ def test_nsm_recommendation_box_in_two_columns_is_read_column_by_column(tmp_path
     text = " ".join(line.text for line in load_document(path).lines)
     assert "risikoreduserende tiltak anbefalt av NSM eller" in text  # two lines of the left column
     assert text.index("av NSM eller") < text.index("Gjennomfør risikoreduserende")  # then the right column
+
+
+def test_a_figure_in_one_column_does_not_pull_the_other_columns_lines_out_of_it(tmp_path):
+    """The right column ends in a chart whose axis labels stand far apart; the left column runs on beside it."""
+    regular, _ = _register_fonts()
+    path = tmp_path / "figur.pdf"
+    pdf = _canvas(str(path))
+    pdf.setFont(regular, 10)
+    left = [*LEFT_TOP, *LEFT_LOW]
+    for row, line in enumerate(left):
+        pdf.drawString(57, 740 - 14 * row, line)
+    for row, line in enumerate(RIGHT_TOP):
+        pdf.drawString(310, 740 - 14 * row, line)
+    pdf.setFont(regular, 8)
+    for row in range(4, 8):  # the chart's labels, beside the left column's last four lines
+        pdf.drawString(315, 740 - 14 * row, f"{row}0 000")
+        pdf.drawString(480, 740 - 14 * row, f"{row}0 000")
+    pdf.showPage()
+    pdf.save()
+    lines = [line.text for line in load_document(path).lines]
+    assert lines[:len(left)] == left
