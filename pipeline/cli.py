@@ -122,6 +122,12 @@ def run(
         "--trust-nlp", help="Load an --nlp folder whose config names code from outside spaCy and tiltak.")] = False,
     pdf_backend: Annotated[str | None, typer.Option(
         "--pdf-backend", help="pdfplumber (default: layout, headings) or pypdfium2 (plain text, much faster).")] = None,
+    measure_detector: Annotated[str | None, typer.Option(
+        "--measure-detector", help="Who decides which candidates are measures: rules (the hand-written rules) or "
+        "model (the trained detector in models/measures, the rules among its features).")] = None,
+    min_confidence: Annotated[float | None, typer.Option(
+        "--min-confidence", min=0.0, max=1.0, help="With the model detector: keep measures of at least this "
+        "confidence (default: the threshold chosen in cross-validation, in models/measures/card.json).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
     wait_lock: Annotated[float | None, typer.Option(
         "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
@@ -143,6 +149,8 @@ def run(
         raise fail(f"--runner must be default or dask, not {runner!r}")
     if pdf_backend not in (None, "pdfplumber", "pypdfium2"):
         raise fail(f"--pdf-backend must be pdfplumber or pypdfium2, not {pdf_backend!r}")
+    if measure_detector not in (None, "rules", "model"):
+        raise fail(f"--measure-detector must be rules or model, not {measure_detector!r}")
     if runner != "dask" and (dask_address or workers):
         raise fail("--dask-address and --workers need --runner dask")
     if dask_address and workers:
@@ -175,12 +183,16 @@ def run(
 
     overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
                  "pdf_backend": pdf_backend, "trust_classifier": trust_classifier or None,
-                 "trust_nlp": trust_nlp or None}
+                 "trust_nlp": trust_nlp or None, "measure_detector": measure_detector, "min_confidence": min_confidence}
     try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
                     else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
         check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
         load_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+        if settings.measure_detector == "model":
+            from extractors.detector import load_detector
+
+            load_detector(settings.measure_model)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise fail(f"{config or 'settings'}: {problems}") from exc
