@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from extractors.measures import StructuredText, trim_measure_span
+from extractors.measures import _SENTENCE_BREAK, StructuredText, trim_measure_span
 from pipeline.schema import Block, BlockKind, Measure
 
 KIND_LIST_ITEM = "list_item"
@@ -92,18 +92,32 @@ def _reported_start(doc: Doc, sent_start: int, sent_end: int) -> int | None:
     return None
 
 
+def _sentence_spans(structured: StructuredText, doc: Doc, paragraphs: list[Block]) -> list[tuple[int, int]]:
+    """The parse's sentences; without a parser (a blank pipeline), each paragraph cut at its full stops."""
+    if doc.has_annotation("SENT_START"):
+        return [(sent.start_char, sent.end_char) for sent in doc.sents]
+    spans = []
+    for block in paragraphs:
+        start = block.start
+        for cut in _SENTENCE_BREAK.finditer(structured.text, block.start, block.end):
+            spans.append((start, cut.start()))
+            start = cut.end()
+        spans.append((start, block.end))
+    return spans
+
+
 def _paragraph_sentences(structured: StructuredText, doc: Doc) -> list[tuple[Block, int, int]]:
     paragraphs = [b for b in structured.blocks if b.kind == BlockKind.PARAGRAPH]
     starts = [b.start for b in paragraphs]
     found = []
-    for sent in doc.sents:
-        index = bisect.bisect_right(starts, sent.start_char) - 1
+    for sent_start, sent_end in _sentence_spans(structured, doc, paragraphs):
+        index = bisect.bisect_right(starts, sent_start) - 1
         if index < 0:
             continue
         block = paragraphs[index]
-        if not block.start <= sent.start_char < block.end:
+        if not block.start <= sent_start < block.end:
             continue
-        found.append((block, sent.start_char, min(sent.end_char, block.end)))
+        found.append((block, sent_start, min(sent_end, block.end)))
     return found
 
 

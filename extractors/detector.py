@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,19 @@ CARD_JSON = "card.json"
 MODEL_NAME = "tiltak-measure-detector"
 STRENGTHS = ("binding", "intention", "exploratory")
 METHOD_MODEL = "model"
+
+
+# Every type a measure-detector artifact may contain, with the skops loader that rebuilds it: exactly what
+# models/measures/train.py writes (two LogisticRegression models and the feature settings as a dict); a test
+# fails when the shipped artifact names anything else. Reviewed like pipeline.classify.ALLOWED_ARTIFACT_TYPES:
+# no function, method, partial, operator or reduce loader.
+DETECTOR_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
+    "builtins.dict": frozenset({"DictNode"}),
+    "builtins.list": frozenset({"ListNode"}),
+    "builtins.str": frozenset({"JsonNode", "TypeNode"}),  # JsonNode: every number, string, bool and None
+    "numpy.ndarray": frozenset({"NdArrayNode"}),
+    "sklearn.linear_model._logistic.LogisticRegression": frozenset({"ObjectNode"}),
+}
 
 
 class DetectorError(TiltakError):
@@ -95,11 +109,33 @@ def select(candidates: list[Candidate], probabilities, threshold: float) -> list
     return sorted(taken, key=lambda i: candidates[i].start)
 
 
-def matrix(rows: list[dict]) -> np.ndarray:
-    out = np.empty((len(rows), 3), dtype=object)
-    for i, row in enumerate(rows):
-        out[i] = (row["signals"], row["text"], row["context"])
-    return out
+# The feature hashing, in code rather than in the artifact: hashers keep no state, so the artifact holds only the
+# two logistic regressions' coefficients and these settings (checked at load: a model trained with other settings
+# is refused). No vocabulary, hence no text of a training page, is stored.
+FEATURES = {"version": 1, "signals": 2 ** 15, "words": 2 ** 17, "word_ngrams": [1, 3], "context": 2 ** 15,
+            "context_ngrams": [1, 2]}
+
+
+@cache
+def _hashers():
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return (FeatureHasher(n_features=FEATURES["signals"], input_type="dict", alternate_sign=False),
+            HashingVectorizer(n_features=FEATURES["words"], ngram_range=tuple(FEATURES["word_ngrams"]),
+                              alternate_sign=False, norm="l2", token_pattern=r"(?u)\b\w+\b"),
+            HashingVectorizer(n_features=FEATURES["context"], ngram_range=tuple(FEATURES["context_ngrams"]),
+                              alternate_sign=False, norm="l2", token_pattern=r"\S+"))
+
+
+def features(rows: list[dict]):
+    """The sparse feature matrix of candidate rows (``extractors.detector_features.candidate_rows``)."""
+    from scipy.sparse import hstack
+
+    signals, words, context = _hashers()
+    return hstack([signals.transform([row["signals"] for row in rows]),
+                   words.transform([row["text"] for row in rows]),
+                   context.transform([row["context"] for row in rows])]).tocsr()
 
 
 @dataclass
@@ -120,7 +156,7 @@ class MeasureDetector:
     def detect(self, data: DetectorInput, threshold: float | None = None) -> list[Detection]:
         if not data.candidates:
             return []
-        x = matrix(data.rows)
+        x = features(data.rows)
         probabilities = self.detector.predict_proba(x)[:, 1]
         chosen = select(data.candidates, probabilities, self.threshold if threshold is None else threshold)
         if not chosen:
@@ -168,11 +204,17 @@ def _load(directory: Path) -> MeasureDetector:
         raise DetectorError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
                             "(retrain with models/measures/train.py)")
     try:
-        untrusted = check_artifact_types(data, artifact)
+        untrusted = check_artifact_types(data, artifact, DETECTOR_ARTIFACT_TYPES, "a measure detector",
+                                         "extractors.detector.DETECTOR_ARTIFACT_TYPES")
     except ClassifierError as exc:
         raise DetectorError(str(exc)) from exc
     try:
         models = skops.io.loads(data, trusted=untrusted)
-        return MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card)
+        detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card)
+        same_features = models["features"] == FEATURES
     except Exception as exc:
         raise DetectorError(f"{artifact}: cannot load the measure detector: {str(exc).splitlines()[0]}") from exc
+    if not same_features:
+        raise DetectorError(f"{artifact}: trained with other features ({models['features']}) than this tiltak "
+                            f"computes ({FEATURES}); retrain it with models/measures/train.py")
+    return detector

@@ -27,7 +27,15 @@ from spacy.tokens import Doc
 from extractors.actors import Gazetteer
 from extractors.candidates import KIND_LIST_ITEM, KIND_REPORTED, Candidate
 from extractors.commitments import StrengthRules, assess_strength
-from extractors.measures import ListIntroRules, ProseRules, StructuredText, _match_sentence, last_sentence
+from extractors.measures import (
+    _QUOTE_START,
+    ListIntroRules,
+    ProseRules,
+    StructuredText,
+    _match_sentence,
+    _Speakers,
+    last_sentence,
+)
 from pipeline.evaluation import overlap
 from pipeline.schema import BlockKind, Measure
 
@@ -175,6 +183,18 @@ def candidate_rows(structured: StructuredText, doc: Doc, candidates: list[Candid
     """One row ({signals, text, context}) per candidate, in order."""
     text = structured.text
     shape = _list_shape(structured)
+    # Who speaks in each paragraph of a news text (the rules' reading): "vi skal …" counts from the government only.
+    speakers = _Speakers(text, rules.prose_rules)
+    voice = {block.id: speakers.government_voice(text[block.start:block.end])
+             for block in structured.blocks if block.kind == BlockKind.PARAGRAPH}
+    title = next((text[b.start:b.end] for b in structured.blocks if b.kind == BlockKind.HEADING), "")
+    title_words = ["title:" + word for word in normalised_words(title)[:12]]
+    previous_block: dict[str, str] = {}
+    for before, after in zip(structured.blocks, structured.blocks[1:], strict=False):
+        previous_block[after.id] = text[before.start:before.end][-200:]
+    document_signals = {f"document_rule_measures={_bucket(len(rule_measures), (0, 1, 3, 8, 20))}": 1.0,
+                        f"title_subject={subject_class(title, rules.gazetteer)}": 1.0,
+                        f"document_blocks={_bucket(len(structured.blocks), (5, 15, 40, 100))}": 1.0}
     intro_verdicts: dict[str, tuple[bool, str]] = {}
     ordered_rules = sorted(rule_measures, key=lambda m: m.start)
     rule_starts = [m.start for m in ordered_rules]
@@ -182,7 +202,10 @@ def candidate_rows(structured: StructuredText, doc: Doc, candidates: list[Candid
     rows = []
     for candidate in candidates:
         block = candidate.block
-        signals: dict[str, float] = {f"kind={candidate.kind}": 1.0, f"block={block.kind}": 1.0}
+        signals: dict[str, float] = {f"kind={candidate.kind}": 1.0, f"block={block.kind}": 1.0, **document_signals}
+        if block.kind == BlockKind.PARAGRAPH:
+            signals["government_voice"] = float(voice.get(block.id, True))
+            signals["quote_paragraph"] = float(text[block.start:block.end].lstrip().startswith(_QUOTE_START))
         # Rule signals.
         for method in candidate.rule_methods:
             signals["rule_span"] = 1.0
@@ -256,6 +279,11 @@ def candidate_rows(structured: StructuredText, doc: Doc, candidates: list[Candid
         signals["has_digit"] = float(any(ch.isdigit() for ch in candidate.text))
         signals["starts_lower"] = float(candidate.text[:1].islower())
         signals["item"] = float(candidate.kind == KIND_LIST_ITEM)
-        context = " ".join([*normalised_words(intro_text)[-12:], "||", *normalised_words(heading)[-8:]])
+        if candidate.sentence is not None and candidate.sentence[0] > block.start:
+            previous = text[max(block.start, candidate.sentence[0] - 200):candidate.sentence[0]]
+        else:
+            previous = previous_block.get(block.id, "")
+        context = " ".join([*normalised_words(intro_text)[-12:], "||", *normalised_words(heading)[-8:], "||",
+                            *("before:" + word for word in normalised_words(previous)[-8:]), *title_words])
         rows.append({"signals": signals, "text": " ".join(words), "context": context})
     return rows
