@@ -183,7 +183,9 @@ def run(
 
     overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
                  "pdf_backend": pdf_backend, "trust_classifier": trust_classifier or None,
-                 "trust_nlp": trust_nlp or None, "measure_detector": measure_detector, "min_confidence": min_confidence}
+                 "trust_nlp": trust_nlp or None, "measure_detector": measure_detector,
+                 # as text: the flow's overrides are strings and flags (PipelineConfig reads the number back)
+                 "min_confidence": None if min_confidence is None else repr(min_confidence)}
     try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
                     else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from extractors.candidates import KIND_LIST_ITEM, KIND_QUOTE, KIND_REPORTED, KIND_SENTENCE, find_candidates
 from extractors.detector import (
@@ -24,6 +28,7 @@ from extractors.detector import (
 from extractors.detector_features import subject_class
 from extractors.extract import extract_with_rules
 from pipeline.classify import artifact_types
+from pipeline.cli import app
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import Counts, score_document
 from pipeline.loaders import load_document
@@ -32,6 +37,7 @@ from pipeline.process import analyse_document
 from pipeline.structure import build_structure
 from pipeline.validate import document_errors
 
+TILTAK = Path(sys.executable).parent / "tiltak"
 CONFIG = PipelineConfig()
 MODEL = PipelineConfig(measure_detector="model")
 
@@ -178,3 +184,23 @@ def test_seeds_with_the_model_detector(seeds_dir):
     expected = card["evaluation"]["seeds_never_trained_on"]["overall_model"]
     assert (total.tp, total.fp, total.fn) == (expected["tp"], expected["fp"], expected["fn"])
     assert total.recall >= 0.9
+
+
+def test_tiltak_run_with_the_model_and_a_minimum_confidence(tmp_path):
+    """The user's command, in a fresh process: every measure from the model, none below the bar."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "plan.txt").write_text(BOKMAAL, encoding="utf-8")
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "160"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([str(TILTAK), "run", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
+                           "--measure-detector", "model", "--min-confidence", "0.6"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    measures = json.loads((tmp_path / "o" / "plan.json").read_text(encoding="utf-8"))["measures"]
+    assert measures and all(m["method"] == "model" and m["confidence"] >= 0.6 for m in measures)
+
+    wrong = CliRunner().invoke(app, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "o2"),
+                                     "--measure-detector", "neural"])
+    assert wrong.exit_code == 2
+    assert wrong.output.strip().splitlines() == ["tiltak: error: --measure-detector must be rules or model, not "
+                                                 "'neural'"]
