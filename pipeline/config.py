@@ -77,6 +77,8 @@ class PipelineConfig(BaseModel):
         # The trust flags decide whether a model may load and the memory limit whether an analysis finishes, not
         # what an analysis contains: both stay out of the hash.
         excluded = {*self._data_files(), *self._trust_flags(), "max_memory_mb"}
+        if self.measure_detector == "rules":  # the default: the same hash (and cached analyses) as before the model
+            excluded |= {"measure_detector", "measure_model", "min_confidence"}
         digest.update(json.dumps(self.model_dump(mode="json", exclude=excluded), sort_keys=True).encode())
         for name in sorted(self._data_files()):
             path: Path = getattr(self, name)
