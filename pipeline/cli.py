@@ -492,6 +492,33 @@ def train_classifier(
                   "elsewhere it loads only with --trust-classifier", highlight=False)
 
 
+@app.command("train-measures")
+def train_measures(
+    annotations: Annotated[Path | None, typer.Option(
+        help="Folder of page annotations (default corpus/annotations/policy-pages/first; texts from ../shared).",
+    )] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default models/measures).")] = None,
+    folds: Annotated[int, typer.Option(help="Grouped cross-validation folds (by site).", min=3)] = 5,
+) -> None:
+    """Train the measure detector (a Prefect flow): grouped cross-validated figures beside the rules', seeds,
+    threshold, skops artifact, card."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import train_measures as train_flow
+    from models.measures.train import DEFAULT_ANNOTATIONS, HERE
+
+    annotations = annotations or DEFAULT_ANNOTATIONS
+    if not annotations.is_dir():
+        raise fail(f"{annotations}: no such folder")
+    try:
+        card = train_flow(annotations=str(annotations), out=str(out or HERE), folds=folds)
+    except (TiltakError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    model, rules = card["evaluation"]["model"]["overall"], card["evaluation"]["rules"]["overall"]
+    console.print(f"{card['name']} {card['version']}: {card['training_data']['pages']} pages, grouped cross-validated "
+                  f"F1 {model['f1']:.3f} (precision {model['precision']:.3f}, recall {model['recall']:.3f}; rules "
+                  f"{rules['f1']:.3f}), threshold {card['threshold']} → {out or HERE}", highlight=False)
+
+
 # Commands that live in their own modules (each module's register() adds its commands to this app).
 from pipeline.cli_compare import register as _register_compare  # noqa: E402
 from pipeline.cli_doctor import register as _register_doctor  # noqa: E402

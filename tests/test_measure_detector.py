@@ -37,6 +37,8 @@ from pipeline.process import analyse_document
 from pipeline.structure import build_structure
 from pipeline.validate import document_errors
 
+DEFAULT_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations" / "policy-pages" / "first"
+
 TILTAK = Path(sys.executable).parent / "tiltak"
 CONFIG = PipelineConfig()
 MODEL = PipelineConfig(measure_detector="model")
@@ -204,3 +206,31 @@ def test_tiltak_run_with_the_model_and_a_minimum_confidence(tmp_path):
     assert wrong.exit_code == 2
     assert wrong.output.strip().splitlines() == ["tiltak: error: --measure-detector must be rules or model, not "
                                                  "'neural'"]
+
+
+def test_tiltak_train_measures_runs_the_recipe_as_a_prefect_flow(tmp_path):
+    """`tiltak train-measures` on a part of the annotated pages, in a fresh process: the flow writes an artifact
+    the loader accepts and a card with the grouped cross-validated figures of the model and of the rules."""
+    annotations = sorted(DEFAULT_ANNOTATIONS.glob("*.json"))
+    texts = DEFAULT_ANNOTATIONS.parents[3].parent / "shared" / "corpora" / "policy-pages" / "texts"
+    if len(annotations) < 30 or not texts.is_dir():
+        pytest.skip("needs the annotated policy pages and ../shared/corpora/policy-pages/texts")
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    for path in annotations[:15] + annotations[-15:]:  # pages of both halves of the corpus: several sites
+        shutil.copy(path, folder / path.name)
+    out = tmp_path / "detector"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "200"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([str(TILTAK), "train-measures", "--annotations", str(folder), "--out", str(out),
+                           "--folds", "3"], capture_output=True, text=True, env=env, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "30 pages, grouped cross-validated F1" in done.stdout
+    card = json.loads((out / "card.json").read_text(encoding="utf-8"))
+    assert card["training_data"]["pages"] == 30
+    for method in ("model", "rules"):
+        overall = card["evaluation"][method]["overall"]
+        assert overall["tp"] + overall["fn"] == card["training_data"]["gold_measures"]
+    detector = _load(out)
+    assert 0.0 < detector.threshold < 1.0
+    assert "## Verdict" in (out / "README.md").read_text(encoding="utf-8")

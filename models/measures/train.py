@@ -294,15 +294,21 @@ def main(argv: list[str] | None = None) -> int:
         card = json.loads((args.out / CARD_JSON).read_text(encoding="utf-8"))
         atomic_write_text(args.out / CARD_MD, model_card(card))
         return 0
-    return train(args.annotations, args.out, args.folds, save=not args.no_save)
+    train(args.annotations, args.out, args.folds, save=not args.no_save)
+    return 0
 
 
-def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -> int:
+def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -> dict:
+    """Evaluate (nested grouped cross-validation, seeds), fit on every page and write the artifact, card.json and
+    README.md to ``out`` (unless not ``save``); returns the card (without artifact fields when not saved)."""
     import skops.io
 
     started = time.time()
     config = PipelineConfig()
     pages = load_pages(annotations, config)
+    if len({page.site for page in pages}) < folds:
+        raise ValueError(f"{annotations}: pages from {len({page.site for page in pages})} sites; grouped "
+                         f"cross-validation needs at least {folds} (--folds)")
     print(f"{len(pages)} pages, {sum(len(p.data.candidates) for p in pages)} candidates, "
           f"{sum(int(p.labels.sum()) for p in pages)} positive, {sum(len(p.gold) for p in pages)} gold measures "
           f"({time.time() - started:.0f} s)", file=sys.stderr)
@@ -319,8 +325,10 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
                       "rules_without": rules_figures["pages_without_measures"],
                       "seeds": {k: v for k, v in seeds.items() if k.startswith("overall")},
                       "threshold": threshold, "fold_thresholds": fold_thresholds}, indent=1), file=sys.stderr)
+    evaluation = {"fold_thresholds": fold_thresholds, "model": model_figures, "rules": rules_figures,
+                  "seeds_never_trained_on": seeds}
     if not save:
-        return 0
+        return {"name": MODEL_NAME, "threshold": threshold, "evaluation": evaluation}
     artifact = out / ARTIFACT
     out.mkdir(parents=True, exist_ok=True)
     data = skops.io.dumps({"detector": models[0], "strength": models[1], "features": FEATURES}, compression=8)
@@ -339,7 +347,8 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
                  "(C=4) over the same features for strength",
         "features": FEATURES,
         "training_data": {
-            "annotations": "corpus/annotations/policy-pages/first",
+            "annotations": str(annotations.resolve().relative_to(ROOT)) if annotations.resolve().is_relative_to(ROOT)
+            else str(annotations),
             "annotation_files_sha256": hashlib.sha256(b"".join(
                 hashlib.sha256(p.read_bytes()).digest() for p in annotation_files)).hexdigest(),
             "pages": len(pages), "sites": len({p.site for p in pages}),
@@ -365,7 +374,7 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
     atomic_write_text(out / CARD_JSON, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / CARD_MD, model_card(card))
     print(f"wrote {artifact} and its card ({time.time() - started:.0f} s)", file=sys.stderr)
-    return 0
+    return card
 
 
 def _row(name: str, figures_: dict) -> str:
