@@ -44,8 +44,12 @@ SPEECH_VERBS = frozenset({
     "meiner", "påpeke", "påpeker", "peke", "peker", "legge", "slå", "slår", "melde", "melder", "uttale", "uttaler",
 })
 # A quote's attribution at the end of its sentence ("…, sier statsråden"): the quote is the candidate without it.
-_ATTRIBUTION_END = re.compile(r"[,–]?\s+(?:sier|sa|seier|skriver|skriv|forteller|fortel|understreker|understrekar|"
-                              r"mener|meiner|påpeker|peikar|legger til|legg til)\s[^,.;:!?]{1,80}$", re.IGNORECASE)
+# "(?<!\s)": the run of spaces before the verb is read from its first space only (from every space of a long run,
+# "\s+" re-read the rest of the run each time: quadratic).
+_ATTRIBUTION_END = re.compile(r"(?<!\s)(?:\s*[,–])?\s+(?:sier|sa|seier|skriver|skriv|forteller|fortel|understreker|"
+                              r"understrekar|mener|meiner|påpeker|peikar|legger til|legg til)\s[^,.;:!?]{1,80}$",
+                              re.IGNORECASE)
+_ATTRIBUTION_TAIL = 120
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubj:pass", "expl"})
 MIN_CHARS = 3
 
@@ -143,7 +147,9 @@ def find_candidates(structured: StructuredText, doc: Doc, rule_measures: list[Me
             continue  # a list's intro, not a measure itself (the items are)
         add(start, end, KIND_SENTENCE, block, (start, end))
         sentence = text[start:end].rstrip(" .")
-        if attribution := _ATTRIBUTION_END.search(sentence):
+        # Only the sentence's tail can hold the attribution (a verb and at most 80 characters): searched from every
+        # offset of a long sentence, "\s+" re-read a run of spaces once per start (quadratic).
+        if attribution := _ATTRIBUTION_END.search(sentence, max(0, len(sentence) - _ATTRIBUTION_TAIL)):
             add(start, start + attribution.start(), KIND_QUOTE, block, (start, end))
         reported = _reported_start(doc, start, end)
         if reported is not None and reported > start:
