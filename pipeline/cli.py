@@ -43,6 +43,21 @@ def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
     return typer.Exit(code)
 
 
+def use_prefect_api(ctx: typer.Context, port: int | None = None):
+    """The Prefect API this command's flow runs go to (``pipeline.prefect_server.prefect_api``), held until the
+    command ends. Called after the command's own checks and before Prefect is imported (it reads PREFECT_API_URL at
+    import)."""
+    from pipeline.prefect_server import ServerError, prefect_api
+
+    def announce(message: str) -> None:
+        errors.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        return ctx.with_resource(prefect_api(port=port, announce=announce))
+    except ServerError as exc:
+        raise fail(str(exc)) from exc
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"tiltak {__version__}")
@@ -109,6 +124,7 @@ def _check_output_folder(out: Path, settings: dict[str, Path | None]) -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Documents or folders (PDF, HTML, DOCX, TXT, MD).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("outputs"),
     nlp: Annotated[str, typer.Option(help="spaCy pipeline: best, a package name, a directory, or blank.")] = "best",
@@ -195,6 +211,8 @@ def run(
         if problem := availability().problem:  # the scanned pages will carry the same warning; the run goes on
             errors.print(f"warning: --ocr: {problem}", markup=False, highlight=False, soft_wrap=True)
 
+    # Everything above is checked before any Prefect server is contacted or started.
+    server = use_prefect_api(ctx)
     from flows import dask_runner, process_corpus, progress_listener
     from pipeline.outputs import new_run_id
     from pipeline.workers import RunInterrupted, interruptible
@@ -215,7 +233,7 @@ def run(
         # SIGINT / SIGTERM: the run stops its workers, writes what finished and raises RunInterrupted; a second
         # signal kills every process the run started and exits at once.
         with interruptible(), progress:
-            bar = progress.add_task("starting Prefect", total=len(documents), current="")
+            bar = progress.add_task("starting the flow run", total=len(documents), current="")
 
             def advance(record) -> None:
                 progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
@@ -240,6 +258,8 @@ def run(
     )
     model = manifest["nlp_model"]
     console.print(f"NLP model: {model['name']} {model['version']} ({model['kind']})", highlight=False)
+    if manifest.get("flow_run_id") and (link := server.flow_run_url(manifest["flow_run_id"])):
+        console.print(f"Prefect flow run: {link}", highlight=False, soft_wrap=True)
     for record in manifest["documents"]:
         if record["status"] == "failed":
             errors.print(f"failed: {record['source']}: {record['stage']}: {record['error']}",
