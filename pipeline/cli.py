@@ -512,9 +512,11 @@ from pipeline.cli_doctor import register as _register_doctor  # noqa: E402
 from pipeline.cli_export import register as _register_export  # noqa: E402
 from pipeline.cli_report import register as _register_report  # noqa: E402
 from pipeline.cli_serve import register as _register_serve  # noqa: E402
+from pipeline.cli_server import register as _register_server  # noqa: E402
 
 _register_compare(app)
 _register_export(app)
 _register_report(app)
 _register_serve(app)
+_register_server(app)
 _register_doctor(app)
