@@ -62,16 +62,19 @@ def start(
 ) -> None:
     """Start the local server now (commands start it themselves when needed)."""
     from pipeline.cli import console, errors, fail
-    from pipeline.prefect_server import ServerError, ensure_server, server_status
+    from pipeline.prefect_server import ServerError, ensure_server
 
-    before, _ = server_status()
+    started: list[str] = []
+
+    def announce(message: str) -> None:  # called only when this command starts the server
+        started.append(message)
+        errors.print(message, markup=False, highlight=False, soft_wrap=True)
+
     try:
-        state = ensure_server(port=port, idle=idle_minutes, announce=lambda message: errors.print(
-            message, markup=False, highlight=False, soft_wrap=True))
+        state = ensure_server(port=port, idle=idle_minutes, announce=announce)
     except ServerError as exc:
         raise fail(str(exc)) from exc
-    fresh = before is None or before.supervisor_pid != state.supervisor_pid
-    console.print(_describe(state, "started" if fresh else "already running"), highlight=False, soft_wrap=True)
+    console.print(_describe(state, "started" if started else "already running"), highlight=False, soft_wrap=True)
     if note := _explicit_api_note():
         console.print(note, highlight=False, soft_wrap=True)
 

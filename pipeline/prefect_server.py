@@ -383,6 +383,7 @@ def ensure_server(prefect_home: Path | None = None, *, port: int | None = None, 
                                       "it first with `tiltak server stop`")
                 if lease:
                     _take_lease(folder)
+                _touch(folder / "last-used")
                 return state
         if state is not None:  # crashed, killed or not answering: replaced
             _stop_recorded(folder, state)
@@ -393,6 +394,7 @@ def ensure_server(prefect_home: Path | None = None, *, port: int | None = None, 
         state = _start(folder, home, chosen, minutes)
         if lease:
             _take_lease(folder)
+        _touch(folder / "last-used")  # the idle time counts from now, not from when the start began
         return state
 
 
