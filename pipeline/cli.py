@@ -211,6 +211,10 @@ def run(
         if problem := availability().problem:  # the scanned pages will carry the same warning; the run goes on
             errors.print(f"warning: --ocr: {problem}", markup=False, highlight=False, soft_wrap=True)
 
+    if runner == "default":  # the models load in the analysis workers' fork server while Prefect gets ready
+        from pipeline.process import prestart_analysis_workers
+
+        prestart_analysis_workers(settings)
     # Everything above is checked before any Prefect server is contacted or started.
     server = use_prefect_api(ctx)
     from flows import dask_runner, process_corpus, progress_listener

@@ -230,6 +230,28 @@ def analysis_pool(config: PipelineConfig, size: int) -> WorkerPool:
                       max_memory_mb=config.max_memory_mb, prestart=True)
 
 
+def prestart_analysis_workers(config: PipelineConfig) -> None:
+    """Start the fork server of ``analysis_pool(config, …)`` now, in the background: it imports the pipeline and loads
+    the models while the caller sets up its run (imports Prefect, creates the flow run), so that the run's workers,
+    forked from it, are ready sooner. Only once a command's checks have passed: nothing is loaded for a mistake."""
+    import multiprocessing
+    import os
+    from multiprocessing import forkserver
+
+    from pipeline.workers import FORKSERVER_INIT, PRELOAD, _initializer_as_json, _start_lock, can_start_workers
+
+    if not can_start_workers():
+        return
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    with _start_lock:
+        if (announced := _initializer_as_json(load_models, (config.model_dump(mode="json"),))) is not None:
+            os.environ[FORKSERVER_INIT] = announced
+        try:
+            forkserver.ensure_running()  # returns once the fork server is spawned; it loads the models by itself
+        finally:
+            os.environ.pop(FORKSERVER_INIT, None)
+
+
 def _analyse_in_worker(path: str, settings: dict) -> dict:
     return analysis_outcome(Path(path), PipelineConfig(**settings))
 
