@@ -47,6 +47,13 @@ def _get_json(url: str, body: dict | None = None):
         return json.loads(response.read())
 
 
+def _dashboard_page(url: str) -> bool:
+    """The dashboard answers ``url`` with its page, as it does a browser (its routes are served for HTML requests)."""
+    request = urllib.request.Request(url, headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=30) as page:
+        return page.status == 200 and b"<html" in page.read().lower()
+
+
 @pytest.fixture
 def local_home(tmp_path: Path):
     """A Prefect home of the test's own; whatever server a test started there is stopped afterwards."""
@@ -113,8 +120,7 @@ def test_the_local_server_is_started_once_reused_shown_and_stopped(tmp_path: Pat
         assert flow_run["state"]["type"] == "COMPLETED"
         tasks = _get_json(f"{state.api_url}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
         assert {task["name"].split(" ")[0] for task in tasks} >= {"fingerprint", "analyse", "write"}
-    with urllib.request.urlopen(state.dashboard_url, timeout=30) as page:  # the dashboard is served there
-        assert page.status == 200 and b"<html" in page.read().lower()
+    assert _dashboard_page(links[1])  # the dashboard is served there
 
     status, _ = _tiltak(["server", "status", "--json"], env, timeout=60)
     shown = json.loads(status.stdout)
@@ -196,3 +202,40 @@ def test_a_crashed_server_is_replaced_once_by_concurrent_commands_and_an_idle_on
     assert process_token(replacement.server_pid) != replacement.server_token
     log = (state_folder(local_home) / "server.log").read_text()
     assert "local Prefect server stopped: idle for 0.1 minutes" in log
+
+
+def test_scheduled_serve_prints_its_own_server_address_and_registers_there(tmp_path: Path, local_home: Path):
+    port = _free_port()
+    env = _env(local_home, TILTAK_SERVER_PORT=str(port))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        serving = subprocess.Popen([str(TILTAK), "serve", "--interval-minutes", "60", "--inbox", str(inbox), "--out",
+                                    str(tmp_path / "out"), "--nlp", "blank", "--port", str(port)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deployment = None
+        deadline = time.monotonic() + 300
+        while deployment is None and time.monotonic() < deadline:
+            assert serving.poll() is None, log_path.read_text()
+            try:
+                deployment = _get_json(f"{api}/deployments/name/ingest/tiltak-ingest")
+            except OSError:  # the server is starting, or the deployment is not registered yet
+                time.sleep(1)
+        assert deployment is not None, log_path.read_text()
+        assert deployment["parameters"]["inbox"] == str(inbox)
+        printed = log_path.read_text()
+        assert f"Prefect server {api}, dashboard http://127.0.0.1:{port}" in printed
+        assert f"deployment: http://127.0.0.1:{port}/deployments" in printed
+        assert f"run it now: PREFECT_API_URL={api} prefect deployment run 'ingest/tiltak-ingest'" in printed
+        assert "4200" not in printed
+        assert _dashboard_page(f"http://127.0.0.1:{port}/deployments")
+    finally:
+        os.killpg(serving.pid, signal.SIGTERM)
+        try:
+            serving.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serving.pid, signal.SIGKILL)
+            serving.wait(10)
