@@ -189,7 +189,7 @@ def run(
 
     from pydantic import ValidationError
 
-    from pipeline.classify import load_classifier
+    from pipeline.classify import check_classifier
     from pipeline.config import PipelineConfig
     from pipeline.nlp import check_nlp_source
 
@@ -200,7 +200,7 @@ def run(
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
                     else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
         check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
-        load_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+        check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise fail(f"{config or 'settings'}: {problems}") from exc
