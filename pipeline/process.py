@@ -209,6 +209,9 @@ _WARM_UP_TEXT = ("Plan for bedre samarbeid\n\nKommunene skal samarbeide tettere 
                  "For å nå målet vil regjeringen:\n\n- etablere et nytt kontor\n- styrke opplæringen\n")
 
 
+_warmed_up: set[str] = set()
+
+
 def load_models(settings: dict) -> None:
     """A worker's initializer: the spaCy pipeline and the classifier, loaded once for every document it analyses,
     and one small document analysed to warm the extractors up."""
@@ -217,6 +220,9 @@ def load_models(settings: dict) -> None:
     config = PipelineConfig(**settings)
     load_nlp(config.nlp, trusted=config.trust_nlp)
     load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+    if config.config_hash in _warmed_up:  # a worker forked from a fork server that warmed these models up already
+        return
+    _warmed_up.add(config.config_hash)
     with tempfile.TemporaryDirectory(prefix="tiltak-warm-up-") as folder:
         sample = Path(folder) / "warm-up.txt"
         sample.write_text(_WARM_UP_TEXT, encoding="utf-8")
