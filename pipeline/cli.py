@@ -255,6 +255,12 @@ def run(
             progress.update(bar, description="done", current="")
     except RunInterrupted as exc:
         raise _interrupted(exc, out, run_id, len(documents)) from None
+    except Exception as exc:
+        # A signal that landed inside Prefect's engine while it was creating a task run: Prefect's crash handling
+        # then fails with an error of its own ("Task run is not set"), with the interruption as its context.
+        if (signalled := _interruption_behind(exc, RunInterrupted)) is None:
+            raise
+        raise _interrupted(signalled, out, run_id, len(documents)) from None
 
     counts = manifest["counts"]
     console.print(
@@ -271,6 +277,16 @@ def run(
                          markup=False, highlight=False, soft_wrap=True)
     if counts["failed"]:
         raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+def _interruption_behind(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _interrupted(exc, out: Path, run_id: str, total: int) -> typer.Exit:
