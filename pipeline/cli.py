@@ -489,6 +489,7 @@ def _classifier_figures(config) -> dict:
 
 @app.command("train-classifier")
 def train_classifier(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Option(help="Labelled measures (JSONL: text, label).")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: the shipped one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default models/focus_area).")] = None,
@@ -500,7 +501,6 @@ def train_classifier(
     """Train the focus-area classifier (a Prefect flow): cross-validated metrics, held-out test, threshold, skops
     artifact, card."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows import train_classifier as train_flow
     from models.focus_area.train import DEFAULT_DATA, DEFAULT_OUT, DEFAULT_TEST
 
     data = data or DEFAULT_DATA
@@ -509,6 +509,9 @@ def train_classifier(
     for path in (data, taxonomy, test):
         if path is not None and not path.is_file():
             raise fail(f"{path}: no such file")
+    use_prefect_api(ctx)
+    from flows import train_classifier as train_flow
+
     try:
         card = train_flow(data=str(data), out=str(out or DEFAULT_OUT), taxonomy=str(taxonomy) if taxonomy else None,
                           version=version, test=str(test) if test else None)
