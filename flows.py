@@ -567,6 +567,20 @@ def train_classifier(data: str, out: str, taxonomy: str | None = None, version: 
     return train_classifier_task(data, taxonomy, out, version, test)
 
 
+@task(name="train-measure-detector")
+def train_measures_task(annotations: str, out: str, folds: int) -> dict:
+    from models.measures.train import train
+
+    return train(Path(annotations), Path(out), folds)
+
+
+@flow(name="train-measures", validate_parameters=True, persist_result=False, result_serializer="json")
+def train_measures(annotations: str, out: str, folds: int = 5) -> dict:
+    """Train the measure detector on the annotated real pages (models/measures/train.py): grouped cross-validated
+    figures, seeds, skops artifact and card written to ``out``."""
+    return train_measures_task(annotations, out, folds)
+
+
 @task(name="load-document-json", task_run_name="load {path}")
 def load_result_task(path: str) -> dict:
     from pipeline.compare import load_result

@@ -172,18 +172,63 @@ def _drop_restated(measures: list[Measure], containment: float) -> list[Measure]
     return kept
 
 
-def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Extraction:
+def _rule_measures(structured: StructuredText, doc: Doc, config: PipelineConfig) -> list[Measure]:
     prose_rules = load_prose_rules(config.prose_measures, config.actors)
     strength_rules = load_strength_rules(config.commitments)
-    gazetteer = load_gazetteer(config.actors)
-    page_at = getattr(structured, "page_at", None)
-
     list_rules = load_list_intro_rules(config.list_intros, config.actors)
     listed = _drop_restated([*extract_list_measures(structured, list_rules, prose_rules.antecedent_before),
                              *extract_table_measures(structured, list_rules)], containment=0.8)
     listed += extract_item_sentences(structured, prose_rules, strength_rules, listed)
     prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed)
-    measures = sorted([*listed, *prose], key=lambda m: m.start)
+    return sorted([*listed, *prose], key=lambda m: m.start)
+
+
+def _model_measures(structured: StructuredText, doc: Doc, config: PipelineConfig, rule_measures: list[Measure],
+                    min_confidence: float | None) -> tuple[list[Measure], dict[int, str]]:
+    """The detector's measures (method "model", with its confidence), and the strength it gives each, by index.
+    The rule measures are among its features: they are not output themselves."""
+    from extractors.detector import METHOD_MODEL, detector_input, feature_rules, load_detector
+
+    detector = load_detector(config.measure_model)
+    data = detector_input(structured, doc, rule_measures, feature_rules(config))
+    measures, strengths = [], {}
+    for detection in detector.detect(data, min_confidence):
+        candidate = detection.candidate
+        strengths[len(measures)] = detection.strength
+        measures.append(Measure(id="", text=candidate.text, start=candidate.start, end=candidate.end,
+                                page=structured.page_at(candidate.start) if hasattr(structured, "page_at")
+                                else candidate.block.page,
+                                block_id=candidate.block.id, section=structured.section_path(candidate.block),
+                                intro=structured.block_text(structured.block_by_id(candidate.block.intro_block))
+                                if candidate.block.intro_block else None,
+                                method=METHOD_MODEL, confidence=detection.confidence))
+    return measures, strengths
+
+
+def extract_with_rules(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Extraction:
+    """``extract`` with the rule extractor deciding, whatever the config says (the detector's training input)."""
+    return _extract(structured, doc, config, "rules", None)
+
+
+def extract(structured: StructuredText, doc: Doc, config: PipelineConfig, min_confidence: float | None = None
+            ) -> Extraction:
+    """Measures by ``config.measure_detector`` ("rules", or "model": the trained detector, keeping measures of at
+    least ``min_confidence``, else ``config.min_confidence``, else its card's threshold), then actors and
+    commitments."""
+    threshold = min_confidence if min_confidence is not None else config.min_confidence
+    return _extract(structured, doc, config, config.measure_detector, threshold)
+
+
+def _extract(structured: StructuredText, doc: Doc, config: PipelineConfig, detector: str,
+             min_confidence: float | None) -> Extraction:
+    strength_rules = load_strength_rules(config.commitments)
+    gazetteer = load_gazetteer(config.actors)
+    page_at = getattr(structured, "page_at", None)
+
+    measures = _rule_measures(structured, doc, config)
+    model_strengths: dict[int, str] = {}
+    if detector == "model":
+        measures, model_strengths = _model_measures(structured, doc, config, measures, min_confidence)
     for number, measure in enumerate(measures, start=1):
         measure.id = f"m{number}"
 
@@ -193,4 +238,6 @@ def extract(structured: StructuredText, doc: Doc, config: PipelineConfig) -> Ext
     lemmatised = doc.has_annotation("LEMMA")  # once: it reads every token of the document
     commitments = [_commitment(m, doc, strength_rules, mentions, gazetteer, structured, lemmatised)
                    for m in measures]
+    for index, strength in model_strengths.items():  # the model's strength, learned with the rule verdict as a feature
+        measures[index].strength = commitments[index].strength = strength
     return Extraction(measures, actors, persons, commitments)

@@ -24,6 +24,7 @@ import yaml
 
 from pipeline.rule_patterns import check_rules, compile_rule
 from pipeline.schema import Block, BlockKind, Measure
+from pipeline.structure import is_contents_line
 
 METHOD_LIST_UNDER_INTRO = "list_under_intro"
 
@@ -493,7 +494,8 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
             rules.measure_headings, doc.text[before.start : before.end])
         # The first header cell names the column of measures: "Tiltak", or "Regjeringen vil:" as in roadmaps.
         first_cell = header.split(_CELL_SEPARATOR)[0]
-        measure_column = bool(_MEASURE_COLUMN.match(header)) or _any(rules.measure_headings, first_cell)
+        measure_column = (bool(_MEASURE_COLUMN.match(header)) or _any(rules.measure_headings, first_cell)) and not \
+            is_contents_line(header)  # a contents entry "1 Tiltak for … . . . 5" heads no column of measures
         if measure_column or titled:
             body = rows[1:] if measure_column else rows
             for row in body:

@@ -218,21 +218,25 @@ def artifact_types(data: bytes, artifact: Path) -> dict[str, set[str]]:
     return found
 
 
-def check_artifact_types(data: bytes, artifact: Path) -> list[str]:
-    """Refuse an artifact naming any type outside ``ALLOWED_ARTIFACT_TYPES`` (or rebuilt another way); returns the
-    types skops reports as untrusted, all of them listed there, for ``skops.io.loads(trusted=...)``."""
+def check_artifact_types(data: bytes, artifact: Path, allowed: dict[str, frozenset[str]] | None = None,
+                         what: str = "a focus-area classifier", listed_in: str = "pipeline.classify."
+                         "ALLOWED_ARTIFACT_TYPES") -> list[str]:
+    """Refuse an artifact naming any type outside ``allowed`` (default ``ALLOWED_ARTIFACT_TYPES``; the measure
+    detector passes its own list) or rebuilt another way; returns the types skops reports as untrusted, all of them
+    listed there, for ``skops.io.loads(trusted=...)``."""
     import skops.io
 
+    allowed = ALLOWED_ARTIFACT_TYPES if allowed is None else allowed
     found = artifact_types(data, artifact)
-    refused = sorted(f"{name} ({', '.join(sorted(loaders - ALLOWED_ARTIFACT_TYPES.get(name, frozenset())))})"
-                     for name, loaders in found.items() if not loaders <= ALLOWED_ARTIFACT_TYPES.get(name, frozenset()))
+    refused = sorted(f"{name} ({', '.join(sorted(loaders - allowed.get(name, frozenset())))})"
+                     for name, loaders in found.items() if not loaders <= allowed.get(name, frozenset()))
     # skops's own audit as well: anything it would ask about must be listed too.
     untrusted = skops.io.get_untrusted_types(data=data)
-    refused += sorted(name for name in untrusted if name not in ALLOWED_ARTIFACT_TYPES and name not in found)
+    refused += sorted(name for name in untrusted if name not in allowed and name not in found)
     if refused:
         raise ClassifierError(f"{artifact}: refused before loading: it names {', '.join(refused)}: "
-                              f"{'types' if len(refused) > 1 else 'a type'} a focus-area classifier never needs (and "
-                              "could run code); only the types in pipeline.classify.ALLOWED_ARTIFACT_TYPES load")
+                              f"{'types' if len(refused) > 1 else 'a type'} {what} never needs (and "
+                              f"could run code); only the types in {listed_in} load")
     return untrusted
 
 

@@ -142,6 +142,12 @@ def run(
     ocr: Annotated[bool, typer.Option(
         "--ocr", help="Read PDF pages without a text layer (scans) by OCR: Tesseract, Norwegian (the ocr extra and "
         "apt-get install tesseract-ocr tesseract-ocr-nor; see tiltak doctor).")] = False,
+    measure_detector: Annotated[str | None, typer.Option(
+        "--measure-detector", help="Who decides which candidates are measures: rules (the hand-written rules) or "
+        "model (the trained detector in models/measures, the rules among its features).")] = None,
+    min_confidence: Annotated[float | None, typer.Option(
+        "--min-confidence", min=0.0, max=1.0, help="With the model detector: keep measures of at least this "
+        "confidence (default: the threshold chosen in cross-validation, in models/measures/card.json).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached analyses and redo them.")] = False,
     wait_lock: Annotated[float | None, typer.Option(
         "--wait-lock", help="Seconds to wait while another run writes to OUT (default 600).")] = None,
@@ -163,6 +169,8 @@ def run(
         raise fail(f"--runner must be default or dask, not {runner!r}")
     if pdf_backend not in (None, "pdfplumber", "pypdfium2"):
         raise fail(f"--pdf-backend must be pdfplumber or pypdfium2, not {pdf_backend!r}")
+    if measure_detector not in (None, "rules", "model"):
+        raise fail(f"--measure-detector must be rules or model, not {measure_detector!r}")
     if runner != "dask" and (dask_address or workers):
         raise fail("--dask-address and --workers need --runner dask")
     if dask_address and workers:
@@ -195,12 +203,18 @@ def run(
 
     overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
                  "pdf_backend": pdf_backend, "ocr": ocr or None, "trust_classifier": trust_classifier or None,
-                 "trust_nlp": trust_nlp or None}
+                 "trust_nlp": trust_nlp or None, "measure_detector": measure_detector,
+                 # as text: the flow's overrides are strings and flags (PipelineConfig reads the number back)
+                 "min_confidence": None if min_confidence is None else repr(min_confidence)}
     try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
                     else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
         check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
         check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+        if settings.measure_detector == "model":
+            from extractors.detector import load_detector
+
+            load_detector(settings.measure_model)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise fail(f"{config or 'settings'}: {problems}") from exc
@@ -528,6 +542,33 @@ def train_classifier(
 
     console.print(f"trusted on this machine (sha256 {card['artifact_sha256'][:12]}… recorded in {trust_list_path()}); "
                   "elsewhere it loads only with --trust-classifier", highlight=False)
+
+
+@app.command("train-measures")
+def train_measures(
+    annotations: Annotated[Path | None, typer.Option(
+        help="Folder of page annotations (default corpus/annotations/policy-pages/first; texts from ../shared).",
+    )] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default models/measures).")] = None,
+    folds: Annotated[int, typer.Option(help="Grouped cross-validation folds (by site).", min=3)] = 5,
+) -> None:
+    """Train the measure detector (a Prefect flow): grouped cross-validated figures beside the rules', seeds,
+    threshold, skops artifact, card."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import train_measures as train_flow
+    from models.measures.train import DEFAULT_ANNOTATIONS, HERE
+
+    annotations = annotations or DEFAULT_ANNOTATIONS
+    if not annotations.is_dir():
+        raise fail(f"{annotations}: no such folder")
+    try:
+        card = train_flow(annotations=str(annotations), out=str(out or HERE), folds=folds)
+    except (TiltakError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    model, rules = card["evaluation"]["model"]["overall"], card["evaluation"]["rules"]["overall"]
+    console.print(f"{card['name']} {card['version']}: {card['training_data']['pages']} pages, grouped cross-validated "
+                  f"F1 {model['f1']:.3f} (precision {model['precision']:.3f}, recall {model['recall']:.3f}; rules "
+                  f"{rules['f1']:.3f}), threshold {card['threshold']} → {out or HERE}", highlight=False)
 
 
 # Commands that live in their own modules (each module's register() adds its commands to this app).

@@ -43,6 +43,14 @@ class PipelineConfig(BaseModel):
     trust_nlp: bool = Field(
         default=False, description="Load a spaCy pipeline folder whose config names factories or registered "
         "functions from outside spaCy and tiltak (an installed package's code would run), or sources components.")
+    measure_detector: Literal["rules", "model"] = Field(
+        default="rules", description="Who decides which candidates are measures: 'rules' (the hand-written list, prose "
+        "and table rules) or 'model' (the trained detector in measure_model, with the rules among its features).")
+    measure_model: Path = Field(default=MODELS / "measures", description="Folder of the measure detector (card.json "
+                                "and its skops artifact); read when measure_detector = 'model'.")
+    min_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="With measure_detector = 'model': keep the measures the detector "
+        "gives at least this confidence (default: the threshold in its card, chosen in cross-validation).")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
     pdf_backend: Literal["pdfplumber", "pypdfium2"] = Field(
@@ -72,6 +80,8 @@ class PipelineConfig(BaseModel):
         # The trust flags decide whether a model may load and the memory limit whether an analysis finishes, not
         # what an analysis contains: both stay out of the hash.
         excluded = {*self._data_files(), *self._trust_flags(), "max_memory_mb"}
+        if self.measure_detector == "rules":  # the default: the same hash (and cached analyses) as before the model
+            excluded |= {"measure_detector", "measure_model", "min_confidence"}
         digest.update(json.dumps(self.model_dump(mode="json", exclude=excluded), sort_keys=True).encode())
         for name in sorted(self._data_files()):
             path: Path = getattr(self, name)
@@ -83,6 +93,9 @@ class PipelineConfig(BaseModel):
         # The classifier's card names its artifact's sha256: a retrained classifier changes the hash.
         card = self.classifier / "card.json"
         digest.update(card.read_bytes() if card.is_file() else b"no classifier")
+        if self.measure_detector == "model":  # a retrained detector changes the hash
+            detector_card = self.measure_model / "card.json"
+            digest.update(detector_card.read_bytes() if detector_card.is_file() else b"no detector")
         return digest.hexdigest()
 
     @staticmethod
@@ -102,7 +115,7 @@ class PipelineConfig(BaseModel):
             raise TiltakError(f"{path}: cannot read config: {exc}") from exc
         values = values.get("tiltak", values)
         base = path.parent
-        for name in (*cls._data_files(), "classifier"):
+        for name in (*cls._data_files(), "classifier", "measure_model"):
             if name in values:
                 values[name] = (base / values[name]).resolve()
         return cls(**{**values, **{k: v for k, v in overrides.items() if v is not None}})

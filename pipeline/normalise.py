@@ -1,7 +1,8 @@
 """Normalisation that Norwegian PDFs and office files need, line by line, before structure is detected.
 
 * characters: Unicode NFC, soft hyphens dropped, typographic ligatures (ﬁ, ﬂ …) spelled out, no-break and thin
-  spaces made plain spaces, zero-width and control characters dropped, symbol-font bullets made "•";
+  spaces (and a symbol font's private-use space U+F020) made plain spaces, zero-width and control characters
+  dropped, symbol-font bullets made "•" (its dash "–");
 * page furniture: running headers and footers (a line at the top or bottom of several pages that differs only in
   its numbers) and page numbers are removed, and what was removed is reported;
 * hyphenation: a word split across a line break is joined ("helse-⏎næringen" → "helsenæringen"), while real
@@ -21,12 +22,15 @@ from pipeline.source import SourceLine
 
 LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st",
              "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij"}
+# U+F020 is the space of a symbol font (Symbol, Wingdings) as Word writes it after a bullet ("\uf0b7\uf020Tekst").
 SPACES = {"\u00a0", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008", "\u2009", "\u200a",
-          "\u202f", "\u205f", "\u3000", "\t"}
+          "\u202f", "\u205f", "\u3000", "\t", "\uf020"}
 DROPPED = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 SYMBOL_FONT_BULLETS = {"\uf0b7", "\uf0a7", "\uf076", "\uf0d8", "\uf0fc", "\uf0a8", "\uf06e", "\uf0be"}
+# The symbol font's minus or dash (U+F02D, Symbol 0x2D) set as a bullet: a dash item, "–".
+SYMBOL_FONT_DASHES = {"\uf02d"}
 _TRANSLATION = str.maketrans({**LIGATURES, **dict.fromkeys(SPACES, " "), **dict.fromkeys(DROPPED, None),
-                              **dict.fromkeys(SYMBOL_FONT_BULLETS, "•"),
+                              **dict.fromkeys(SYMBOL_FONT_BULLETS, "•"), **dict.fromkeys(SYMBOL_FONT_DASHES, "–"),
                               **{chr(c): None for c in range(32) if c not in (9, 10)}, "\x7f": None})
 _MULTISPACE = re.compile(r" {2,}")
 
@@ -61,7 +65,9 @@ class RemovedLine:
 
 
 def _furniture_key(text: str) -> str:
-    return _DIGITS.sub("#", " ".join(text.casefold().split()))
+    """The line with its numbers blanked and its words in a fixed order: a book's mirrored running headers ("17 Prop.
+    1 LS 2025–2026" on even pages, "2025–2026 Prop. 1 LS 18" on odd ones) are one header."""
+    return " ".join(sorted(_DIGITS.sub("#", text.casefold()).split()))
 
 
 def _page_ends(lines: list[SourceLine], indexes: list[int], page_height: float | None) -> tuple[list[int], list[int]]:

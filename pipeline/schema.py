@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 SCHEMA_ID = f"https://tiltak.invalid/schemas/tiltak-document-{SCHEMA_VERSION}.schema.json"
 
 Offset = Annotated[int, Field(ge=0)]
@@ -102,7 +102,10 @@ class Measure(Span):
     intro: str | None = Field(default=None, description="The line that introduces the measure's list, if any.")
     verb: str | None = Field(default=None, description="Lemma of the action verb (or the deciding wording).")
     object: str | None = Field(default=None, description="The object phrase the action applies to.")
-    method: str = Field(description="Which extraction rule found the measure (e.g. 'list_under_intro').")
+    method: str = Field(description="Which extraction rule found the measure (e.g. 'list_under_intro'), or 'model' "
+                        "when the trained measure detector decided (measure_detector = \"model\").")
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="The measure detector's probability "
+                                     "that this is a measure; null for a measure the rules found.")
 
 
 class Mention(Span):

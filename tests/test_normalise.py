@@ -21,6 +21,9 @@ from pipeline.normalise import document_vocabulary, join_wrapped, normalise_line
         ("12\u202f000 kroner", "12 000 kroner"),  # narrow no-break space
         ("a\u030arlig m\u00f8te", "årlig møte"),  # NFD å → NFC å
         ("\uf0b7 styrke næringen", "• styrke næringen"),  # symbol-font bullet
+        ("•\uf020styrke næringen", "• styrke næringen"),  # a bullet and the symbol font's private-use space
+        ("\uf0b7\uf020\uf020styrke", "• styrke"),
+        ("\uf02d self-driving buses", "– self-driving buses"),  # a symbol font's dash set as a bullet
         ("  Sør-Norge\u200b  og   Nord-Norge\t", "Sør-Norge og Nord-Norge"),  # zero-width, runs of spaces
         ("Tromsø\x07\x1f", "Tromsø"),  # control characters
     ],
@@ -121,6 +124,23 @@ def test_header_with_changing_numbers_is_one_running_header(tmp_path):
 
     assert [line.text for line in kept] == ["Første side om havbruk.", "Andre side om økonomi."]
     assert {line.reason for line in removed} == {"running_header"}
+
+
+def test_mirrored_running_headers_of_even_and_odd_pages_are_one_header(tmp_path):
+    # A book puts the page number outside: first on even pages, last on odd ones. Pages cut out of it (here two odd
+    # pages among six) carry each form too rarely to be a running header by itself.
+    topics = ["skatt", "avgifter", "toll", "formue", "arv", "moms"]
+    pages = [[f"Denne siden handler om {topic}."] for topic in topics]
+    paths = [write_pdf(tmp_path / f"{n}.pdf", pages[n - 1:n], footer_page_numbers=False,
+                       header=f"(2025–2026) Prop. 1 LS {n}" if n in (3, 5) else f"{n} Prop. 1 LS (2025–2026)")
+             for n in range(1, 7)]
+    lines = [replace(line, page=n) for n, path in enumerate(paths, start=1) for line in load_document(path).lines]
+    heights = {n: load_document(path).pages[0].height for n, path in enumerate(paths, start=1)}
+
+    kept, removed = remove_page_furniture(lines, heights)
+
+    assert [line.text for line in kept] == [f"Denne siden handler om {topic}." for topic in topics]
+    assert [line.page for line in removed] == [1, 2, 3, 4, 5, 6]
 
 
 def test_single_page_document_keeps_everything(tmp_path):

@@ -1,6 +1,6 @@
 import json
 
-from pipeline.validate import SCHEMAS_DIR, document_errors, generated_schemas, render_schema
+from pipeline.validate import DOCUMENT_SCHEMA_FILE, SCHEMAS_DIR, document_errors, generated_schemas, render_schema
 
 
 def test_committed_schemas_are_generated_from_the_models():
@@ -10,13 +10,14 @@ def test_committed_schemas_are_generated_from_the_models():
 
 
 def test_schema_names_the_output_contract():
-    schema = json.loads(render_schema(generated_schemas()["tiltak-document-1.0.0.schema.json"]))
+    schema = json.loads(render_schema(generated_schemas()[DOCUMENT_SCHEMA_FILE]))
     assert {"document", "measures", "actors", "provenance"} <= set(schema["required"])
     measure = schema["$defs"]["Measure"]["properties"]
-    assert {"text", "start", "end", "page", "strength", "focus_area", "focus_area_score", "actors"} <= set(measure)
+    assert {"text", "start", "end", "page", "strength", "focus_area", "focus_area_score", "actors", "method",
+            "confidence"} <= set(measure)
     assert set(schema["$defs"]["Actor"]["properties"]) >= {"name", "type"}
 
 
 def test_validation_reports_schema_errors_with_their_path():
-    errors = document_errors({"schema_version": "1.0.0", "measures": "no"})
+    errors = document_errors({"schema_version": "1.1.0", "measures": "no"})
     assert any(e.startswith("(root): 'document' is a required property") for e in errors)

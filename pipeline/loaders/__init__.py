@@ -11,11 +11,13 @@ the config key that raises it, before the expensive work is done (``max_bytes`` 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,10 +143,11 @@ def _extension_warning(path: Path, fmt: SourceFormat) -> str | None:
 
 
 def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: str = "pdfplumber",
-                  ocr: bool = False) -> SourceDocument:
+                  ocr: bool = False, progress: Callable[[int, int], None] | None = None) -> SourceDocument:
     """Read ``path`` into a SourceDocument, choosing the loader by its content, within ``limits``. PDFs are read
-    by ``pdf_backend``: "pdfplumber" (with layout) or "pypdfium2" (plain text, faster); with ``ocr``, their pages
-    without a text layer are read by Tesseract (pipeline.loaders.ocr)."""
+    by ``pdf_backend``: "pdfplumber" (with layout) or "pypdfium2" (plain text, faster), telling ``progress``
+    (pages read, page count) after each page (by default a long PDF's progress is printed on stderr); with
+    ``ocr``, their pages without a text layer are read by Tesseract (pipeline.loaders.ocr)."""
     path = Path(path)
     try:
         # The size from the file system first: a file over max_bytes is never read into memory.
@@ -158,7 +161,7 @@ def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: st
 
     if pdf_backend not in ("pdfplumber", "pypdfium2"):
         raise ValueError(f"unknown PDF backend {pdf_backend!r}: use 'pdfplumber' or 'pypdfium2'")
-    pdf_reader = pdf.read if pdf_backend == "pdfplumber" else pdf.read_plain
+    pdf_reader = functools.partial(pdf.read if pdf_backend == "pdfplumber" else pdf.read_plain, progress=progress)
     reader = {SourceFormat.PDF: pdf_reader, SourceFormat.HTML: html.read,
               SourceFormat.DOCX: docx.read, SourceFormat.TEXT: text.read}[fmt]
     document = reader(path, data, limits)

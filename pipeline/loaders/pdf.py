@@ -2,18 +2,22 @@
 
 Layout is what later tells a heading from body text, a running header from the first line of a page, and a
 wrapped line from a new paragraph (pipeline.normalise). Pages are numbered from 1 as the reader counts them.
-Two-column pages are read column by column; a page larger than any paper (over 5 m on a side) is read as one
-column, with a warning, because the column detection's grid grows with the page's width in points.
+Lines, columns, bands and footnotes come from the page's characters (pipeline.loaders.pdf_layout); a page larger
+than any paper (over 5 m on a side) is read as one column, with a warning, because the column detection's grid
+grows with the page's width in points. A page that cannot be read is skipped with a warning.
 """
 
 from __future__ import annotations
 
 import io
 import statistics
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.loaders import NO_LIMITS, LoadLimits
+from pipeline.loaders import NO_LIMITS, LoadLimits, pdf_layout
 from pipeline.source import LineLayout, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 NO_TEXT_LAYER = "no_text_layer"
@@ -70,21 +74,11 @@ def _layout(line: dict) -> LineLayout:
                       bold=bool(chars) and bold >= 0.8 * len(chars))
 
 
-# Two text columns: at least this many rows of text on both sides of one vertical gutter, each side at least
-# this share of the page wide, the gutter somewhere in the middle band of the page and crossed by (almost) no row.
-_MIN_COLUMN_ROWS = 4
-_MIN_COLUMN_SHARE = 0.25
-_GUTTER_BAND = (0.3, 0.7)
-_WORD_GAP = 2.5  # points added to each side of a word, so the space between two words of a row is covered
 # Column detection holds a grid of one cell per point across per printed row. A page larger than any paper (A0 is
 # 2,384 points on its long side; 5 m is 14,173) or a grid past this many cells is read as one column instead,
 # with a warning: the grid of a page 20 million points wide would take gigabytes.
 MAX_PAGE_POINTS = 5000 / 25.4 * 72
 MAX_GRID_CELLS = 20_000_000
-
-
-class _TooLargeForColumns(Exception):
-    """The page is too large for column detection; it is read as one column."""
 
 
 def _oversized(page) -> str | None:
@@ -94,59 +88,36 @@ def _oversized(page) -> str | None:
     return None
 
 
-def _reading_regions(page) -> list[tuple[float, float, float, float] | None]:
-    """The page's regions in reading order: ``[None]`` (the whole page) for a single column, else the band above
-    the columns (title), the left column, the right column and the band below (footer).
+# Progress on the console for long documents: for PDFs of at least PROGRESS_MIN_PAGES pages, a line every
+# PROGRESS_EVERY_PAGES pages or PROGRESS_EVERY_SECONDS seconds, whichever comes first, and one at the last page.
+PROGRESS_MIN_PAGES = 50
+PROGRESS_EVERY_PAGES = 25
+PROGRESS_EVERY_SECONDS = 10.0
+Progress = Callable[[int, int], None]
+"""Called after each page with (pages read so far, the document's page count)."""
 
-    From the page's characters (already parsed for the text), one row per printed line and one cell per point,
-    in numpy: a few per cent of pdfplumber's own line extraction."""
-    import numpy as np
 
-    boxes = np.array([(c["top"], c["bottom"], c["x0"], c["x1"]) for c in page.chars if not c["text"].isspace()])
-    if len(boxes) < 20 * _MIN_COLUMN_ROWS:
-        return [None]
-    boxes = boxes[np.argsort(boxes[:, 0], kind="stable")]
-    tops, bottoms = boxes[:, 0], boxes[:, 1]
-    width = int(page.width) + 2
-    starts = np.clip((boxes[:, 2] - _WORD_GAP).astype(int), 0, width - 1)
-    ends = np.clip((boxes[:, 3] + _WORD_GAP).astype(int) + 1, 0, width - 1)
-    row_of = np.concatenate([[0], np.cumsum(np.diff(tops) >= 3)])  # a new printed line 3 points further down
-    rows = int(row_of[-1]) + 1
-    if rows * width > MAX_GRID_CELLS:
-        raise _TooLargeForColumns(f"{rows:,} rows of text across {page.width:,.0f} points")
-    edges = np.zeros((rows, width), dtype=np.int32)
-    np.add.at(edges, (row_of, starts), 1)
-    np.add.at(edges, (row_of, ends), -1)
-    covered = np.cumsum(edges, axis=1) > 0
-    first_x = covered.argmax(axis=1)
-    last_x = width - 1 - covered[:, ::-1].argmax(axis=1)
+class ConsoleProgress:
+    """The default progress of a long PDF: "tiltak: NAME: page 100 of 419 (23 pages/s)" on stderr (which a
+    worker process shares with the console that started the run)."""
 
-    xs = np.arange(int(_GUTTER_BAND[0] * page.width), int(_GUTTER_BAND[1] * page.width), 2)
-    crossing = covered[:, xs]
-    split = ~crossing & (first_x[:, None] < xs) & (last_x[:, None] > xs)
-    counts = split.sum(axis=0)
-    first_split = split.argmax(axis=0)
-    last_split = rows - 1 - split[::-1].argmax(axis=0)
-    crossed_before = np.vstack([np.zeros((1, len(xs)), dtype=int), np.cumsum(crossing, axis=0)])
-    columns = np.arange(len(xs))
-    crossed_between = crossed_before[last_split, columns] - crossed_before[first_split + 1, columns]
-    usable = (counts >= _MIN_COLUMN_ROWS) & (crossed_between == 0)
-    if not usable.any():
-        return [None]
-    pick = int(np.flatnonzero(usable)[counts[usable].argmax()])
-    x, split_rows = int(xs[pick]), np.flatnonzero(split[:, pick])
-    left = [np.flatnonzero(covered[i, :x]).max() - first_x[i] for i in split_rows]
-    right = [last_x[i] - (x + np.flatnonzero(covered[i, x:]).min()) for i in split_rows]
-    if min(statistics.median(left), statistics.median(right)) < _MIN_COLUMN_SHARE * page.width:
-        return [None]  # a table with a narrow column, or a marginal note: one column
-    # The columns run on above and below the rows they share, up to a row that crosses the gutter.
-    crossing_rows = np.flatnonzero(crossing[:, pick])
-    first = int(crossing_rows[crossing_rows < split_rows[0]].max(initial=-1)) + 1
-    last = int(crossing_rows[crossing_rows > split_rows[-1]].min(initial=rows)) - 1
-    top = float(tops[row_of == first].min()) - 1
-    bottom = float(bottoms[row_of == last].max()) + 1
-    return [(0, 0, page.width, top), (0, top, x, bottom), (x, top, page.width, bottom),
-            (0, bottom, page.width, page.height)]
+    def __init__(self, name: str, stream=None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.name, self.stream, self.clock = name, stream, clock
+        self.started = clock()
+        self.last_page, self.last_time = 0, self.started
+
+    def __call__(self, page: int, total: int) -> None:
+        if total < PROGRESS_MIN_PAGES:
+            return
+        now = self.clock()
+        if page < total and page - self.last_page < PROGRESS_EVERY_PAGES and now - self.last_time < (
+                PROGRESS_EVERY_SECONDS):
+            return
+        rate = page / max(now - self.started, 1e-6)
+        stream = self.stream or sys.stderr
+        shown = f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
+        print(f"tiltak: {self.name}: page {page} of {total} ({shown} pages/s)", file=stream, flush=True)
+        self.last_page, self.last_time = page, now
 
 
 _PLACEHOLDER_TITLES = {"untitled", "(anonymous)", "anonymous", "document", "dokument", "presentation"}
@@ -162,46 +133,76 @@ def _meaningful_title(title: object) -> str | None:
     return text
 
 
-def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+def _page_lines(page, number: int, oversized: list[str]) -> list[dict]:
+    """The printed lines of one page in reading order (see pipeline.loaders.pdf_layout)."""
+    width, height = float(page.width), float(page.height)
+    if too_large := _oversized(page):
+        oversized.append(f"page {number} ({too_large})")
+        return pdf_layout.page_lines(page.chars, width, height, find_columns=False)
+    try:
+        return pdf_layout.page_lines(page.chars, width, height, max_grid_cells=MAX_GRID_CELLS)
+    except pdf_layout.TooLargeForColumns as exc:
+        oversized.append(f"page {number} ({exc})")
+        return pdf_layout.page_lines(page.chars, width, height, find_columns=False)
+
+
+_NAMED_PAGES = 10  # unreadable pages warned about one by one; the rest are counted
+
+
+def _listed(items: list[str], shown: int = 3) -> str:
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+def _unreadable_warnings(path: Path, unreadable: list[str], page_count: int) -> list[str]:
+    """One warning per page that could not be read ("page 7 could not be read (…); skipped"); a document none
+    of whose pages could be read is refused."""
+    if unreadable and len(unreadable) == page_count:
+        raise UnsupportedFormatError(path, f"no page could be read: {_listed(unreadable)}")
+    warnings = [f"{item.replace(' (', ' could not be read (', 1)}; skipped" for item in unreadable[:_NAMED_PAGES]]
+    if len(unreadable) > _NAMED_PAGES:
+        warnings.append(f"{len(unreadable) - _NAMED_PAGES} more pages could not be read; skipped")
+    return warnings
+
+
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
+         ) -> SourceDocument:
+    """Each page's lines with their layout. A page that cannot be read (a damaged content stream or font, a
+    layout the reader trips on) becomes a warning naming it and the reason, and the other pages are read; only
+    a document with no readable page is refused. ``progress`` is told of every page read (default: a line on
+    stderr now and then for a long document, see ConsoleProgress)."""
+    progress = progress if progress is not None else ConsoleProgress(path.name)
     pdf = _open(path, data, limits)
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
     image_pages = 0
     oversized: list[str] = []  # pages read without column detection, and why
+    unreadable: list[str] = []  # "page 7 (ValueError: …)"
     try:
         title = (pdf.metadata or {}).get("Title")
         for number, page in enumerate(pdf.pages, start=1):
             limits.check_time(path, "load")
-            pages.append(PageInfo(number, float(page.width), float(page.height)))
             try:
-                found = []
-                regions: list = [None]
-                if too_large := _oversized(page):
-                    oversized.append(f"page {number} ({too_large})")
-                else:
-                    try:
-                        regions = _reading_regions(page)
-                    except _TooLargeForColumns as exc:
-                        oversized.append(f"page {number} ({exc})")
-                for region in regions:
-                    part = page if region is None else page.within_bbox(region)
-                    text_lines = part.extract_text_lines(layout=False, strip=True, return_chars=True)
-                    found.extend(sorted((line for line in text_lines if line["text"].strip()),
-                                        key=lambda item: (round(item["top"]), item["x0"])))
-            except Exception as exc:
-                raise UnsupportedFormatError(path, f"cannot read page {number}: {type(exc).__name__}: {exc}") from exc
-            if not found and page.images:
-                image_pages += 1
-            for line in found:
-                lines.append(SourceLine(text=line["text"], page=number, layout=_layout(line)))
-            page.close()
+                pages.append(PageInfo(number, float(page.width), float(page.height)))
+                found = _page_lines(page, number, oversized)
+                if not found and page.images:
+                    image_pages += 1
+                page_lines = [SourceLine(text=line["text"], page=number, layout=_layout(line)) for line in found]
+            except Exception as exc:  # pdfminer and pdfplumber raise many types for a damaged page
+                if len(pages) < number:
+                    pages.append(PageInfo(number))
+                reason = f"{type(exc).__name__}: {exc}".strip()
+                unreadable.append(f"page {number} ({reason[:200]})")
+                continue
+            finally:
+                page.close()
+                progress(number, len(pdf.pages))
+            lines.extend(page_lines)
     finally:
         pdf.close()
-    warnings = []
+    warnings = _unreadable_warnings(path, unreadable, len(pages))
     if oversized:
-        listed = ", ".join(oversized[:3]) + (f" and {len(oversized) - 3} more" if len(oversized) > 3 else "")
-        warnings.append(f"{listed}: larger than any paper size; read as one column, without looking for text "
-                        "columns")
+        warnings.append(f"{_listed(oversized)}: larger than any paper size; read as one column, without looking "
+                        "for text columns")
     if not lines:
         hint = "the pages are images (scanned?)" if image_pages else "no text found"
         warnings.append(f"{NO_TEXT_LAYER}: {hint}; run OCR (e.g. ocrmypdf) first to get a text layer")
@@ -213,12 +214,14 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
                           title=title_text, pages=pages, warnings=warnings)
 
 
-def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocument:
+def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
+               ) -> SourceDocument:
     """The ``pypdfium2`` backend: each page's text lines without layout, many times faster than pdfplumber.
     Without font sizes and positions, headings are found only by their wording and numbering, and running
     headers only as a page's first or last line: for large corpora where speed matters more than structure."""
     import pypdfium2 as pdfium
 
+    progress = progress if progress is not None else ConsoleProgress(path.name)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -227,25 +230,34 @@ def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> Sourc
         raise UnsupportedFormatError(path, f"damaged or truncated PDF ({exc})") from exc
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
+    unreadable: list[str] = []
     try:
         limits.check_pages(path, len(pdf))
         title = pdf.get_metadata_dict().get("Title")
         for number in range(1, len(pdf) + 1):
             limits.check_time(path, "load")
-            page = pdf[number - 1]
+            page = None
             try:
+                page = pdf[number - 1]
                 width, height = page.get_size()
                 pages.append(PageInfo(number, float(width), float(height)))
                 textpage = page.get_textpage()
                 text = textpage.get_text_bounded()
                 textpage.close()
             except pdfium.PdfiumError as exc:
-                raise UnsupportedFormatError(path, f"cannot read page {number}: {exc}") from exc
+                if len(pages) < number:
+                    pages.append(PageInfo(number))
+                unreadable.append(f"page {number} (PdfiumError: {str(exc)[:200]})")
+                continue
             finally:
-                page.close()
+                if page is not None:
+                    page.close()
+                progress(number, len(pdf))
             lines.extend(SourceLine(text=line, page=number) for line in text.splitlines() if line.strip())
     finally:
         pdf.close()
-    warnings = [] if lines else [f"{NO_TEXT_LAYER}: no text found; run OCR (e.g. ocrmypdf) first to get a text layer"]
+    warnings = _unreadable_warnings(path, unreadable, len(pages))
+    if not lines:
+        warnings.append(f"{NO_TEXT_LAYER}: no text found; run OCR (e.g. ocrmypdf) first to get a text layer")
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.PDF, lines=lines,
                           title=_meaningful_title(title), pages=pages, warnings=warnings)

@@ -1,0 +1,220 @@
+"""The trained measure detector (models/measures): which candidates are measures, with a confidence, and their
+strength.
+
+The artifact (skops) is untrusted input like the focus-area classifier's: its sha256 must equal the one in its
+card, and every type it names must be on ``pipeline.classify.ALLOWED_ARTIFACT_TYPES`` (nothing in it can name code
+to run). It is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from spacy.tokens import Doc
+
+from extractors.candidates import Candidate, find_candidates
+from extractors.detector_features import FeatureRules, candidate_rows
+from pipeline.errors import TiltakError
+from pipeline.schema import Measure
+
+DEFAULT_DETECTOR = Path(__file__).resolve().parents[1] / "models" / "measures"
+ARTIFACT = "detector.skops"
+CARD_JSON = "card.json"
+MODEL_NAME = "tiltak-measure-detector"
+STRENGTHS = ("binding", "intention", "exploratory")
+METHOD_MODEL = "model"
+
+
+# Every type a measure-detector artifact may contain, with the skops loader that rebuilds it: exactly what
+# models/measures/train.py writes (two LogisticRegression models and the feature settings as a dict); a test
+# fails when the shipped artifact names anything else. Reviewed like pipeline.classify.ALLOWED_ARTIFACT_TYPES:
+# no function, method, partial, operator or reduce loader.
+DETECTOR_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
+    "builtins.dict": frozenset({"DictNode"}),
+    "builtins.list": frozenset({"ListNode"}),
+    "builtins.str": frozenset({"JsonNode", "TypeNode"}),  # JsonNode: every number, string, bool and None
+    "numpy.ndarray": frozenset({"NdArrayNode"}),
+    "sklearn.linear_model._logistic.LogisticRegression": frozenset({"ObjectNode"}),
+}
+
+
+class DetectorError(TiltakError):
+    pass
+
+
+@dataclass
+class DetectorInput:
+    """A document as the detector sees it: its candidates, their feature rows, and the rule extractor's measures."""
+
+    candidates: list[Candidate]
+    rows: list[dict]
+    rule_measures: list[Measure] = field(default_factory=list)
+
+
+def feature_rules(config) -> FeatureRules:
+    from extractors.actors import load_gazetteer
+    from extractors.commitments import load_strength_rules
+    from extractors.measures import load_list_intro_rules, load_prose_rules
+
+    return FeatureRules(load_list_intro_rules(config.list_intros, config.actors),
+                        load_prose_rules(config.prose_measures, config.actors),
+                        load_strength_rules(config.commitments), load_gazetteer(config.actors))
+
+
+def detector_input(structured, doc: Doc, rule_measures: list[Measure], rules: FeatureRules) -> DetectorInput:
+    candidates = find_candidates(structured, doc, rule_measures)
+    return DetectorInput(candidates, candidate_rows(structured, doc, candidates, rule_measures, rules),
+                         list(rule_measures))
+
+
+def analyse_for_detector(path: Path, config, loaded, rules: FeatureRules) -> DetectorInput:
+    """A file through load → structure → spaCy → the rule extractor, as the detector sees it (for training)."""
+    from extractors.extract import extract_with_rules
+    from pipeline.loaders import load_document
+    from pipeline.nlp import parse
+    from pipeline.structure import build_structure
+
+    structured = build_structure(load_document(Path(path)))
+    doc = parse(loaded, structured.text)
+    extraction = extract_with_rules(structured, doc, config)
+    return detector_input(structured, doc, extraction.measures, rules)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def select(candidates: list[Candidate], probabilities, threshold: float) -> list[int]:
+    """The candidates taken as measures: probability ≥ ``threshold``, most probable first, none overlapping one
+    already taken (a sentence and its reported clause are one measure) and none repeating one's text; in
+    document order."""
+    order = sorted((i for i, p in enumerate(probabilities) if p >= threshold), key=lambda i: -probabilities[i])
+    taken: list[int] = []
+    spans: list[tuple[int, int]] = []
+    seen: set[str] = set()
+    for i in order:
+        candidate = candidates[i]
+        key = _key(candidate.text)
+        if key in seen or any(candidate.start < end and start < candidate.end for start, end in spans):
+            continue
+        taken.append(i)
+        spans.append((candidate.start, candidate.end))
+        seen.add(key)
+    return sorted(taken, key=lambda i: candidates[i].start)
+
+
+# The feature hashing, in code rather than in the artifact: hashers keep no state, so the artifact holds only the
+# two logistic regressions' coefficients and these settings (checked at load: a model trained with other settings
+# is refused). No vocabulary, hence no text of a training page, is stored.
+FEATURES = {"version": 1, "signals": 2 ** 15, "words": 2 ** 17, "word_ngrams": [1, 3], "context": 2 ** 15,
+            "context_ngrams": [1, 2]}
+
+
+@cache
+def _hashers():
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return (FeatureHasher(n_features=FEATURES["signals"], input_type="dict", alternate_sign=False),
+            HashingVectorizer(n_features=FEATURES["words"], ngram_range=tuple(FEATURES["word_ngrams"]),
+                              alternate_sign=False, norm="l2", token_pattern=r"(?u)\b\w+\b"),
+            HashingVectorizer(n_features=FEATURES["context"], ngram_range=tuple(FEATURES["context_ngrams"]),
+                              alternate_sign=False, norm="l2", token_pattern=r"\S+"))
+
+
+def features(rows: list[dict]):
+    """The sparse feature matrix of candidate rows (``extractors.detector_features.candidate_rows``)."""
+    from scipy.sparse import hstack
+
+    signals, words, context = _hashers()
+    return hstack([signals.transform([row["signals"] for row in rows]),
+                   words.transform([row["text"] for row in rows]),
+                   context.transform([row["context"] for row in rows])]).tocsr()
+
+
+@dataclass
+class Detection:
+    candidate: Candidate
+    confidence: float
+    strength: str
+    strength_confidence: float
+
+
+@dataclass
+class MeasureDetector:
+    detector: object
+    strength: object
+    threshold: float
+    card: dict
+
+    def detect(self, data: DetectorInput, threshold: float | None = None) -> list[Detection]:
+        if not data.candidates:
+            return []
+        x = features(data.rows)
+        probabilities = self.detector.predict_proba(x)[:, 1]
+        chosen = select(data.candidates, probabilities, self.threshold if threshold is None else threshold)
+        if not chosen:
+            return []
+        strength_probabilities = self.strength.predict_proba(x[chosen])
+        classes = [int(c) for c in self.strength.classes_]
+        detections = []
+        for row, i in zip(strength_probabilities, chosen, strict=True):
+            best = int(np.argmax(row))
+            detections.append(Detection(data.candidates[i], round(float(probabilities[i]), 4),
+                                        STRENGTHS[classes[best]], round(float(row[best]), 4)))
+        return detections
+
+
+_cache: dict[str, MeasureDetector] = {}
+_lock = threading.Lock()
+
+
+def load_detector(directory: Path = DEFAULT_DETECTOR) -> MeasureDetector:
+    """The detector in ``directory``, loaded once per process; refused when its sha256 differs from its card's or
+    it names a type outside the trust list."""
+    key = str(Path(directory).resolve())
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _load(Path(directory))
+        return _cache[key]
+
+
+def _load(directory: Path) -> MeasureDetector:
+    import skops.io
+
+    from pipeline.classify import ClassifierError, check_artifact_types
+
+    try:
+        card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
+        name = card["artifact"]
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise ValueError(f"the artifact must be a file name in the folder, not {name!r}")
+        artifact = directory / name
+        data = artifact.read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DetectorError(f"{directory}: no usable measure detector (card.json and artifact): {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != card.get("artifact_sha256"):
+        raise DetectorError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
+                            "(retrain with models/measures/train.py)")
+    try:
+        untrusted = check_artifact_types(data, artifact, DETECTOR_ARTIFACT_TYPES, "a measure detector",
+                                         "extractors.detector.DETECTOR_ARTIFACT_TYPES")
+    except ClassifierError as exc:
+        raise DetectorError(str(exc)) from exc
+    try:
+        models = skops.io.loads(data, trusted=untrusted)
+        detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card)
+        same_features = models["features"] == FEATURES
+    except Exception as exc:
+        raise DetectorError(f"{artifact}: cannot load the measure detector: {str(exc).splitlines()[0]}") from exc
+    if not same_features:
+        raise DetectorError(f"{artifact}: trained with other features ({models['features']}) than this tiltak "
+                            f"computes ({FEATURES}); retrain it with models/measures/train.py")
+    return detector
