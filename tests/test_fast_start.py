@@ -182,7 +182,7 @@ def test_a_crashed_server_is_replaced_once_by_concurrent_commands_and_an_idle_on
     assert json.loads(status.stdout)["status"] == "stopped"  # the state file remains, naming processes that are gone
 
     # Two commands at once, with a short idle time: one new server, which both use.
-    commands = [subprocess.Popen([str(TILTAK), "server", "start", "--idle-minutes", "0.1"], env=env, text=True,
+    commands = [subprocess.Popen([str(TILTAK), "server", "start", "--idle-minutes", "0.25"], env=env, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outputs = [command.communicate(timeout=300) for command in commands]
     assert [command.returncode for command in commands] == [0, 0], outputs
@@ -191,7 +191,7 @@ def test_a_crashed_server_is_replaced_once_by_concurrent_commands_and_an_idle_on
     assert sorted(out.split(":")[0] for out, _ in outputs) == ["already running", "started"], outputs
     assert sum("starting tiltak's local Prefect server" in err for _, err in outputs) == 1
 
-    # Unused for 6 s (0.1 minutes), it stops by itself and leaves no process.
+    # Unused for 15 s (0.25 minutes), it stops by itself and leaves no process.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and read_state(state_folder(local_home)) is not None:
         time.sleep(0.5)
@@ -201,7 +201,7 @@ def test_a_crashed_server_is_replaced_once_by_concurrent_commands_and_an_idle_on
         time.sleep(0.2)
     assert process_token(replacement.server_pid) != replacement.server_token
     log = (state_folder(local_home) / "server.log").read_text()
-    assert "local Prefect server stopped: idle for 0.1 minutes" in log
+    assert "local Prefect server stopped: idle for 0.25 minutes" in log
 
 
 def test_scheduled_serve_prints_its_own_server_address_and_registers_there(tmp_path: Path, local_home: Path):
