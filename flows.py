@@ -71,7 +71,7 @@ from pipeline.batch import (  # noqa: E402
     path_param,
     plan_outputs,
 )
-from pipeline.classify import load_classifier  # noqa: E402
+from pipeline.classify import check_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
@@ -346,8 +346,8 @@ def process_corpus(
         found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
         files = found.files
         loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
-        # refuse a bad or untrusted classifier or taxonomy before any work
-        load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+        # refuse a bad or untrusted classifier or taxonomy before any work (the analysis workers load it)
+        check_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
         identity = analysis_identity(config, loaded)
 
         with output_lock(out, wait=wait_lock), _workers_report_here():

@@ -272,9 +272,16 @@ def _read_card(directory: Path) -> tuple[dict, Path, bytes]:
     return card, artifact, data
 
 
-def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAreaClassifier:
-    import skops.io
+def check_classifier(directory: Path = DEFAULT_CLASSIFIER, taxonomy_path: Path | None = None,
+                     trusted: bool = False) -> None:
+    """Refuse what ``load_classifier`` refuses (card, sha256, origin and trust, types, taxonomy) without building the
+    model, for a process that only checks (the command line, a run's flow process; its analysis workers load it).
+    The pinned shipped artifact's types are not audited again here (auditing imports scikit-learn, seconds): it
+    holds only allowed types (tests/test_untrusted_models.py), and a worker audits it when it loads it."""
+    _verified(Path(directory), taxonomy_path, bool(trusted), audit_shipped=False)
 
+
+def _verified(directory: Path, taxonomy_path: Path | None, trusted: bool, audit_shipped: bool = True):
     from pipeline.taxonomy import DEFAULT_TAXONOMY
 
     card, artifact, data = _read_card(directory)
@@ -282,7 +289,8 @@ def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAr
     if digest != card.get("artifact_sha256"):
         raise ClassifierError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
                               "(retrain with `tiltak train-classifier`)")
-    untrusted = check_artifact_types(data, artifact)  # every classifier, trusted or not
+    untrusted = (check_artifact_types(data, artifact)  # every classifier, trusted or not
+                 if audit_shipped or digest != SHIPPED_CLASSIFIER_SHA256 else [])
     origin = classifier_origin(digest)
     if origin == "external" and not trusted:
         raise ClassifierError(f"{artifact}: an external classifier (sha256 {digest[:12]}…: neither the shipped one "
@@ -299,6 +307,14 @@ def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAr
         raise ClassifierError(f"{taxonomy_path}: the classifier in {directory} was trained on another taxonomy "
                               f"({trained_on.get('name')} {trained_on.get('version')}); train one for it with "
                               "`tiltak train-classifier --taxonomy … --out DIR` and pass --classifier DIR")
+    return card, artifact, data, digest, untrusted, origin, taxonomy, trained_on
+
+
+def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAreaClassifier:
+    import skops.io
+
+    card, artifact, data, digest, untrusted, origin, taxonomy, trained_on = _verified(directory, taxonomy_path,
+                                                                                      trusted)
     try:
         model = skops.io.loads(data, trusted=untrusted)
         classes = [str(c) for c in model.classes_]

@@ -27,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
 errors = Console(stderr=True)
@@ -41,6 +42,21 @@ def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
     # display_path: a file name that is not UTF-8 is shown with U+FFFD, never a crash of the error message itself.
     errors.print(f"tiltak: error: {display_path(message)}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def use_prefect_api(ctx: typer.Context, port: int | None = None):
+    """The Prefect API this command's flow runs go to (``pipeline.prefect_server.prefect_api``), held until the
+    command ends. Called after the command's own checks and before Prefect is imported (it reads PREFECT_API_URL at
+    import)."""
+    from pipeline.prefect_server import ServerError, prefect_api
+
+    def announce(message: str) -> None:
+        errors.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        return ctx.with_resource(prefect_api(port=port, announce=announce))
+    except ServerError as exc:
+        raise fail(str(exc)) from exc
 
 
 def _version(value: bool) -> None:
@@ -109,6 +125,7 @@ def _check_output_folder(out: Path, settings: dict[str, Path | None]) -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Documents or folders (PDF, HTML, DOCX, TXT, MD).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("outputs"),
     nlp: Annotated[str, typer.Option(help="spaCy pipeline: best, a package name, a directory, or blank.")] = "best",
@@ -180,7 +197,7 @@ def run(
 
     from pydantic import ValidationError
 
-    from pipeline.classify import load_classifier
+    from pipeline.classify import check_classifier
     from pipeline.config import PipelineConfig
     from pipeline.nlp import check_nlp_source
 
@@ -193,7 +210,7 @@ def run(
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
                     else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
         check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
-        load_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+        check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
         if settings.measure_detector == "model":
             from extractors.detector import load_detector
 
@@ -209,6 +226,12 @@ def run(
         if problem := availability().problem:  # the scanned pages will carry the same warning; the run goes on
             errors.print(f"warning: --ocr: {problem}", markup=False, highlight=False, soft_wrap=True)
 
+    if runner == "default":  # the models load in the analysis workers' fork server while Prefect gets ready
+        from pipeline.process import prestart_analysis_workers
+
+        prestart_analysis_workers(settings)
+    # Everything above is checked before any Prefect server is contacted or started.
+    server = use_prefect_api(ctx)
     from flows import dask_runner, process_corpus, progress_listener
     from pipeline.outputs import new_run_id
     from pipeline.workers import RunInterrupted, interruptible
@@ -229,7 +252,7 @@ def run(
         # SIGINT / SIGTERM: the run stops its workers, writes what finished and raises RunInterrupted; a second
         # signal kills every process the run started and exits at once.
         with interruptible(), progress:
-            bar = progress.add_task("starting Prefect", total=len(documents), current="")
+            bar = progress.add_task("starting the flow run", total=len(documents), current="")
 
             def advance(record) -> None:
                 progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
@@ -246,6 +269,12 @@ def run(
             progress.update(bar, description="done", current="")
     except RunInterrupted as exc:
         raise _interrupted(exc, out, run_id, len(documents)) from None
+    except Exception as exc:
+        # A signal that landed inside Prefect's engine while it was creating a task run: Prefect's crash handling
+        # then fails with an error of its own ("Task run is not set"), with the interruption as its context.
+        if (signalled := _interruption_behind(exc, RunInterrupted)) is None:
+            raise
+        raise _interrupted(signalled, out, run_id, len(documents)) from None
 
     counts = manifest["counts"]
     console.print(
@@ -254,12 +283,24 @@ def run(
     )
     model = manifest["nlp_model"]
     console.print(f"NLP model: {model['name']} {model['version']} ({model['kind']})", highlight=False)
+    if manifest.get("flow_run_id") and (link := server.flow_run_url(manifest["flow_run_id"])):
+        console.print(f"Prefect flow run: {link}", highlight=False, soft_wrap=True)
     for record in manifest["documents"]:
         if record["status"] == "failed":
             errors.print(f"failed: {record['source']}: {record['stage']}: {record['error']}",
                          markup=False, highlight=False, soft_wrap=True)
     if counts["failed"]:
         raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+
+
+def _interruption_behind(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _interrupted(exc, out: Path, run_id: str, total: int) -> typer.Exit:
@@ -462,6 +503,7 @@ def _classifier_figures(config) -> dict:
 
 @app.command("train-classifier")
 def train_classifier(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Option(help="Labelled measures (JSONL: text, label).")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: the shipped one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default models/focus_area).")] = None,
@@ -473,7 +515,6 @@ def train_classifier(
     """Train the focus-area classifier (a Prefect flow): cross-validated metrics, held-out test, threshold, skops
     artifact, card."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows import train_classifier as train_flow
     from models.focus_area.train import DEFAULT_DATA, DEFAULT_OUT, DEFAULT_TEST
 
     data = data or DEFAULT_DATA
@@ -482,6 +523,9 @@ def train_classifier(
     for path in (data, taxonomy, test):
         if path is not None and not path.is_file():
             raise fail(f"{path}: no such file")
+    use_prefect_api(ctx)
+    from flows import train_classifier as train_flow
+
     try:
         card = train_flow(data=str(data), out=str(out or DEFAULT_OUT), taxonomy=str(taxonomy) if taxonomy else None,
                           version=version, test=str(test) if test else None)
@@ -533,9 +577,11 @@ from pipeline.cli_doctor import register as _register_doctor  # noqa: E402
 from pipeline.cli_export import register as _register_export  # noqa: E402
 from pipeline.cli_report import register as _register_report  # noqa: E402
 from pipeline.cli_serve import register as _register_serve  # noqa: E402
+from pipeline.cli_server import register as _register_server  # noqa: E402
 
 _register_compare(app)
 _register_export(app)
 _register_report(app)
 _register_serve(app)
+_register_server(app)
 _register_doctor(app)

@@ -92,10 +92,14 @@ def register(app: typer.Typer) -> None:
         if out is not None and out.is_dir():
             raise fail(f"{out}: is a folder; --out names the comparison JSON file")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
-        from flows import compare_flow
+        from pipeline.prefect_server import prefect_api
 
         try:
-            comparison = compare_flow(paths=[str(f) for f in files], out=str(out) if out else None)
+            with prefect_api(announce=lambda message: console.print(message, markup=False, highlight=False,
+                                                                     soft_wrap=True)):
+                from flows import compare_flow
+
+                comparison = compare_flow(paths=[str(f) for f in files], out=str(out) if out else None)
         except (TiltakError, OSError) as exc:
             raise fail(f"{out}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)) from exc
         print_summary(comparison, console)

@@ -1,9 +1,10 @@
 """``tiltak serve``: run the ``ingest`` flow on a schedule (a Prefect deployment served by this process).
 
-Prefect's temporary server refuses schedules, so unless ``PREFECT_API_URL`` names a server, ``tiltak serve``
-starts a real local one (``prefect server start`` on 127.0.0.1, a free port, its own SQLite database in
-``PREFECT_HOME``), waits until ``/api/health`` answers, serves the deployment against it and stops it on exit
-(Ctrl+C). ``tiltak serve --once`` runs the ingestion once, without a schedule or a server of its own (for cron).
+Prefect's temporary server refuses schedules, so unless ``PREFECT_API_URL`` names a server, ``tiltak serve`` uses
+tiltak's local Prefect server (``pipeline.prefect_server``: 127.0.0.1, started if needed, kept while serve runs), and
+so does ``tiltak serve --once`` (for cron): the runs of both show in the same dashboard, whose address is printed.
+With ``TILTAK_PREFECT_SERVER=temporary`` the scheduled mode starts a server of its own (``start_local_server``) and
+stops it on exit, and ``--once`` runs on Prefect's temporary server.
 
 Wired into the ``tiltak`` app by ``register(app)``; ``python -m pipeline.cli_serve serve …`` runs it standalone.
 """
@@ -124,21 +125,15 @@ def start_local_server(prefect_home: Path | None = None, *, port: int | None = N
 
 
 @contextlib.contextmanager
-def prefect_server() -> Iterator[str]:
-    """The API URL to serve against: ``PREFECT_API_URL`` when set (it must answer), else a local server started
-    here and stopped on exit. PREFECT_API_URL is set in this process's environment for the flow runs."""
-    from pipeline.ingest import IngestError
+def prefect_server(port: int | None = None) -> Iterator:
+    """A server started here and stopped on exit (with ``TILTAK_PREFECT_SERVER=temporary``, whose servers must not
+    outlive the command). PREFECT_API_URL is set in this process's environment for the flow runs."""
+    from pipeline.prefect_server import PrefectApi
 
-    given = os.environ.get("PREFECT_API_URL")
-    if given:
-        if not server_healthy(given, timeout=10):
-            raise IngestError(f"PREFECT_API_URL={given}: no Prefect server answers at {given.rstrip('/')}/health")
-        yield given
-        return
-    server = start_local_server()
+    server = start_local_server(port=port)
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        yield server.api_url
+        yield PrefectApi(server.api_url)
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
@@ -171,6 +166,9 @@ def register(app: typer.Typer) -> None:
         fetch_budget: Annotated[float | None, typer.Option(
             help="Seconds allowed per URL, retries included (default: twice the timeout).")] = None,
         once: Annotated[bool, typer.Option("--once", help="Ingest once now, without a schedule, and exit.")] = False,
+        port: Annotated[int | None, typer.Option(
+            help="Port of tiltak's local Prefect server on 127.0.0.1, when it is started here (default: "
+                 "TILTAK_SERVER_PORT, its last port, 4280, or a free one).")] = None,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
     ) -> None:
         """Watch an inbox folder and source URLs on a schedule: process new and changed documents and compare
@@ -197,48 +195,107 @@ def register(app: typer.Typer) -> None:
                 raise IngestError(f"{settings.inbox}: the inbox is not a folder")
         except IngestError as exc:
             raise fail(str(exc)) from exc
+        from pipeline.errors import TiltakError
+        from pipeline.nlp import check_nlp_source
+
+        try:  # before any Prefect server is contacted or started
+            check_nlp_source(settings.nlp)
+        except TiltakError as exc:
+            raise fail(str(exc)) from exc
+        if port is not None and os.environ.get("PREFECT_API_URL"):
+            raise fail(f"--port is for tiltak's local Prefect server; PREFECT_API_URL={os.environ['PREFECT_API_URL']} "
+                       "names the server to use")
         os.environ.setdefault("PREFECT_HOME", str(default_prefect_home()))
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose or not once else "WARNING")
 
-        if once:
-            ingest = _ingest_flow()
-            try:
-                summary = ingest(**settings.parameters())
-            except (IngestError, OSError) as exc:
-                raise fail(str(exc)) from exc
-            console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
-                          f"{len(summary['unchanged'])} unchanged, {len(summary['waiting'])} still being copied in, "
-                          f"{len(summary['skipped'])} skipped, {len(summary['failed'])} failed; "
-                          f"{len(summary['comparisons'])} comparisons → {settings.out}", highlight=False)
-            for skipped in summary["skipped"]:
-                console.print(f"skipped: {skipped['reason']}", markup=False, highlight=False, soft_wrap=True)
-            for failure in summary["failed"]:
-                console.print(f"failed: {failure['source']}: {failure['stage']}: {failure['error']}",
-                              markup=False, highlight=False, soft_wrap=True)
-            if summary["failed"]:
-                raise typer.Exit(1)
-            return
+        from pipeline.prefect_server import ServerError, mode, prefect_api
 
         try:
-            with prefect_server() as api_url:
-                from prefect.settings import PREFECT_API_URL, temporary_settings
-
-                ingest = _ingest_flow()
-                console.print(f"Prefect server: {api_url}", highlight=False)
-                with temporary_settings(updates={PREFECT_API_URL: api_url}):
-                    ingest.serve(
-                        name=DEPLOYMENT_NAME,
-                        cron=settings.cron,
-                        interval=settings.interval_minutes * 60 if settings.interval_minutes else None,
-                        parameters=settings.parameters(),
-                        limit=1,
-                        description="tiltak: ingest the inbox and source URLs; compare new versions",
-                    )
-        except IngestError as exc:
+            if not once and mode() == "temporary" and not os.environ.get("PREFECT_API_URL"):
+                api_context = prefect_server(port)  # a server of its own: the temporary one refuses schedules
+            else:
+                api_context = prefect_api(port=port, announce=lambda message: console.print(
+                    message, markup=False, highlight=False, soft_wrap=True))
+            with api_context as api:
+                if api.api_url and not server_healthy(api.api_url, timeout=10):
+                    raise IngestError(f"PREFECT_API_URL={api.api_url}: no Prefect server answers at "
+                                      f"{api.api_url.rstrip('/')}/health")
+                if once:
+                    _serve_once(settings, api)
+                else:
+                    _serve_scheduled(settings, api)
+        except (IngestError, ServerError) as exc:
             raise fail(str(exc)) from exc
         except KeyboardInterrupt:
             console.print("stopped")
+
+
+def _where(api) -> str:
+    if api.api_url is None:
+        return "Prefect's temporary server (TILTAK_PREFECT_SERVER=temporary): the runs are not kept"
+    return f"Prefect server {api.api_url}" + (f", dashboard {api.dashboard_url}" if api.dashboard_url else "")
+
+
+def _serve_once(settings, api) -> None:
+    import typer
+
+    from pipeline.cli import console, fail
+    from pipeline.ingest import IngestError
+
+    sources = ([f"inbox {settings.inbox}"] if settings.inbox else []) + (
+        [f"{len(settings.urls)} URL{'s' if len(settings.urls) != 1 else ''}"] if settings.urls else [])
+    console.print(f"ingesting {' and '.join(sources) or 'nothing'} → {settings.out}; {_where(api)}",
+                  markup=False, highlight=False, soft_wrap=True)
+    from flows import ingest, progress_listener
+
+    def report(record) -> None:
+        detail = f"{record.measures} measures" if record.measures is not None else (record.error or "")
+        console.print(f"  {record.status}: {Path(record.source).name}" + (f" ({detail})" if detail else ""),
+                      markup=False, highlight=False, soft_wrap=True)
+
+    with progress_listener(report):
+        try:
+            summary = ingest(**settings.parameters())
+        except (IngestError, OSError) as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
+                  f"{len(summary['unchanged'])} unchanged, {len(summary['waiting'])} still being copied in, "
+                  f"{len(summary['skipped'])} skipped, {len(summary['failed'])} failed; "
+                  f"{len(summary['comparisons'])} comparisons → {settings.out}", highlight=False)
+    if api.dashboard_url:
+        console.print(f"flow runs: {api.dashboard_url}/runs", highlight=False, soft_wrap=True)
+    for skipped in summary["skipped"]:
+        console.print(f"skipped: {skipped['reason']}", markup=False, highlight=False, soft_wrap=True)
+    for failure in summary["failed"]:
+        console.print(f"failed: {failure['source']}: {failure['stage']}: {failure['error']}",
+                      markup=False, highlight=False, soft_wrap=True)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+def _serve_scheduled(settings, api) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from pipeline.cli import console
+
+    ingest = _ingest_flow()
+    console.print(_where(api), highlight=False, soft_wrap=True)
+    if api.dashboard_url:
+        console.print(f"deployment: {api.dashboard_url}/deployments; runs: {api.dashboard_url}/runs", highlight=False,
+                      soft_wrap=True)
+    console.print(f"run it now: PREFECT_API_URL={api.api_url} prefect deployment run 'ingest/{DEPLOYMENT_NAME}'",
+                  markup=False, highlight=False, soft_wrap=True)
+    with temporary_settings(updates={PREFECT_API_URL: api.api_url}):
+        ingest.serve(
+            name=DEPLOYMENT_NAME,
+            cron=settings.cron,
+            interval=settings.interval_minutes * 60 if settings.interval_minutes else None,
+            parameters=settings.parameters(),
+            limit=1,
+            description="tiltak: ingest the inbox and source URLs; compare new versions",
+            print_starting_message=False,
+        )
 
 
 def main() -> None:

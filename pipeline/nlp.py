@@ -235,7 +235,11 @@ def _resolve(name: str, trusted: bool = False) -> LoadedNlp:
         return _load_directory(shipped, trusted)
     if _is_installed(name):
         return _load_package(name, trusted)
-    raise TiltakError(
+    raise _not_installed(name)
+
+
+def _not_installed(name: str) -> TiltakError:
+    return TiltakError(
         f"spaCy pipeline '{name}' is not installed. Install it into this environment "
         f"(e.g. `python -m spacy download {name}` or `pip install {name}-<version>.whl`), "
         "or use --nlp best to take the best installed one."
@@ -386,11 +390,24 @@ def _references(block: dict):
 
 
 def check_nlp_source(name: str, trusted: bool = False) -> None:
-    """Refuse at once, without loading anything, an ``--nlp`` folder ``load_nlp`` would refuse for what its config
-    names (the command line calls this before Prefect starts)."""
+    """Refuse at once, without loading anything, an ``--nlp`` that ``load_nlp`` would refuse: a package that is not
+    installed or is not a spaCy pipeline, a folder that does not exist, or a folder whose config names code from
+    outside spaCy and tiltak (the command line calls this before any Prefect server is contacted)."""
     path = Path(name)
-    if name not in ("best", "blank") and path.is_dir() and not trusted:
-        _refuse_foreign_code(path)
+    if name in ("best", "blank"):
+        return
+    if path.is_dir():
+        if not trusted:
+            _refuse_foreign_code(path)
+        return
+    if name == SHIPPED_MODEL_NAME and _shipped_model_path():
+        return
+    if "/" in name or name.startswith("."):
+        raise TiltakError(f"--nlp {name}: no such folder")
+    if not re.fullmatch(r"[A-Za-z_]\w*", name) or not _is_installed(name):  # a package name has no dots
+        raise _not_installed(name)
+    if not trusted and not _is_spacy_model_package(name):
+        _load_package(name)  # an installed package that is not a pipeline: refused, without importing it
 
 
 def _refuse_foreign_code(path: Path) -> None:

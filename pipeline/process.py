@@ -209,6 +209,9 @@ _WARM_UP_TEXT = ("Plan for bedre samarbeid\n\nKommunene skal samarbeide tettere 
                  "For å nå målet vil regjeringen:\n\n- etablere et nytt kontor\n- styrke opplæringen\n")
 
 
+_warmed_up: set[str] = set()
+
+
 def load_models(settings: dict) -> None:
     """A worker's initializer: the spaCy pipeline and the classifier, loaded once for every document it analyses,
     and one small document analysed to warm the extractors up."""
@@ -217,6 +220,9 @@ def load_models(settings: dict) -> None:
     config = PipelineConfig(**settings)
     load_nlp(config.nlp, trusted=config.trust_nlp)
     load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+    if config.config_hash in _warmed_up:  # a worker forked from a fork server that warmed these models up already
+        return
+    _warmed_up.add(config.config_hash)
     with tempfile.TemporaryDirectory(prefix="tiltak-warm-up-") as folder:
         sample = Path(folder) / "warm-up.txt"
         sample.write_text(_WARM_UP_TEXT, encoding="utf-8")
@@ -228,6 +234,28 @@ def analysis_pool(config: PipelineConfig, size: int) -> WorkerPool:
     """Worker processes for ``analyse_isolated``, each with the models of ``config`` and its memory limit."""
     return WorkerPool(size, initializer=load_models, initargs=(config.model_dump(mode="json"),),
                       max_memory_mb=config.max_memory_mb, prestart=True)
+
+
+def prestart_analysis_workers(config: PipelineConfig) -> None:
+    """Start the fork server of ``analysis_pool(config, …)`` now, in the background: it imports the pipeline and loads
+    the models while the caller sets up its run (imports Prefect, creates the flow run), so that the run's workers,
+    forked from it, are ready sooner. Only once a command's checks have passed: nothing is loaded for a mistake."""
+    import multiprocessing
+    import os
+    from multiprocessing import forkserver
+
+    from pipeline.workers import FORKSERVER_INIT, PRELOAD, _initializer_as_json, _start_lock, can_start_workers
+
+    if not can_start_workers():
+        return
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    with _start_lock:
+        if (announced := _initializer_as_json(load_models, (config.model_dump(mode="json"),))) is not None:
+            os.environ[FORKSERVER_INIT] = announced
+        try:
+            forkserver.ensure_running()  # returns once the fork server is spawned; it loads the models by itself
+        finally:
+            os.environ.pop(FORKSERVER_INIT, None)
 
 
 def _analyse_in_worker(path: str, settings: dict) -> dict:

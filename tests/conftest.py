@@ -10,6 +10,9 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="tiltak-test-prefect-")
 atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Commands started by the tests use Prefect's per-process temporary server (or the harness's), never tiltak's local
+# server that outlives them; tests/test_fast_start.py starts that one itself, in its own home, and stops it.
+os.environ["TILTAK_PREFECT_SERVER"] = "temporary"
 # Classifiers trained by the tests are recorded in a trust list of the suite's own, not the user's.
 os.environ["TILTAK_HOME"] = tempfile.mkdtemp(prefix="tiltak-test-home-")
 atexit.register(shutil.rmtree, os.environ["TILTAK_HOME"], ignore_errors=True)
