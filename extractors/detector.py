@@ -9,7 +9,6 @@ to run). It is loaded once per process.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -188,17 +187,9 @@ def load_detector(directory: Path = DEFAULT_DETECTOR) -> MeasureDetector:
 def _load(directory: Path) -> MeasureDetector:
     import skops.io
 
-    from pipeline.classify import ClassifierError, check_artifact_types
+    from pipeline.classify import ClassifierError, check_artifact_types, read_model_card
 
-    try:
-        card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
-        name = card["artifact"]
-        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
-            raise ValueError(f"the artifact must be a file name in the folder, not {name!r}")
-        artifact = directory / name
-        data = artifact.read_bytes()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DetectorError(f"{directory}: no usable measure detector (card.json and artifact): {exc}") from exc
+    card, artifact, data = read_model_card(directory, "measure detector", DetectorError, CARD_JSON)
     digest = hashlib.sha256(data).hexdigest()
     if digest != card.get("artifact_sha256"):
         raise DetectorError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "

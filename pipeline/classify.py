@@ -258,8 +258,11 @@ def load_classifier(directory: Path = DEFAULT_CLASSIFIER, taxonomy_path: Path | 
         return _cache[key]
 
 
-def _read_card(directory: Path) -> tuple[dict, Path, bytes]:
-    card_path = directory / "card.json"
+def read_model_card(directory: Path, what: str = "focus-area classifier", error: type[Exception] = ClassifierError,
+                    card_name: str = "card.json") -> tuple[dict, Path, bytes]:
+    """A shipped model's card, its artifact's path and bytes; the artifact must be a file in the card's folder.
+    Raises ``error`` naming the folder and ``what`` it should hold."""
+    card_path = directory / card_name
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         name = card["artifact"]
@@ -268,7 +271,7 @@ def _read_card(directory: Path) -> tuple[dict, Path, bytes]:
         artifact = directory / name
         data = artifact.read_bytes()
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ClassifierError(f"{directory}: no usable focus-area classifier (card.json and artifact): {exc}") from exc
+        raise error(f"{directory}: no usable {what} (card.json and artifact): {exc}") from exc
     return card, artifact, data
 
 
@@ -284,7 +287,7 @@ def check_classifier(directory: Path = DEFAULT_CLASSIFIER, taxonomy_path: Path |
 def _verified(directory: Path, taxonomy_path: Path | None, trusted: bool, audit_shipped: bool = True):
     from pipeline.taxonomy import DEFAULT_TAXONOMY
 
-    card, artifact, data = _read_card(directory)
+    card, artifact, data = read_model_card(directory)
     digest = hashlib.sha256(data).hexdigest()
     if digest != card.get("artifact_sha256"):
         raise ClassifierError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
