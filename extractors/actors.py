@@ -62,6 +62,11 @@ class Gazetteer:
     appositions: re.Pattern[str] | None = None
     apposition_types: dict[str, str] = field(default_factory=dict)
     plural_nouns: frozenset[str] = frozenset()
+    party_letters: dict[str, str] = field(default_factory=dict)  # "H" -> "Høyre", read only in lists of parties
+    generic: frozenset[str] = frozenset()  # "Statsforvalteren": one office, named in full elsewhere on the page
+    organisation_suffixes: tuple[str, ...] = ()
+    organisation_heads: frozenset[str] = frozenset()
+    not_actor_first_words: frozenset[str] = frozenset()
 
     def rejects(self, written: str) -> bool:
         """Whether a NER span is not an organisation: a known non-actor, a cut-off compound ("Den norske
@@ -95,13 +100,21 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
     types = set(data.get("types", {}))
     entries: dict[str, GazetteerEntry] = {}
     surface: dict[str, str] = {}
-    for raw in data.get("actors", []):
+    try:
+        listed = [*(data.get("actors") or []), *_regional_entries(data)]
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise GazetteerError(f"{path}: the counties, county_governors or municipalities lists are malformed: {exc}"
+                             ) from exc
+    generic: set[str] = set()
+    for raw in listed:
         name, kind = raw.get("name"), raw.get("type")
         if not name or kind not in types:
             raise GazetteerError(f"{path}: actor {name!r} needs a name and one of the types {sorted(types)}")
         abbreviations = [a for a in raw.get("abbreviations") or [] if a]
         entries[name] = GazetteerEntry(name, kind, abbreviations[0] if abbreviations else None,
                                        raw.get("successor"))
+        if raw.get("generic"):
+            generic.add(name)
         for form in [name, *abbreviations, *(raw.get("aliases") or []), *(raw.get("nynorsk") or []),
                      *(raw.get("former_names") or [])]:
             form = " ".join(str(form).split())
@@ -122,12 +135,57 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
                         ) if titles else None
     company_names, appositions, apposition_types = _company_patterns(data, types, path)
     company_words = frozenset(data.get("company_words") or [])
+    letters = {str(k): v for k, v in (data.get("party_letters") or {}).items()}
+    for letter, party in letters.items():
+        if party not in entries:
+            raise GazetteerError(f"{path}: party_letters {letter!r} names {party!r}, which is not an entry")
     return Gazetteer(int(data.get("version", 1)), entries, surface, pattern, tuple(name_patterns), person,
-                     frozenset(w.lower() for w in data.get("not_actors") or []),
+                     frozenset(w.lower() for w in [*(data.get("not_actors") or []),
+                                                   *(data.get("technology_acronyms") or [])]),
                      frozenset(w.lower() for w in data.get("document_words") or []),
                      tuple(w.lower() for w in data.get("not_actor_endings") or []),
                      company_names, company_words, appositions, apposition_types,
-                     frozenset(data.get("plural_nouns") or []))
+                     frozenset(data.get("plural_nouns") or []),
+                     party_letters=letters, generic=frozenset(generic),
+                     organisation_suffixes=tuple(w.lower() for w in data.get("organisation_suffixes") or []),
+                     organisation_heads=frozenset(w.lower() for w in data.get("organisation_heads") or []),
+                     not_actor_first_words=frozenset(data.get("not_actor_first_words") or []))
+
+
+def _regional_entries(data: dict) -> list[dict]:
+    """The entries of the compact regional lists: county authorities ("Vestland fylkeskommune"), county governors
+    ("Statsforvalteren i Vestland", earlier "Fylkesmannen i …"), municipalities ("Luster kommune") and the former
+    ones of each, with ``successor`` the body of the reference date that took over."""
+    out: list[dict] = []
+    counties = data.get("counties") or {}
+    other = counties.get("other_names") or {}
+    for county in counties.get("current") or []:
+        out.append({"name": f"{county} fylkeskommune", "type": "county", "aliases": other.get(county) or []})
+    for county, successor in (counties.get("former") or {}).items():
+        out.append({"name": f"{county} fylkeskommune", "type": "county", "successor": f"{successor} fylkeskommune"})
+    governors = data.get("county_governors") or {}
+    for office in governors.get("current") or []:
+        out.append({"name": f"Statsforvalteren i {office}", "type": "county_governor",
+                    "nynorsk": [f"Statsforvaltaren i {office}"]})
+    former_offices = governors.get("former") or {}
+    for office in [*(governors.get("current") or []), *former_offices]:
+        successor = former_offices.get(office, office)
+        if office in (governors.get("former_statsforvalter") or []):  # "Statsforvalteren i Oslo og Viken" (2021–23)
+            out.append({"name": f"Statsforvalteren i {office}", "type": "county_governor",
+                        "nynorsk": [f"Statsforvaltaren i {office}"], "successor": f"Statsforvalteren i {successor}"})
+        out.append({"name": f"Fylkesmannen i {office}", "type": "county_governor",
+                    "successor": f"Statsforvalteren i {successor}"})
+    out.append({"name": "Statsforvalteren", "type": "county_governor", "nynorsk": ["Statsforvaltaren"],
+                "generic": True})
+    out.append({"name": "Fylkesmannen", "type": "county_governor", "successor": "Statsforvalteren", "generic": True})
+    other = data.get("municipality_other_names") or {}
+    current = {name for names in (data.get("municipalities") or {}).values() for name in names}
+    for name in sorted(current):
+        out.append({"name": f"{name} kommune", "type": "municipality", "aliases": other.get(name) or []})
+    for name, successor in (data.get("former_municipalities") or {}).items():
+        if name not in current:
+            out.append({"name": f"{name} kommune", "type": "municipality", "successor": f"{successor} kommune"})
+    return out
 
 
 # A capitalised name word: "Nykode", "GE", "Boston", "3M", "B&W", "Bayer-konsernet" is not one (lower-case part).
