@@ -127,8 +127,11 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
         if item.get("type") not in types:
             raise GazetteerError(f"{path}: pattern {item.get('regex')!r} needs one of the types {sorted(types)}")
         check_rule(str(item.get("regex")), path, f"patterns[{index}]")
+        canonical = item.get("canonical")
+        if canonical is not None and canonical not in entries:
+            raise GazetteerError(f"{path}: pattern {item.get('regex')!r} names {canonical!r}, which is not an entry")
         name_patterns.append((re.compile(rf"(?<![{_LETTER}-])(?P<name>{item['regex']})s?(?![{_LETTER}])"),
-                              item["type"]))
+                              canonical or item["type"]))
     titles = "|".join(check_rules(data.get("person_titles"), path, "person_titles", re.IGNORECASE))
     # Titles in any case ("Næringsminister", "næringsminister"); the name itself must be capitalised.
     person = re.compile(rf"\b(?i:{titles})\s+(?P<name>[A-ZÆØÅ][{_LETTER}-]+(?:\s+[A-ZÆØÅ][{_LETTER}-]+){{1,3}})"
@@ -288,13 +291,22 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
         start, end = match.start(), match.end()
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
         covered.add(start, end)
+    for start, end, canonical in _party_letter_mentions(text, gazetteer, covered):
+        entry = gazetteer.entries[canonical]
+        actor = found.setdefault(canonical, _Found(canonical, entry.type, "gazetteer", entry.abbreviation))
+        actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
+        covered.add(start, end)
     for name_pattern, kind in gazetteer.name_patterns:
         for match in name_pattern.finditer(text):
             start, end = match.start(), match.end()
             if covered.overlaps(start, end):
                 continue
             name = match.group("name")
-            actor = found.setdefault(name, _Found(name, kind, "pattern"))
+            if kind in gazetteer.entries:  # a pattern for a known body ("Solberg-regjeringen" is Regjeringen)
+                entry = gazetteer.entries[kind]
+                actor = found.setdefault(kind, _Found(kind, entry.type, "gazetteer", entry.abbreviation))
+            else:
+                actor = found.setdefault(name, _Found(name, kind, "pattern"))
             actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
             covered.add(start, end)
     persons = _titled_persons(text, gazetteer, page_at)
@@ -323,6 +335,11 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             continue
         if label in NER_ORG_LABELS and (gazetteer.rejects(written) or person_spans.overlaps(start, end)):
             continue  # a document or scheme ("Katapultordningen"), or a person the model took for an organisation
+        if label in NER_ORG_LABELS and _GOVERNMENT_NUMBER.fullmatch(written) and "Regjeringen" in gazetteer.entries:
+            written = "Regjeringen"  # "Stoltenberg II": a government by its prime minister's name and number
+        elif label in NER_ORG_LABELS and not gazetteer.canonical(written) \
+                and not _looks_like_organisation(written, text, gazetteer):
+            continue
         if label in NER_ORG_LABELS:
             canonical = gazetteer.canonical(written) or _strip_genitive(written, words)
             entry = gazetteer.entries.get(canonical)
@@ -338,6 +355,7 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             continue
         actor.mentions.append(Mention(start=start, end=end, page=_page(page_at, start), text=text[start:end]))
 
+    _merge_generic(found, gazetteer)
     for name in [n for n in persons if " " not in n]:
         # "Bjørgum" after "Tarje Bjørgum": the surname of a person named in full is that person.
         full = [other for other in persons if " " in other and other.split()[-1] == name]
@@ -353,6 +371,79 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
                       mentions=sorted(a.mentions, key=lambda m: m.start)) for a in ordered]
 
     return build(found), build(persons)
+
+
+_GOVERNMENT_NUMBER = re.compile(r"[A-ZÆØÅ][a-zæøå]+(?:-[A-ZÆØÅ][a-zæøå]+)? I{1,3}")
+_ACRONYM = re.compile(r"[A-ZÆØÅ0-9][A-ZÆØÅa-zæøå0-9&-]*")
+_TITLE_ENDINGS = ("minister", "ministeren", "statsråd", "statsråden", "direktør", "direktøren", "ordfører")
+
+
+def _is_acronym(word: str) -> bool:
+    """"NTNU", "IMDi", "HK-dir": at least two capitals and no run of three lower-case letters after them."""
+    capitals = sum(c.isupper() for c in word)
+    return capitals >= 2 and not re.search(r"[a-zæøå]{4}", word) and bool(_ACRONYM.fullmatch(word))
+
+
+def _defined(acronym: str, text: str) -> bool:
+    """Whether the text spells the acronym out: "… Tankesmie (KT)" or "KT (Kystens Tankesmie)"."""
+    escaped = re.escape(acronym)
+    return bool(re.search(rf"[A-ZÆØÅa-zæøå]{{3}} \({escaped}\)|(?<![{_LETTER}]){escaped} \([A-ZÆØÅ]", text))
+
+
+def _looks_like_organisation(written: str, text: str, gazetteer: Gazetteer) -> bool:
+    """Whether a span the NER model tags ORG, unknown to the gazetteer, has the shape of an organisation's name.
+
+    Not: heading words in capitals ("KJØNN", "FOR BUDSJETTÅRET"), acronyms the text never spells out ("VPN",
+    "LTP"), one common word ("Kartlegg", "Visjon", "Groruddalen"), titles ("Næringsminister"), numbered things
+    ("Bolk 2", "Storgata 5"), or lower-case phrases ("Strategisk plan"). Yes: one word with an organisation's
+    ending ("Kvotedirektoratet"), capitalised words ("Kluge Advokatfirma"), a phrase around an organisation
+    noun ("Nasjonalt senter for flerkulturell opplæring"), an acronym the text defines."""
+    words = written.split()
+    if not words or words[0] in gazetteer.not_actor_first_words or any(c.isdigit() for c in written):
+        return False  # a street address, a numbered part or a year: "Storgata 5", "Bolk 2", "Plan 2019-2020"
+    if words[-1].lower().endswith(_TITLE_ENDINGS):
+        return False
+    letters = [c for c in written if c.isalpha()]
+    if len(words) == 1:
+        word = words[0]
+        if _is_acronym(word):
+            return len(word) <= 6 and not written.isupper() or _defined(word, text)
+        return word.lower().endswith(gazetteer.organisation_suffixes)
+    if all(c.isupper() for c in letters):
+        return False  # a heading line in capitals
+    if all(w[:1].isupper() for w in words):
+        return True
+    return any(w.lower().strip(",.") in gazetteer.organisation_heads for w in words[1:])
+
+
+def _party_letter_mentions(text: str, gazetteer: Gazetteer, covered: _Taken) -> list[tuple[int, int, str]]:
+    """(start, end, party) of one-letter party abbreviations in a list of party abbreviations ("Ap, H og Sp",
+    "H, FrP, KrF og V") or alone in brackets ("(H)"); free-standing "H" or "V" is never read as a party."""
+    if not gazetteer.party_letters:
+        return []
+    abbreviations = {form for form, name in gazetteer.surface.items()
+                     if gazetteer.entries[name].type == "political_party" and len(form) <= 4 and form[:1].isupper()}
+    tokens = "|".join(re.escape(t) for t in sorted(abbreviations | set(gazetteer.party_letters), key=len,
+                                                     reverse=True))
+    token = rf"(?<![{_LETTER}-])(?:{tokens})(?![{_LETTER}-])"
+    run = re.compile(rf"{token}(?:(?:, ?| og | \+ ?|/| ?- ?){token}){{1,10}}+|\((?:{tokens})\)")
+    out = []
+    for match in run.finditer(text):
+        for part in re.finditer(token, match.group(0)):
+            start, end = match.start() + part.start(), match.start() + part.end()
+            if part.group(0) in gazetteer.party_letters and not covered.overlaps(start, end):
+                out.append((start, end, gazetteer.party_letters[part.group(0)]))
+    return out
+
+
+def _merge_generic(found: dict[str, _Found], gazetteer: Gazetteer) -> None:
+    """"Statsforvalteren" on a page that names one office ("Statsforvalteren i Vestland") is that office."""
+    for name in [n for n in found if n in gazetteer.generic]:
+        kind = found[name].type
+        specific = [other for other in found if other != name and other not in gazetteer.generic
+                    and found[other].type == kind]
+        if len(specific) == 1:
+            found[specific[0]].mentions.extend(found.pop(name).mentions)
 
 
 def _company_mentions(text: str, gazetteer: Gazetteer, places: _Taken, text_words: _TextWords
