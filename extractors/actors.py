@@ -67,6 +67,7 @@ class Gazetteer:
     organisation_suffixes: tuple[str, ...] = ()
     organisation_heads: frozenset[str] = frozenset()
     not_actor_first_words: frozenset[str] = frozenset()
+    place_endings: tuple[str, ...] = ()
 
     def rejects(self, written: str) -> bool:
         """Whether a NER span is not an organisation: a known non-actor, a cut-off compound ("Den norske
@@ -152,7 +153,8 @@ def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
                      party_letters=letters, generic=frozenset(generic),
                      organisation_suffixes=tuple(w.lower() for w in data.get("organisation_suffixes") or []),
                      organisation_heads=frozenset(w.lower() for w in data.get("organisation_heads") or []),
-                     not_actor_first_words=frozenset(data.get("not_actor_first_words") or []))
+                     not_actor_first_words=frozenset(data.get("not_actor_first_words") or []),
+                     place_endings=tuple(w.lower() for w in data.get("place_endings") or []))
 
 
 def _regional_entries(data: dict) -> list[dict]:
@@ -302,6 +304,8 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             if covered.overlaps(start, end):
                 continue
             name = match.group("name")
+            if gazetteer.rejects(name):  # a council's own organs ("Fylkesutvalet") are not actors of their own
+                continue
             if kind in gazetteer.entries:  # a pattern for a known body ("Solberg-regjeringen" is Regjeringen)
                 entry = gazetteer.entries[kind]
                 actor = found.setdefault(kind, _Found(kind, entry.type, "gazetteer", entry.abbreviation))
@@ -342,6 +346,8 @@ def find_actors(text: str, gazetteer: Gazetteer, entities: Iterable[tuple[int, i
             continue
         if label in NER_ORG_LABELS:
             canonical = gazetteer.canonical(written) or _strip_genitive(written, words)
+            if canonical not in gazetteer.entries and gazetteer.rejects(canonical):
+                continue  # "Noregs": a known non-actor with a genitive s
             entry = gazetteer.entries.get(canonical)
             actor = found.setdefault(canonical, _Found(canonical, entry.type if entry else "organisation",
                                                        "gazetteer" if entry else "ner",
@@ -401,19 +407,26 @@ def _looks_like_organisation(written: str, text: str, gazetteer: Gazetteer) -> b
     words = written.split()
     if not words or words[0] in gazetteer.not_actor_first_words or any(c.isdigit() for c in written):
         return False  # a street address, a numbered part or a year: "Storgata 5", "Bolk 2", "Plan 2019-2020"
-    if words[-1].lower().endswith(_TITLE_ENDINGS):
-        return False
+    if words[-1].lower().endswith(_TITLE_ENDINGS) or words[-1].lower().endswith(gazetteer.place_endings):
+        return False  # a title ("Næringsminister") or a place ("Groruddalen", "Vestfoldbanen")
     letters = [c for c in written if c.isalpha()]
     if len(words) == 1:
         word = words[0]
         if _is_acronym(word):
             return len(word) <= 6 and not written.isupper() or _defined(word, text)
-        return word.lower().endswith(gazetteer.organisation_suffixes)
+        return word.lower().endswith(gazetteer.organisation_suffixes) or _named_mid_sentence(word, text)
     if all(c.isupper() for c in letters):
         return False  # a heading line in capitals
     if all(w[:1].isupper() for w in words):
         return True
     return any(w.lower().strip(",.") in gazetteer.organisation_heads for w in words[1:])
+
+
+def _named_mid_sentence(word: str, text: str) -> bool:
+    """Whether the text writes ``word`` capitalised inside a sentence, after a lower-case word ("… selskapet
+    Regeneron og …"): Norwegian capitalises names there, not common nouns; a word seen only at the start of a
+    line or sentence ("Visjon", "Kartlegg") may be a heading or an imperative."""
+    return bool(re.search(rf"[a-zæøå,] {re.escape(word)}(?![{_LETTER}])", text))
 
 
 def _party_letter_mentions(text: str, gazetteer: Gazetteer, covered: _Taken) -> list[tuple[int, int, str]]:

@@ -66,7 +66,8 @@ _GAZETTEER_TYPE_CLASS = {
     "government": "government", "ministry": "ministry", "parliament": "parliament", "directorate": "agency",
     "state_enterprise": "agency", "regional_health_authority": "agency", "research_council": "agency",
     "municipal": "agency", "other_public": "agency", "company": "third_party", "interest_organisation": "third_party",
-    "research_institution": "third_party", "eu_body": "third_party",
+    "research_institution": "third_party", "eu_body": "third_party", "international": "third_party",
+    "county": "agency", "county_governor": "agency", "municipality": "agency", "health_trust": "agency",
 }
 
 

@@ -42,6 +42,9 @@ ACTOR_TYPE_LABELS = {
     "government": "regjeringen", "research_council": "forskningsråd", "research_institution": "forskningsinstitusjon",
     "regional_health_authority": "regionalt helseforetak", "municipal": "kommunal", "eu_body": "EU-organ",
     "other_public": "annet offentlig", "organisation": "organisasjon", "person": "person",
+    "county": "fylkeskommune", "county_governor": "statsforvalter", "municipality": "kommune",
+    "health_trust": "helseforetak", "court": "domstol", "international": "internasjonal organisasjon",
+    "political_party": "parti", "media": "medium",
 }
 STATUS_LABELS = {"continued": "Videreført", "modified": "Endret", "new": "Nytt", "dropped": "Utgått"}
 CHANGE_LABELS = {
