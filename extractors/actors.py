@@ -427,7 +427,8 @@ def _defined(acronym: str, text: str, gazetteer: Gazetteer) -> bool:
     """Whether the text spells the acronym out as an organisation's name: "Kystens tankesmie (KT)", "NCSC (National
     Cyber Security Centre)"; not a technology's ("Global Navigation Satellite System (GNSS)")."""
     escaped = re.escape(acronym)
-    spelled_out = re.compile(rf"((?:[^\s()]{{1,40}} ){{1,8}}?)\({escaped}\)|(?<![{_LETTER}]){escaped} \(([^()]{{3,120}})\)")
+    spelled_out = re.compile(rf"((?:[^\s()]{{1,40}} ){{1,8}}?)\({escaped}\)"
+                             rf"|(?<![{_LETTER}]){escaped} \(([^()]{{3,120}})\)")
     for match in spelled_out.finditer(text):
         for word in (match.group(1) or match.group(2) or "").lower().split():
             word = word.strip(",.")
