@@ -21,6 +21,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipeline.config import PipelineConfig
+from pipeline.export import report_anchor
 from pipeline.process import analyse_document
 from pipeline.report import CHANGE_LABELS, HighlightSpan, highlight, render_report, write_report
 from pipeline.schema import DocumentResult
@@ -232,9 +233,9 @@ def test_report_is_self_contained_and_escaped(outputs, comparison):
 
     # The highlighted text is exactly the document's text, with one first <mark> per measure and one per mention.
     assert page.doc_texts == [d.text for d in documents]
-    for index, document in enumerate(documents, start=1):
-        ids = {attrs.get("id") for tag, attrs in page.tags if tag == "mark"}
-        assert {f"d{index}-{m.id}" for m in document.measures} <= ids
+    ids = {attrs.get("id") for tag, attrs in page.tags if tag == "mark"}
+    for document in documents:
+        assert {report_anchor(document.document.id, m.id) for m in document.measures} <= ids
     marks = [attrs for attrs in page.doc_marks if "data-cont" not in attrs]
     mentions = sum(len(a.mentions) for d in documents for a in [*d.actors, *d.persons])
     assert sum("a" in attrs["class"].split() for attrs in marks) == mentions
