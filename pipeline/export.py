@@ -386,6 +386,7 @@ class Tables:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {name: [] for name in TABLES})
     skipped: list[Skipped] = field(default_factory=list)
     run_ids: dict[str, str] = field(default_factory=dict)  # document JSON file name -> run_id
+    files: list[Path] = field(default_factory=list)  # the document JSONs exported, in order
     _actors: dict[str, _ActorTotals] = field(default_factory=dict)  # actor_id -> totals
     _actor_ids: dict[str, str] = field(default_factory=dict)  # canonical name -> actor_id
     _areas: dict[str, str] = field(default_factory=dict)  # focus area id -> name, as the documents give it
@@ -523,6 +524,7 @@ def collect(outputs_dir: Path) -> Tables:
             tables.skipped.append(Skipped(path.name, f"document id {doc_id!r} is already taken by {seen[doc_id]}"))
             continue
         seen[doc_id] = path.name
+        tables.files.append(path)
         add_document(tables, result, run_id=tables.run_ids.get(path.name))
     tables.finish()
     return tables
