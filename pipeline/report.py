@@ -348,14 +348,11 @@ def _nok(value: float) -> str:
     return f"{value:,.0f} {unit}".replace(",", "\u00a0")
 
 
-def _amount_label(amount) -> str:
-    """The amount as written, and its normalised value when that says more (e.g. '50 mill. kroner')."""
-    parts = [amount.text]
-    if amount.nok is not None:
-        normalised = ("~" if amount.approximate else "") + _nok(amount.nok)
-        if normalised.replace("\u00a0", " ") not in amount.text:
-            parts.append(f"({normalised})")
-    return " ".join(parts)
+def _amount_title(amount) -> str:
+    """The normalised amount, for the tooltip of the amount as written: '= 50 mill. kr' (a round figure '≥')."""
+    if amount.nok is None:
+        return ""
+    return f"{'≥' if amount.approximate else '='} {_nok(amount.nok)}"
 
 
 def _extra_fields(measure: Measure) -> list[tuple[str, str]]:
@@ -378,13 +375,13 @@ def _extra_fields(measure: Measure) -> list[tuple[str, str]]:
 
 def _measure_row(measure: Measure, anchor: str, names: dict[str, str], commitment: Commitment | None = None,
                  pdf_href: str | None = None, document_anchor: str = "") -> dict[str, Any]:
-    amounts = [_amount_label(a) for a in commitment.amounts] if commitment else []
+    amounts = [(a.text, _amount_title(a)) for a in commitment.amounts] if commitment else []
     deadlines = [d.text for d in commitment.deadlines] if commitment else []
     responsible = commitment.responsible if commitment else None
     actors = list(dict.fromkeys([*measure.actors, *([responsible] if responsible else [])]))
     section = " › ".join(measure.section)
     extras = _extra_fields(measure)
-    searchable = [measure.text, section, measure.intro or "", *actors, *amounts, *deadlines,
+    searchable = [measure.text, section, measure.intro or "", *actors, *(text for text, _ in amounts), *deadlines,
                   *(value for _, value in extras)]
     return {
         "id": measure.id,
@@ -496,76 +493,78 @@ def _pct(share: float) -> str:
     return f"{100 * share:.0f}\u00a0%"
 
 
-LABEL_CHARS = 46  # what fits the charts' 300 px label column at 12 px; the full name stays in the bar's tooltip
+LABEL_CHARS = 64  # what fits the bar charts' 420 px width at 12 px; the full name stays in the bar's tooltip
 
 
 def _fit(name: str, limit: int = LABEL_CHARS) -> str:
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
-def area_chart(areas: Sequence[AreaCount], *, chart_id: str) -> Markup:
-    """Horizontal bars, one ``rect.bar`` per focus area, labelled with name, count and share."""
-    if not areas:
-        return Markup('<p class="empty">{}</p>').format(_t("no_area_chart"))
-    label_width, bar_width, row, top = 300, 360, 26, 8
-    height = top * 2 + row * len(areas)
-    largest = max(a.share for a in areas) or 1.0
-    parts = [Markup('<svg class="chart area-chart" id="{}" role="img" aria-label="{}" '
-                    'viewBox="0 0 {} {}" width="{}" height="{}">').format(
-        chart_id, _t("area_chart"), label_width + bar_width + 90, height, label_width + bar_width + 90, height)]
-    for i, area in enumerate(areas):
+@dataclass(frozen=True)
+class _Bar:
+    attribute: str  # the data attribute naming the bar's value, e.g. "focus"
+    value: str
+    name: str
+    count: int
+    share: float
+    ratio: float  # the bar's length relative to the longest
+    colour: str | None = None
+
+
+def _bar_chart(css_class: str, chart_id: str, label: str, bars: Sequence[_Bar]) -> Markup:
+    """Horizontal bars with each label above its bar: 420 px wide, so a phone shows it at nearly full size."""
+    width, bar_width, row, top = 420, 330, 38, 4
+    height = top * 2 + row * len(bars)
+    parts = [Markup('<svg class="chart {}" id="{}" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" '
+                    'height="{}">').format(css_class, chart_id, label, width, height, width, height)]
+    for i, bar in enumerate(bars):
         y = top + i * row
-        width = round(bar_width * area.share / largest, 1)
+        length = round(bar_width * bar.ratio, 1)
+        fill = Markup(' fill="{}"').format(bar.colour) if bar.colour else Markup("")
         parts.append(Markup(
-            '<g class="row"><text class="label" x="{lx}" y="{ty}" text-anchor="end">{short}</text>'
-            '<rect class="bar" data-focus="{label}" x="{x}" y="{y}" width="{w}" height="18" rx="2">'
+            '<g class="row"><text class="label" x="0" y="{ty}">{short}</text>'
+            '<rect class="bar" data-{attribute}="{value}" x="0" y="{by}" width="{w}" height="16" rx="2"{fill}>'
             '<title>{name}: {count} {word} ({pct})</title></rect>'
-            '<text class="value" x="{vx}" y="{ty}">{count} ({pct})</text></g>').format(
-            word=_t("measures_word"),
-            lx=label_width - 8, ty=y + 13, short=_fit(area.name), name=area.name, label=area.label, x=label_width,
-            y=y, w=width, count=area.count, pct=_pct(area.share), vx=label_width + width + 6))
+            '<text class="value" x="{vx}" y="{vy}">{count} ({pct})</text></g>').format(
+            ty=y + 12, short=_fit(bar.name), attribute=Markup(bar.attribute), value=bar.value, by=y + 17, w=length,
+            fill=fill, name=bar.name, count=bar.count, word=_t("measures_word"), pct=_pct(bar.share),
+            vx=length + 6, vy=y + 29))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
+
+
+def area_chart(areas: Sequence[AreaCount], *, chart_id: str) -> Markup:
+    """One ``rect.bar`` per focus area, labelled with name, count and share."""
+    if not areas:
+        return Markup('<p class="empty">{}</p>').format(_t("no_area_chart"))
+    largest = max(a.share for a in areas) or 1.0
+    return _bar_chart("area-chart", chart_id, _t("area_chart"),
+                      [_Bar("focus", a.label, a.name, a.count, a.share, a.share / largest) for a in areas])
 
 
 STRENGTH_COLOURS = {"binding": "#2e8540", "intention": "#d9730d", "exploratory": "#8e44ad"}
 
 
 def strength_chart(options: Sequence[tuple[str, str, int]], *, chart_id: str) -> Markup:
-    """Horizontal bars, one ``rect.bar`` per strength (in the order binding, intention, exploratory, not
-    assessed), coloured as the badges, labelled with count and share."""
+    """One ``rect.bar`` per strength (binding, intention, exploratory, not assessed), coloured as the badges."""
     total = sum(count for _, _, count in options)
     if not total:
         return Markup("")
-    label_width, bar_width, row, top = 120, 360, 26, 8
-    width, height = label_width + bar_width + 90, top * 2 + row * len(options)
     largest = max(count for _, _, count in options)
-    parts = [Markup('<svg class="chart strength-chart" id="{}" role="img" aria-label="{}" viewBox="0 0 {} {}" '
-                    'width="{}" height="{}">').format(chart_id, _t("strength_chart"), width, height, width, height)]
-    for i, (strength, label, count) in enumerate(options):
-        y = top + i * row
-        w = round(bar_width * count / largest, 1)
-        parts.append(Markup(
-            '<g class="row"><text class="label" x="{lx}" y="{ty}" text-anchor="end">{label}</text>'
-            '<rect class="bar" data-strength="{strength}" x="{x}" y="{y}" width="{w}" height="18" rx="2" '
-            'fill="{colour}"><title>{label}: {count} {word} ({pct})</title></rect>'
-            '<text class="value" x="{vx}" y="{ty}">{count} ({pct})</text></g>').format(
-            lx=label_width - 8, ty=y + 13, label=label, strength=strength, x=label_width, y=y, w=w,
-            colour=STRENGTH_COLOURS.get(strength, "#7f8c8d"), count=count, word=_t("measures_word"),
-            pct=_pct(count / total), vx=label_width + w + 6))
-    parts.append(Markup("</svg>"))
-    return Markup("").join(parts)
+    return _bar_chart("strength-chart", chart_id, _t("strength_chart"), [
+        _Bar("strength", strength, label, count, count / total, count / largest,
+             STRENGTH_COLOURS.get(strength, "#7f8c8d")) for strength, label, count in options])
 
 
 def grouped_area_chart(titles: Sequence[str], rows: Sequence[tuple[str, str, Sequence[float]]]) -> Markup:
-    """Focus-area shares across documents: one group per area (``g.group``), one ``rect.bar`` per document in
-    each group (zero shares too, so every group has one bar per document), and a legend."""
+    """Focus-area shares across documents: one group per area (``g.group``, its name above its bars), one
+    ``rect.bar`` per document in each group (zero shares too, so every group has one bar per document), and a
+    legend. 420 px wide, like the other charts, so a phone shows it at nearly full size."""
     if not rows or not titles:
         return Markup('<p class="empty">{}</p>').format(_t("no_compare_chart"))
-    label_width, bar_width, bar, gap, legend = 300, 360, 12, 10, 22 * len(titles) + 8
-    group = bar * len(titles) + gap
-    height = legend + group * len(rows) + 8
-    width = label_width + bar_width + 70
+    width, bar_width, bar, heading, gap, legend = 420, 340, 12, 18, 10, 22 * len(titles) + 8
+    group = heading + bar * len(titles) + gap
+    height = legend + group * len(rows) + 4
     largest = max((share for _, _, shares in rows for share in shares), default=0.0) or 1.0
     parts = [Markup('<svg class="chart compare-chart" role="img" aria-label="{label}" '
                     'viewBox="0 0 {w} {h}" width="{w}" height="{h}">').format(w=width, h=height,
@@ -573,24 +572,23 @@ def grouped_area_chart(titles: Sequence[str], rows: Sequence[tuple[str, str, Seq
     for d, title in enumerate(titles):
         colour = DOCUMENT_COLOURS[d % len(DOCUMENT_COLOURS)]
         parts.append(Markup('<g class="legend-item"><title>{t}</title>'
-                            '<rect x="{x}" y="{y}" width="14" height="14" fill="{c}"></rect>'
-                            '<text x="{tx}" y="{ty}">{short}</text></g>').format(
-            x=label_width, y=4 + 22 * d, c=colour, tx=label_width + 20, ty=16 + 22 * d, t=title,
-            short=_fit(title, 70)))
+                            '<rect x="0" y="{y}" width="14" height="14" fill="{c}"></rect>'
+                            '<text x="20" y="{ty}">{short}</text></g>').format(
+            y=4 + 22 * d, c=colour, ty=16 + 22 * d, t=title, short=_fit(title, LABEL_CHARS)))
     for i, (label, name, shares) in enumerate(rows):
         y0 = legend + i * group
-        parts.append(Markup('<g class="group" data-focus="{}"><text class="label" x="{}" y="{}" '
-                            'text-anchor="end">{}</text>').format(label, label_width - 8,
-                                                                  y0 + bar * len(titles) / 2 + 4, _fit(name)))
+        parts.append(Markup('<g class="group" data-focus="{}"><text class="label" x="0" y="{}">{}</text>').format(
+            label, y0 + 13, _fit(name)))
         for d, share in enumerate(shares):
             colour = DOCUMENT_COLOURS[d % len(DOCUMENT_COLOURS)]
             w = round(bar_width * share / largest, 1)
+            y = y0 + heading + d * bar
             parts.append(Markup(
-                '<rect class="bar" data-focus="{label}" data-document="{d}" x="{x}" y="{y}" width="{w}" '
+                '<rect class="bar" data-focus="{label}" data-document="{d}" x="0" y="{y}" width="{w}" '
                 'height="{h}" fill="{c}"><title>{name} – {title}: {pct}</title></rect>'
                 '<text class="value" x="{vx}" y="{ty}">{pct}</text>').format(
-                label=label, d=d, x=label_width, y=y0 + d * bar, w=w, h=bar - 1, c=colour, name=name,
-                title=titles[d], pct=_pct(share), vx=label_width + w + 4, ty=y0 + d * bar + bar - 2))
+                label=label, d=d, y=y, w=w, h=bar - 1, c=colour, name=name,
+                title=titles[d], pct=_pct(share), vx=w + 4, ty=y + bar - 2))
         parts.append(Markup("</g>"))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
@@ -802,7 +800,7 @@ mark.a.p { background:#e7f6e7; box-shadow: inset 0 -2px 0 #2e8540; }
 .legend { display:flex; gap:14px; flex-wrap:wrap; font-size:.85rem; margin:6px 0; }
 .legend mark { padding:0 4px; }
 .columns { display:grid; grid-template-columns: minmax(0,2fr) minmax(0,1fr); gap:22px; }
-@media (max-width: 1000px) { .columns { grid-template-columns: 1fr; } }
+@media (max-width: 1000px) { .columns { grid-template-columns: minmax(0, 1fr); } }
 svg.chart { max-width:100%; height:auto; font-size:12px; }
 svg.chart text { fill:var(--ink); }
 svg.chart text.value { fill:var(--muted); }
@@ -812,13 +810,14 @@ td.changes { min-width:150px; }
 ul.plain { margin:4px 0; padding-left:20px; }
 footer { color:var(--muted); font-size:.8rem; padding:0 28px 24px; }
 [hidden] { display:none !important; }
-td, th, h1, h2, h3, .subtitle, nav.toc a, .doc-text { overflow-wrap:anywhere; }
+td, th, h1, h2, h3, .subtitle, nav.toc a, .doc-text { overflow-wrap:break-word; }
+td.id, td.page { white-space:nowrap; }
 .filters select { max-width:100%; }
 .filters label.search { flex:1 1 260px; display:flex; align-items:center; gap:6px; }
 input.filter-search { flex:1; min-width:0; padding:4px 8px; font-size:.95rem; border:1px solid var(--line);
   border-radius:4px; }
 .total-count { font-weight:600; }
-section.toolbar { position:sticky; top:0; z-index:2; padding:10px 22px; }
+section.toolbar { padding:10px 22px; }
 section.toolbar .filters { margin:0; }
 ul.cell-list { margin:0; padding-left:16px; }
 td.amounts, td.deadlines { min-width:110px; }
@@ -826,8 +825,8 @@ a.page-link { font-weight:600; }
 @media (max-width: 700px) {
   header.top, nav.toc, main, footer { padding-left:10px; padding-right:10px; }
   section.card { padding:12px; }
-  section.toolbar { position:static; }
-  .filters label { display:flex; flex-direction:column; align-items:stretch; width:100%; }
+  .filters label, .filters label.search { display:flex; flex-direction:column; align-items:stretch; width:100%;
+    flex:1 1 100%; }
   .filters select { margin:2px 0 0; }
   table.cards thead { display:none; }
   table.cards, table.cards tbody, table.cards tr, table.cards td { display:block; width:100%; }
@@ -839,6 +838,7 @@ a.page-link { font-weight:600; }
   table.cards ul.cell-list li { display:inline; }
   table.cards ul.cell-list li + li::before { content:"; "; }
   td.side { width:auto; }
+  td, th { overflow-wrap:anywhere; }  /* the actors table: a long type name breaks rather than widen the page */
 }
 """
 
@@ -932,6 +932,8 @@ PAGE = """<!DOCTYPE html>
 {% endmacro %}
 {% macro items(values) %}{% if values %}<ul class="cell-list">{% for v in values %}<li>{{ v }}</li>{% endfor %}</ul>
 {% else %}–{% endif %}{% endmacro %}
+{% macro amounts(values) %}{% if values %}<ul class="cell-list">{% for text, title in values %}<li{%
+  if title %} title="{{ title }}"{% endif %}>{{ text }}</li>{% endfor %}</ul>{% else %}–{% endif %}{% endmacro %}
 <style>{{ css }}</style>
 </head>
 <body>
@@ -1086,7 +1088,7 @@ PAGE = """<!DOCTYPE html>
         </td>
         <td class="responsible" data-label="{{ t.responsible }}">{{ m.responsible or "–" }}</td>
         <td class="actors" data-label="{{ t.actors }}">{{ m.actors|join(", ") if m.actors else "–" }}</td>
-        <td class="amounts" data-label="{{ t.amounts }}">{{ items(m.amounts) }}</td>
+        <td class="amounts" data-label="{{ t.amounts }}">{{ amounts(m.amounts) }}</td>
         <td class="deadlines" data-label="{{ t.deadlines }}">{{ items(m.deadlines) }}</td>
         <td class="text" data-label="{{ t.measure }}">{{ m.text }}
           {% if m.section %}<div class="runner">{{ m.section }}</div>{% endif %}

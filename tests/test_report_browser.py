@@ -90,6 +90,13 @@ def _visible_rows(driver) -> list[tuple[str, str]]:
             for row in driver.find_elements(By.CSS_SELECTOR, "tr.measure-row") if row.is_displayed()]
 
 
+def _no_sideways_scroll(driver) -> None:
+    """Nothing is wider than the viewport (without its scroll bar)."""
+    scroll, client = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert scroll <= client, f"the page is {scroll} px wide in a {client} px viewport"
+
+
 def _type(driver, text: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -149,7 +156,7 @@ def test_search_actor_and_document_filters(browser, work, documents, width):  # 
     assert len(_visible_rows(page)) == 6
 
     # Nothing runs off the screen sideways.
-    assert page.execute_script("return document.documentElement.scrollWidth") <= width
+    _no_sideways_scroll(page)
 
 
 @pytest.mark.parametrize("width", [WIDE, NARROW])
@@ -207,7 +214,7 @@ def test_measures_show_amounts_deadlines_responsible_and_pdf_pages(browser, work
     else:
         assert section.find_element(By.CSS_SELECTOR, "table.measures thead").is_displayed()
         assert money_row.value_of_css_property("display") == "table-row"
-    assert page.execute_script("return document.documentElement.scrollWidth") <= width
+    _no_sideways_scroll(page)
 
 
 def test_english_report(browser, work):  # noqa: F811
@@ -228,4 +235,4 @@ def test_english_report(browser, work):  # noqa: F811
     # Written to site/, the report links the PDF relative to site/.
     link = page.find_element(By.CSS_SELECTOR, "a.page-link")
     assert link.get_dom_attribute("href") == "../corpus/helsedata-plan.pdf#page=2"
-    assert page.execute_script("return document.documentElement.scrollWidth") <= NARROW
+    _no_sideways_scroll(page)
