@@ -20,6 +20,7 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow.parquet as pq
 import pytest
@@ -34,6 +35,7 @@ from pipeline.export import (
     DB_FILE,
     FTS_TABLE,
     METADATA_FILE,
+    REPORT_FILE,
     TABLES,
     collect,
     make_datasette,
@@ -461,8 +463,27 @@ def test_export_command_prints_counts_and_paths(outputs: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "measures" in result.output and "12" in result.output
     assert f"wrote {out / DB_FILE}" in result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{t}.{ext}" for t in TABLES for ext in ("jsonl", "csv", "parquet")] + [DB_FILE, METADATA_FILE])
+    files = [f"{t}.{ext}" for t in TABLES for ext in ("jsonl", "csv", "parquet")] + [DB_FILE, METADATA_FILE]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*files, REPORT_FILE])
+    assert f"wrote {out / REPORT_FILE}" in result.output
+    report = (out / REPORT_FILE).read_text(encoding="utf-8")
+    # Every measure's report_url names an element of the report written beside it.
+    for row in jsonl_rows(out, "measures"):
+        page, fragment = row["report_url"].split("#")
+        assert page == REPORT_FILE and f'id="{unquote(fragment)}"' in report
+
+    english = tmp_path / "english"
+    result = CliRunner().invoke(cli_app(), ["export", str(outputs), "--out", str(english), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert '<html lang="en">' in (english / REPORT_FILE).read_text(encoding="utf-8")
+
+    bare = tmp_path / "bare"
+    result = CliRunner().invoke(cli_app(), ["export", str(outputs), "--out", str(bare), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in bare.iterdir()) == sorted(files)
+
+    result = CliRunner().invoke(cli_app(), ["export", str(outputs), "--out", str(bare), "--lang", "de"])
+    assert result.exit_code == 2 and "--lang de: use one of nb, en" in result.output
 
 
 def test_export_and_browse_refuse_missing_inputs_in_one_line(tmp_path: Path):
