@@ -21,14 +21,21 @@ def export(
         DEFAULT_OUTPUTS),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the datasets go "
                                              "(default OUTPUTS_DIR/datasets).")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Also write the HTML report (report.html) "
+                                         "beside the datasets, where each measure's report_url points.")] = True,
+    lang: Annotated[str, typer.Option("--lang", help="The report's language: nb or en.")] = "nb",
 ) -> None:
-    """Measures, actors and commitments of all documents as JSONL, CSV, Parquet and a searchable SQLite database."""
+    """Measures, amounts, deadlines, actors and focus areas of all documents as JSONL, CSV, Parquet and a SQLite
+    database with Norwegian full-text search; and the HTML report the rows link to."""
     from rich.table import Table
 
     from pipeline.cli import EXIT_DOCUMENTS_FAILED, console, errors, fail
     from pipeline.errors import TiltakError
-    from pipeline.export import collect, write_exports
+    from pipeline.export import REPORT_FILE, collect, write_exports
+    from pipeline.report import LANGUAGES, load_documents, write_report
 
+    if lang not in LANGUAGES:
+        raise fail(f"--lang {lang}: use one of {', '.join(LANGUAGES)}")
     out_dir = out if out is not None else outputs_dir / DATASETS_SUBDIR
     try:
         tables = collect(outputs_dir)
@@ -41,6 +48,12 @@ def export(
         raise fail(f"{outputs_dir}: no tiltak document JSONs to export (run `tiltak run` first)")
     try:
         written = write_exports(tables, out_dir)
+        if report:
+            # The documents the tables hold, read again (one at a time above, to keep memory flat while collecting).
+            documents, _ = load_documents(tables.files)
+            written.append(write_report(out_dir / REPORT_FILE, documents, lang=lang))
+    except TiltakError as exc:
+        raise fail(str(exc)) from exc
     except OSError as exc:
         raise fail(f"{out_dir}: cannot write: {exc.strerror or exc}") from exc
 

@@ -21,12 +21,16 @@ def register(app: typer.Typer) -> None:
             "--comparison", "-c", help="A comparison JSON: adds aligned measures and a focus-area chart.")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
         title: Annotated[str | None, typer.Option(help="The report's title.")] = None,
+        lang: Annotated[str, typer.Option("--lang", help="Interface language: nb (norsk) or en (English).")] = "nb",
     ) -> None:
-        """One self-contained HTML report (works offline): highlighted text, filterable measures, actors, charts."""
+        """One self-contained HTML report (works offline): highlighted text, searchable and filterable measures with
+        their amounts, deadlines and responsible actor, actors, charts; links to PDF pages."""
         from pipeline.cli import console, fail
         from pipeline.errors import TiltakError
-        from pipeline.report import load_comparison, load_documents, write_report
+        from pipeline.report import LANGUAGES, load_comparison, load_documents, write_report
 
+        if lang not in LANGUAGES:
+            raise fail(f"--lang {lang}: use one of {', '.join(LANGUAGES)}")
         if out.exists() and out.is_dir():
             raise fail(f"{out}: is a folder; --out names the HTML file to write")
         try:
@@ -39,7 +43,7 @@ def register(app: typer.Typer) -> None:
         if not documents:
             raise fail(f"no document JSONs found in {', '.join(map(str, outputs))}")
         try:
-            path = write_report(out, documents, compared, title=title)
+            path = write_report(out, documents, compared, title=title, lang=lang)
         except OSError as exc:
             raise fail(f"{out}: cannot write: {exc.strerror}") from exc
         except TiltakError as exc:

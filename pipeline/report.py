@@ -1,8 +1,12 @@
 """The HTML report: one self-contained file a person opens in a browser, offline.
 
-Per document: its text with the measures and the actor mentions highlighted (offsets from the JSON), a measures
-table that filters by focus area and strength ("N av M tiltak vises"), the actors, and the focus-area
-distribution as an inline SVG bar chart. With a comparison (``pipeline.compare``'s result, or the same thing as
+At the top: a search box (every word must occur in a measure, its section, intro, actors, amounts or deadlines),
+an actor filter and a document filter, over all documents. Per document: its text with the measures and the actor
+mentions highlighted (offsets from the JSON), a measures table with each measure's amounts, deadlines and
+responsible actor, its page (linked to ``file.pdf#page=N`` for a PDF found beside the report), filtering by focus
+area and strength ("N av M tiltak vises"), the actors, and the focus-area and strength distributions as inline SVG
+bar charts. Below 700 px the tables become cards. Interface strings are Norwegian (``lang="nb"``) or English
+(``lang="en"``). With a comparison (``pipeline.compare``'s result, or the same thing as
 a plain dict): the aligned measures side by side, the new and the dropped ones, and a grouped SVG bar chart of
 focus-area shares across the documents.
 
@@ -14,22 +18,26 @@ Everything taken from the data goes through Jinja2's autoescaping or ``markupsaf
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import json
+import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup, escape
 
 from pipeline import __version__
 from pipeline.errors import TiltakError
+from pipeline.export import extra_measure_columns, report_anchor
 from pipeline.io import atomic_write_text
-from pipeline.schema import DocumentResult, Measure
+from pipeline.schema import Commitment, DocumentResult, Measure
 
 STRENGTH_LABELS = {"binding": "Bindende", "intention": "Intensjon", "exploratory": "Utredende"}
 STRENGTH_ORDER = ["binding", "intention", "exploratory"]
@@ -52,6 +60,88 @@ CHANGE_LABELS = {
     "amounts": "beløp", "deadlines": "frister", "responsible": "ansvarlig", "section": "kapittel",
     "verb": "verb", "object": "objekt",
 }
+STRENGTH_LABELS_EN = {"binding": "Binding", "intention": "Intention", "exploratory": "Exploratory"}
+ACTOR_TYPE_LABELS_EN = {
+    "ministry": "ministry", "directorate": "directorate", "state_enterprise": "state enterprise",
+    "company": "company", "interest_organisation": "interest organisation", "parliament": "Storting",
+    "government": "government", "research_council": "research council", "research_institution": "research institution",
+    "regional_health_authority": "regional health authority", "municipal": "municipal", "eu_body": "EU body",
+    "other_public": "other public", "organisation": "organisation", "person": "person",
+}
+STATUS_LABELS_EN = {"continued": "Continued", "modified": "Modified", "new": "New", "dropped": "Dropped"}
+CHANGE_LABELS_EN = {
+    "text": "text", "wording": "wording", "strength": "strength", "focus_area": "focus area", "actors": "actors",
+    "amounts": "amounts", "deadlines": "deadlines", "responsible": "responsible", "section": "section",
+    "verb": "verb", "object": "object",
+}
+LANGUAGES = ("nb", "en")
+# Interface strings: the template, the charts and the script (through data attributes) read them from here.
+TEXTS: dict[str, dict[str, str]] = {
+    "nb": {
+        "report": "Tiltaksrapport", "document": "dokument", "documents": "dokumenter", "measures_word": "tiltak",
+        "made": "laget", "with": "med", "comparison": "Sammenligning", "areas_across": "Fokusområder på tvers av "
+        "dokumentene", "share_note": "Andel av hvert dokuments tiltak per fokusområde.", "status": "Status",
+        "similarity": "Likhet", "changed": "Endret", "none_recur": "Ingen tiltak går igjen.", "new_in": "Nye tiltak i",
+        "dropped_from": "Utgåtte tiltak fra", "none": "Ingen.", "warning": "Advarsel", "actors_word": "aktører",
+        "areas_word": "fokusområder", "focus_areas": "Fokusområder", "strengths": "Styrke", "actors": "Aktører",
+        "name": "Navn", "type": "Type", "mentions": "Omtaler", "in_text": "i teksten", "no_actors": "Ingen aktører "
+        "funnet.", "measures": "Tiltak", "focus_area": "Fokusområde", "filter_focus": "Filtrer på fokusområde",
+        "all_areas": "Alle fokusområder", "strength": "Styrke", "filter_strength": "Filtrer på styrke",
+        "all_strengths": "Alle styrker", "count": "{n} av {total} tiltak vises", "id": "Id", "page": "Side",
+        "measure": "Tiltak", "amounts": "Beløp", "deadlines": "Frister", "responsible": "Ansvarlig",
+        "otherwise": "ellers", "no_measures": "Ingen tiltak funnet.", "doc_text": "Dokumentets tekst",
+        "line": "strek", "actor": "Aktør", "person": "Person",
+        "footer": "Rapporten er én selvstendig fil uten eksterne ressurser; tekst og forskyvninger er hentet fra "
+        "tiltak-JSON.", "search": "Søk", "search_placeholder": "Søk i tiltak, kapitler og aktører",
+        "all_actors": "Alle aktører", "all_documents": "Alle dokumenter", "filter_actor": "Filtrer på aktør",
+        "filter_document": "Filtrer på dokument", "page_link": "Åpne side {page} i PDF-en", "pages": "sider",
+        "chars": "tegn", "language": "språk", "unclassified": "uklassifisert", "not_assessed": "ikke vurdert",
+        "no_area_chart": "Ingen tiltak med fokusområde.", "no_compare_chart": "Ingen fokusområder å sammenligne.",
+        "area_chart": "Fordeling på fokusområder", "strength_chart": "Fordeling på styrke",
+        "compare_chart": "Fokusområder på tvers av dokumenter", "per_year": "per år", "approximate": "omtrent",
+        "kroner": "kr", "not_stated": "–",
+    },
+    "en": {
+        "report": "Measures report", "document": "document", "documents": "documents", "measures_word": "measures",
+        "made": "made", "with": "with", "comparison": "Comparison", "areas_across": "Focus areas across the "
+        "documents", "share_note": "Share of each document's measures per focus area.", "status": "Status",
+        "similarity": "Similarity", "changed": "Changed", "none_recur": "No measure recurs.",
+        "new_in": "New measures in", "dropped_from": "Measures dropped from", "none": "None.", "warning": "Warning",
+        "actors_word": "actors", "areas_word": "focus areas", "focus_areas": "Focus areas", "strengths": "Strength",
+        "actors": "Actors", "name": "Name", "type": "Type", "mentions": "Mentions", "in_text": "in the text",
+        "no_actors": "No actors found.", "measures": "Measures", "focus_area": "Focus area",
+        "filter_focus": "Filter by focus area", "all_areas": "All focus areas", "strength": "Strength",
+        "filter_strength": "Filter by strength", "all_strengths": "All strengths",
+        "count": "{n} of {total} measures shown", "id": "Id", "page": "Page", "measure": "Measure",
+        "amounts": "Amounts", "deadlines": "Deadlines", "responsible": "Responsible", "otherwise": "otherwise",
+        "no_measures": "No measures found.", "doc_text": "The document's text", "line": "underline",
+        "actor": "Actor", "person": "Person",
+        "footer": "The report is one self-contained file without external resources; texts and offsets come from "
+        "the tiltak JSON.", "search": "Search", "search_placeholder": "Search measures, sections and actors",
+        "all_actors": "All actors", "all_documents": "All documents", "filter_actor": "Filter by actor",
+        "filter_document": "Filter by document", "page_link": "Open page {page} of the PDF", "pages": "pages",
+        "chars": "characters", "language": "language", "unclassified": "unclassified",
+        "not_assessed": "not assessed", "no_area_chart": "No measures with a focus area.",
+        "no_compare_chart": "No focus areas to compare.", "area_chart": "Measures by focus area",
+        "strength_chart": "Measures by strength", "compare_chart": "Focus areas across documents",
+        "per_year": "per year", "approximate": "about", "kroner": "NOK", "not_stated": "–",
+    },
+}
+_LANG: contextvars.ContextVar[str] = contextvars.ContextVar("report_language", default="nb")
+
+
+def _t(key: str) -> str:
+    return TEXTS[_LANG.get()][key]
+
+
+def _labels(kind: str) -> dict[str, str]:
+    english = _LANG.get() == "en"
+    return {"strength": STRENGTH_LABELS_EN if english else STRENGTH_LABELS,
+            "actor_type": ACTOR_TYPE_LABELS_EN if english else ACTOR_TYPE_LABELS,
+            "status": STATUS_LABELS_EN if english else STATUS_LABELS,
+            "change": CHANGE_LABELS_EN if english else CHANGE_LABELS}[kind]
+
+
 DOCUMENT_COLOURS = ["#1f5fbf", "#d9730d", "#2e8540", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"]
 
 
@@ -208,12 +298,13 @@ class DocumentView:
     focus_options: list[tuple[str, str, int]]
     strength_options: list[tuple[str, str, int]]
     chart: Markup
+    strength_chart: Markup = field(default_factory=Markup)
     language: str = "nb"
     warnings: list[str] = field(default_factory=list)
 
 
 def strength_label(strength: str | None) -> str:
-    return STRENGTH_LABELS.get(strength or "", strength or "ikke vurdert")
+    return _labels("strength").get(strength or "", strength or _t("not_assessed"))
 
 
 def _area_names(documents: Sequence[DocumentResult]) -> dict[str, str]:
@@ -235,7 +326,7 @@ def _fallback_area_name(label: str) -> str:
 
 def _area_name(label: str | None, names: dict[str, str]) -> str:
     if not label or label in {"unclassified", NO_FOCUS}:
-        return "uklassifisert"
+        return _t("unclassified")
     if label not in names:
         names[label] = _fallback_area_name(label)
     return names[label]
@@ -250,11 +341,57 @@ def _document_areas(document: DocumentResult, names: dict[str, str]) -> list[Are
             for label, count in counts.most_common()]
 
 
-def _measure_row(measure: Measure, anchor: str, names: dict[str, str]) -> dict[str, Any]:
+def _nok(value: float) -> str:
+    """50000000 → '50 mill. kr' / '50 mill. NOK'; smaller amounts with thin spaces between thousands."""
+    unit = _t("kroner")
+    if value >= 1_000_000_000 and value % 100_000_000 == 0:
+        return f"{value / 1e9:g} mrd. {unit}".replace(".", ",", 1 if _LANG.get() == "nb" else 0)
+    if value >= 1_000_000 and value % 100_000 == 0:
+        return f"{value / 1e6:g} mill. {unit}".replace(".", ",", 1 if _LANG.get() == "nb" else 0)
+    return f"{value:,.0f} {unit}".replace(",", "\u00a0")
+
+
+def _amount_title(amount) -> str:
+    """The normalised amount, for the tooltip of the amount as written: '= 50 mill. kr' (a round figure '≥')."""
+    if amount.nok is None:
+        return ""
+    return f"{'≥' if amount.approximate else '='} {_nok(amount.nok)}"
+
+
+def _extra_fields(measure: Measure) -> list[tuple[str, str]]:
+    """Measure fields the report does not know by name (e.g. a policy area added to the schema later), shown as
+    'name: value' under the measure."""
+    shown = []
+    for column in extra_measure_columns():
+        value = getattr(measure, column.name, None)
+        if value is None or value == [] or value == "":
+            continue
+        if hasattr(value, "value"):
+            value = value.value
+        if isinstance(value, float):
+            value = f"{value:.2f}"
+        elif isinstance(value, list | tuple):
+            value = ", ".join(map(str, value))
+        shown.append((column.name.replace("_", " "), str(value)))
+    return shown
+
+
+def _measure_row(measure: Measure, anchor: str, names: dict[str, str], commitment: Commitment | None = None,
+                 pdf_href: str | None = None, document_anchor: str = "") -> dict[str, Any]:
+    amounts = [(a.text, _amount_title(a)) for a in commitment.amounts] if commitment else []
+    deadlines = [d.text for d in commitment.deadlines] if commitment else []
+    responsible = commitment.responsible if commitment else None
+    actors = list(dict.fromkeys([*measure.actors, *([responsible] if responsible else [])]))
+    section = " › ".join(measure.section)
+    extras = _extra_fields(measure)
+    searchable = [measure.text, section, measure.intro or "", *actors, *(text for text, _ in amounts), *deadlines,
+                  *(value for _, value in extras)]
     return {
         "id": measure.id,
-        "anchor": f"{anchor}-{measure.id}",
+        "anchor": anchor,
+        "document_anchor": document_anchor,
         "page": measure.page,
+        "page_href": f"{pdf_href}#page={measure.page}" if pdf_href and measure.page else None,
         "strength": measure.strength or NO_STRENGTH,
         "strength_label": strength_label(measure.strength),
         "focus": measure.focus_area or NO_FOCUS,
@@ -263,12 +400,37 @@ def _measure_row(measure: Measure, anchor: str, names: dict[str, str]) -> dict[s
         "runner_up": _area_name(measure.focus_area_runner_up, names) if measure.focus_area_runner_up else None,
         "runner_up_score": measure.focus_area_runner_up_score,
         "actors": measure.actors,
+        "actor_keys": "|" + "|".join(actors) + "|",
+        "responsible": responsible,
+        "amounts": amounts,
+        "deadlines": deadlines,
+        "extras": extras,
         "text": measure.text,
-        "section": " › ".join(measure.section),
+        "section": section,
+        "search": " ".join(searchable).lower(),  # the script lower-cases the query alike
     }
 
 
-def _document_view(index: int, document: DocumentResult, names: dict[str, str]) -> DocumentView:
+def pdf_href(document: DocumentResult, base_dir: Path | None) -> str | None:
+    """A link to a PDF document's source file, relative to the folder the report is written to, when the file is
+    there to link to (the path is as ``tiltak run`` got it: absolute, or relative to the current folder)."""
+    info = document.document
+    if base_dir is None or info.format != "pdf" or not info.source_path:
+        return None
+    source = Path(info.source_path)
+    if not source.is_absolute():
+        source = Path.cwd() / source
+    if not source.is_file():
+        return None
+    try:
+        relative = os.path.relpath(source.resolve(), base_dir.resolve())
+    except ValueError:  # another drive (Windows): only an absolute address reaches it
+        return source.resolve().as_uri()
+    return quote(Path(relative).as_posix())
+
+
+def _document_view(index: int, document: DocumentResult, names: dict[str, str],
+                   base_dir: Path | None = None) -> DocumentView:
     anchor = f"d{index}"
     info = document.document
     spans: list[HighlightSpan] = []
@@ -279,12 +441,12 @@ def _document_view(index: int, document: DocumentResult, names: dict[str, str]) 
             attrs=(("class", f"m s-{measure.strength or NO_STRENGTH}"), ("data-measure", measure.id),
                    ("data-focus", measure.focus_area or NO_FOCUS),
                    ("data-strength", measure.strength or NO_STRENGTH), ("title", row_title)),
-            first_attrs=(("id", f"{anchor}-{measure.id}"),),
+            first_attrs=(("id", report_anchor(info.id, measure.id)),),
         ))
     actors = []
     for kind, group in (("actor", document.actors), ("person", document.persons)):
         for actor in group:
-            type_label = ACTOR_TYPE_LABELS.get(actor.type, actor.type)
+            type_label = _labels("actor_type").get(actor.type, actor.type)
             actors.append({"name": actor.name, "type": actor.type, "type_label": type_label, "kind": kind,
                            "mentions": len(actor.mentions), "abbreviation": actor.abbreviation,
                            "forms": sorted({m.text for m in actor.mentions
@@ -296,7 +458,10 @@ def _document_view(index: int, document: DocumentResult, names: dict[str, str]) 
                            ("title", f"{actor.name} ({type_label})")),
                 ))
     actors.sort(key=lambda a: (-a["mentions"], a["name"].casefold()))
-    measures = [_measure_row(m, anchor, names) for m in document.measures]
+    commitments = {c.measure_id: c for c in document.commitments}
+    link = pdf_href(document, base_dir)
+    measures = [_measure_row(m, report_anchor(info.id, m.id), names, commitments.get(m.id), link, anchor)
+                for m in document.measures]
     areas = _document_areas(document, names)
     focus_counts = Counter(row["focus"] for row in measures)
     focus_options = [(a.label, a.name, focus_counts.get(a.label, 0)) for a in areas if focus_counts.get(a.label)]
@@ -310,14 +475,15 @@ def _document_view(index: int, document: DocumentResult, names: dict[str, str]) 
                          if s not in {*STRENGTH_ORDER, NO_STRENGTH}]
     parts = [info.file_name, info.document_type.replace("_", " ")]
     if info.page_count:
-        parts.append(f"{info.page_count} sider")
-    parts.append(f"{info.char_count:,} tegn".replace(",", "\u00a0"))
-    parts.append(f"språk {info.language}")
+        parts.append(f"{info.page_count} {_t('pages')}")
+    parts.append(f"{info.char_count:,} {_t('chars')}".replace(",", "\u00a0"))
+    parts.append(f"{_t('language')} {info.language}")
     return DocumentView(
         anchor=anchor, id=info.id, title=info.title or info.file_name, subtitle=" · ".join(parts),
         text_html=highlight(document.text, spans), measures=measures, actors=actors, areas=areas,
         focus_options=focus_options, strength_options=strength_options,
         chart=area_chart(areas, chart_id=f"{anchor}-chart"), warnings=list(info.warnings),
+        strength_chart=strength_chart(strength_options, chart_id=f"{anchor}-strength"),
         language="nn" if info.language == "nn" else "nb",
     )
 
@@ -330,70 +496,102 @@ def _pct(share: float) -> str:
     return f"{100 * share:.0f}\u00a0%"
 
 
-LABEL_CHARS = 46  # what fits the charts' 300 px label column at 12 px; the full name stays in the bar's tooltip
+LABEL_CHARS = 64  # what fits the bar charts' 420 px width at 12 px; the full name stays in the bar's tooltip
 
 
 def _fit(name: str, limit: int = LABEL_CHARS) -> str:
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
-def area_chart(areas: Sequence[AreaCount], *, chart_id: str) -> Markup:
-    """Horizontal bars, one ``rect.bar`` per focus area, labelled with name, count and share."""
-    if not areas:
-        return Markup('<p class="empty">Ingen tiltak med fokusområde.</p>')
-    label_width, bar_width, row, top = 300, 360, 26, 8
-    height = top * 2 + row * len(areas)
-    largest = max(a.share for a in areas) or 1.0
-    parts = [Markup('<svg class="chart area-chart" id="{}" role="img" aria-label="Fordeling på fokusområder" '
-                    'viewBox="0 0 {} {}" width="{}" height="{}">').format(
-        chart_id, label_width + bar_width + 90, height, label_width + bar_width + 90, height)]
-    for i, area in enumerate(areas):
+@dataclass(frozen=True)
+class _Bar:
+    attribute: str  # the data attribute naming the bar's value, e.g. "focus"
+    value: str
+    name: str
+    count: int
+    share: float
+    ratio: float  # the bar's length relative to the longest
+    colour: str | None = None
+
+
+def _bar_chart(css_class: str, chart_id: str, label: str, bars: Sequence[_Bar]) -> Markup:
+    """Horizontal bars with each label above its bar: 420 px wide, so a phone shows it at nearly full size."""
+    width, bar_width, row, top = 420, 330, 38, 4
+    height = top * 2 + row * len(bars)
+    parts = [Markup('<svg class="chart {}" id="{}" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" '
+                    'height="{}">').format(css_class, chart_id, label, width, height, width, height)]
+    for i, bar in enumerate(bars):
         y = top + i * row
-        width = round(bar_width * area.share / largest, 1)
+        length = round(bar_width * bar.ratio, 1)
+        fill = Markup(' fill="{}"').format(bar.colour) if bar.colour else Markup("")
         parts.append(Markup(
-            '<g class="row"><text class="label" x="{lx}" y="{ty}" text-anchor="end">{short}</text>'
-            '<rect class="bar" data-focus="{label}" x="{x}" y="{y}" width="{w}" height="18" rx="2">'
-            '<title>{name}: {count} tiltak ({pct})</title></rect>'
-            '<text class="value" x="{vx}" y="{ty}">{count} ({pct})</text></g>').format(
-            lx=label_width - 8, ty=y + 13, short=_fit(area.name), name=area.name, label=area.label, x=label_width,
-            y=y, w=width, count=area.count, pct=_pct(area.share), vx=label_width + width + 6))
+            '<g class="row"><text class="label" x="0" y="{ty}">{short}</text>'
+            '<rect class="bar" data-{attribute}="{value}" x="0" y="{by}" width="{w}" height="16" rx="2"{fill}>'
+            '<title>{name}: {count} {word} ({pct})</title></rect>'
+            '<text class="value" x="{vx}" y="{vy}">{count} ({pct})</text></g>').format(
+            ty=y + 12, short=_fit(bar.name), attribute=Markup(bar.attribute), value=bar.value, by=y + 17, w=length,
+            fill=fill, name=bar.name, count=bar.count, word=_t("measures_word"), pct=_pct(bar.share),
+            vx=length + 6, vy=y + 29))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 
 
+def area_chart(areas: Sequence[AreaCount], *, chart_id: str) -> Markup:
+    """One ``rect.bar`` per focus area, labelled with name, count and share."""
+    if not areas:
+        return Markup('<p class="empty">{}</p>').format(_t("no_area_chart"))
+    largest = max(a.share for a in areas) or 1.0
+    return _bar_chart("area-chart", chart_id, _t("area_chart"),
+                      [_Bar("focus", a.label, a.name, a.count, a.share, a.share / largest) for a in areas])
+
+
+STRENGTH_COLOURS = {"binding": "#2e8540", "intention": "#d9730d", "exploratory": "#8e44ad"}
+
+
+def strength_chart(options: Sequence[tuple[str, str, int]], *, chart_id: str) -> Markup:
+    """One ``rect.bar`` per strength (binding, intention, exploratory, not assessed), coloured as the badges."""
+    total = sum(count for _, _, count in options)
+    if not total:
+        return Markup("")
+    largest = max(count for _, _, count in options)
+    return _bar_chart("strength-chart", chart_id, _t("strength_chart"), [
+        _Bar("strength", strength, label, count, count / total, count / largest,
+             STRENGTH_COLOURS.get(strength, "#7f8c8d")) for strength, label, count in options])
+
+
 def grouped_area_chart(titles: Sequence[str], rows: Sequence[tuple[str, str, Sequence[float]]]) -> Markup:
-    """Focus-area shares across documents: one group per area (``g.group``), one ``rect.bar`` per document in
-    each group (zero shares too, so every group has one bar per document), and a legend."""
+    """Focus-area shares across documents: one group per area (``g.group``, its name above its bars), one
+    ``rect.bar`` per document in each group (zero shares too, so every group has one bar per document), and a
+    legend. 420 px wide, like the other charts, so a phone shows it at nearly full size."""
     if not rows or not titles:
-        return Markup('<p class="empty">Ingen fokusområder å sammenligne.</p>')
-    label_width, bar_width, bar, gap, legend = 300, 360, 12, 10, 22 * len(titles) + 8
-    group = bar * len(titles) + gap
-    height = legend + group * len(rows) + 8
-    width = label_width + bar_width + 70
+        return Markup('<p class="empty">{}</p>').format(_t("no_compare_chart"))
+    width, bar_width, bar, heading, gap, legend = 420, 340, 12, 18, 10, 22 * len(titles) + 8
+    group = heading + bar * len(titles) + gap
+    height = legend + group * len(rows) + 4
     largest = max((share for _, _, shares in rows for share in shares), default=0.0) or 1.0
-    parts = [Markup('<svg class="chart compare-chart" role="img" aria-label="Fokusområder på tvers av dokumenter" '
-                    'viewBox="0 0 {w} {h}" width="{w}" height="{h}">').format(w=width, h=height)]
+    parts = [Markup('<svg class="chart compare-chart" role="img" aria-label="{label}" '
+                    'viewBox="0 0 {w} {h}" width="{w}" height="{h}">').format(w=width, h=height,
+                                                                             label=_t("compare_chart"))]
     for d, title in enumerate(titles):
         colour = DOCUMENT_COLOURS[d % len(DOCUMENT_COLOURS)]
         parts.append(Markup('<g class="legend-item"><title>{t}</title>'
-                            '<rect x="{x}" y="{y}" width="14" height="14" fill="{c}"></rect>'
-                            '<text x="{tx}" y="{ty}">{short}</text></g>').format(
-            x=label_width, y=4 + 22 * d, c=colour, tx=label_width + 20, ty=16 + 22 * d, t=title,
-            short=_fit(title, 70)))
+                            '<rect x="0" y="{y}" width="14" height="14" fill="{c}"></rect>'
+                            '<text x="20" y="{ty}">{short}</text></g>').format(
+            y=4 + 22 * d, c=colour, ty=16 + 22 * d, t=title, short=_fit(title, LABEL_CHARS)))
     for i, (label, name, shares) in enumerate(rows):
         y0 = legend + i * group
-        parts.append(Markup('<g class="group" data-focus="{}"><text class="label" x="{}" y="{}" '
-                            'text-anchor="end">{}</text>').format(label, label_width - 8,
-                                                                  y0 + bar * len(titles) / 2 + 4, _fit(name)))
+        parts.append(Markup('<g class="group" data-focus="{}"><text class="label" x="0" y="{}">{}</text>').format(
+            label, y0 + 13, _fit(name)))
         for d, share in enumerate(shares):
             colour = DOCUMENT_COLOURS[d % len(DOCUMENT_COLOURS)]
             w = round(bar_width * share / largest, 1)
+            y = y0 + heading + d * bar
             parts.append(Markup(
-                '<rect class="bar" data-focus="{label}" data-document="{d}" x="{x}" y="{y}" width="{w}" '
+                '<rect class="bar" data-focus="{label}" data-document="{d}" x="0" y="{y}" width="{w}" '
                 'height="{h}" fill="{c}"><title>{name} – {title}: {pct}</title></rect>'
                 '<text class="value" x="{vx}" y="{ty}">{pct}</text>').format(
-                label=label, d=d, x=label_width, y=y0 + d * bar, w=w, h=bar - 1, c=colour, name=name,
-                title=titles[d], pct=_pct(share), vx=label_width + w + 4, ty=y0 + d * bar + bar - 2))
+                label=label, d=d, y=y, w=w, h=bar - 1, c=colour, name=name,
+                title=titles[d], pct=_pct(share), vx=w + 4, ty=y + bar - 2))
         parts.append(Markup("</g>"))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
@@ -423,7 +621,7 @@ def _changes(item: Mapping[str, Any], names: dict[str, str]) -> list[str]:
     described = []
     for change in item.get("changed") or []:
         change = str(change)
-        label = CHANGE_LABELS.get(change, change)
+        label = _labels("change").get(change, change)
         if change == "strength" and (item.get("a_strength") or item.get("b_strength")):
             label += f": {strength_label(item.get('a_strength'))} → {strength_label(item.get('b_strength'))}"
         elif change == "focus_area" and (item.get("a_focus_area") or item.get("b_focus_area")):
@@ -475,7 +673,9 @@ def comparison_view(comparison: Any, documents: Sequence[DocumentResult],
         return None if ref is None else str(ref)
 
     def href(document: str | None, measure: Any) -> str | None:
-        return f"#{given[document][0]}-{measure}" if document in given and measure else None
+        if document not in given or not measure:
+            return None
+        return "#" + quote(report_anchor(given[document][1].document.id, str(measure)), safe="-_.~")
 
     pairs: list[PairView] = []
     for pair in data.get("pairs") or []:
@@ -491,7 +691,7 @@ def comparison_view(comparison: Any, documents: Sequence[DocumentResult],
                 "a_id": item.get("a_id"), "b_id": item.get("b_id"),
                 "a_text": item.get("a_text") or "", "b_text": item.get("b_text") or "",
                 "a_href": href(a, item.get("a_id")), "b_href": href(b, item.get("b_id")),
-                "status": status, "status_label": STATUS_LABELS.get(status, status),
+                "status": status, "status_label": _labels("status").get(status, status),
                 "similarity": None if similarity is None else float(similarity),
                 "changed": _changes(item, names),
             })
@@ -603,7 +803,7 @@ mark.a.p { background:#e7f6e7; box-shadow: inset 0 -2px 0 #2e8540; }
 .legend { display:flex; gap:14px; flex-wrap:wrap; font-size:.85rem; margin:6px 0; }
 .legend mark { padding:0 4px; }
 .columns { display:grid; grid-template-columns: minmax(0,2fr) minmax(0,1fr); gap:22px; }
-@media (max-width: 1000px) { .columns { grid-template-columns: 1fr; } }
+@media (max-width: 1000px) { .columns { grid-template-columns: minmax(0, 1fr); } }
 svg.chart { max-width:100%; height:auto; font-size:12px; }
 svg.chart text { fill:var(--ink); }
 svg.chart text.value { fill:var(--muted); }
@@ -612,27 +812,90 @@ td.side { width:36%; }
 td.changes { min-width:150px; }
 ul.plain { margin:4px 0; padding-left:20px; }
 footer { color:var(--muted); font-size:.8rem; padding:0 28px 24px; }
+[hidden] { display:none !important; }
+td, th, h1, h2, h3, .subtitle, nav.toc a, .doc-text { overflow-wrap:break-word; }
+td.id, td.page { white-space:nowrap; }
+.filters select { max-width:100%; }
+.filters label.search { flex:1 1 260px; display:flex; align-items:center; gap:6px; }
+input.filter-search { flex:1; min-width:0; padding:4px 8px; font-size:.95rem; border:1px solid var(--line);
+  border-radius:4px; }
+.total-count { font-weight:600; }
+section.toolbar { padding:10px 22px; }
+section.toolbar .filters { margin:0; }
+ul.cell-list { margin:0; padding-left:16px; }
+td.amounts, td.deadlines { min-width:110px; }
+a.page-link { font-weight:600; }
+@media (max-width: 700px) {
+  header.top, nav.toc, main, footer { padding-left:10px; padding-right:10px; }
+  section.card { padding:12px; }
+  .filters label, .filters label.search { display:flex; flex-direction:column; align-items:stretch; width:100%;
+    flex:1 1 100%; }
+  .filters select { margin:2px 0 0; }
+  table.cards thead { display:none; }
+  table.cards, table.cards tbody, table.cards tr, table.cards td { display:block; width:100%; }
+  table.cards tr { border:1px solid var(--line); border-radius:6px; margin:0 0 10px; padding:6px 10px; }
+  table.cards td { border:0; padding:2px 0; text-align:left; white-space:normal; min-width:0; }
+  table.cards td[data-label]::before { content: attr(data-label) ": "; font-weight:600; color:var(--muted); }
+  table.cards td.text::before, table.cards td.side::before { display:block; }
+  table.cards ul.cell-list { display:inline; padding:0; }
+  table.cards ul.cell-list li { display:inline; }
+  table.cards ul.cell-list li + li::before { content:"; "; }
+  td.side { width:auto; }
+  td, th { overflow-wrap:anywhere; }  /* the actors table: a long type name breaks rather than widen the page */
+}
 """
 
 JS = """
 (function () {
   "use strict";
+  var search = document.querySelector("input.filter-search");
+  var actor = document.querySelector("select.filter-actor");
+  var only = document.querySelector("select.filter-document");
+  var total = document.querySelector(".total-count");
+  var sections = [];
+  function format(template, n, all) { return template.replace("{n}", n).replace("{total}", all); }
+  function words() {
+    return search && search.value ? search.value.toLowerCase().split(/\\s+/).filter(Boolean) : [];
+  }
+  function common(row, terms) {
+    if (actor && actor.value && row.dataset.actors.indexOf("|" + actor.value + "|") < 0) { return false; }
+    for (var i = 0; i < terms.length; i += 1) {
+      if (row.dataset.search.indexOf(terms[i]) < 0) { return false; }
+    }
+    return true;
+  }
+  function apply() {
+    var terms = words();
+    var shownAll = 0;
+    var all = 0;
+    sections.forEach(function (s) {
+      var wanted = !only || !only.value || only.value === s.section.id;
+      s.section.hidden = !wanted;
+      var visible = 0;
+      var ok = {};
+      s.rows.forEach(function (row) {
+        var show = s.own(row) && common(row, terms);
+        row.hidden = !show;
+        if (show) { visible += 1; ok[row.dataset.measure] = true; }
+      });
+      s.marks.forEach(function (mark) { mark.classList.toggle("dim", !ok[mark.dataset.measure]); });
+      s.count.textContent = format(s.count.dataset.format, visible, s.rows.length);
+      if (wanted) { shownAll += visible; all += s.rows.length; }
+    });
+    if (total) { total.textContent = format(total.dataset.format, shownAll, all); }
+  }
   document.querySelectorAll("section.document").forEach(function (section) {
     var focus = section.querySelector("select.filter-focus");
     var strength = section.querySelector("select.filter-strength");
-    var count = section.querySelector(".count");
     var rows = Array.prototype.slice.call(section.querySelectorAll("tr.measure-row"));
     var marks = Array.prototype.slice.call(section.querySelectorAll(".doc-text mark.m"));
-    function shown(el) {
-      return (!focus.value || el.dataset.focus === focus.value) &&
-             (!strength.value || el.dataset.strength === strength.value);
-    }
-    function apply() {
-      var visible = 0;
-      rows.forEach(function (row) { var ok = shown(row); row.hidden = !ok; if (ok) { visible += 1; } });
-      marks.forEach(function (mark) { mark.classList.toggle("dim", !shown(mark)); });
-      count.textContent = visible + " av " + rows.length + " tiltak vises";
-    }
+    sections.push({
+      section: section, rows: rows, marks: marks, count: section.querySelector(".count"),
+      own: function (el) {
+        return (!focus.value || el.dataset.focus === focus.value) &&
+               (!strength.value || el.dataset.strength === strength.value);
+      }
+    });
     focus.addEventListener("change", apply);
     strength.addEventListener("change", apply);
     marks.forEach(function (mark) {
@@ -642,13 +905,16 @@ JS = """
         if (row && !row.hidden) { row.scrollIntoView({block: "nearest"}); }
       });
     });
-    apply();
   });
+  if (search) { search.addEventListener("input", apply); }
+  if (actor) { actor.addEventListener("change", apply); }
+  if (only) { only.addEventListener("change", apply); }
+  apply();
 })();
 """
 
 PAGE = """<!DOCTYPE html>
-<html lang="nb">
+<html lang="{{ lang }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -660,33 +926,57 @@ PAGE = """<!DOCTYPE html>
           <li>{{ ref(m.href, m.id) }} {{ m.text }}
             <span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span>
             <span class="muted">{{ m.focus_name }}</span></li>
-        {% else %}<li class="muted">Ingen.</li>{% endfor %}
+        {% else %}<li class="muted">{{ t.none }}</li>{% endfor %}
         </ul>{% endmacro %}
 {% macro ref(href, id) %}{% if href %}<a href="{{ href }}">{{ id }}</a>{% else %}{{ id }}{% endif %}{% endmacro %}
 {% macro options(items) %}{% for value, name, n in items %}<option value="{{ value }}">{{ name }} ({{ n }})</option>
 {% endfor %}{% endmacro %}
 {% macro score(value) %}{% if value is not none %} <span class="muted">{{ "%.2f"|format(value) }}</span>{% endif %}
 {% endmacro %}
+{% macro items(values) %}{% if values %}<ul class="cell-list">{% for v in values %}<li>{{ v }}</li>{% endfor %}</ul>
+{% else %}–{% endif %}{% endmacro %}
+{% macro amounts(values) %}{% if values %}<ul class="cell-list">{% for text, title in values %}<li{%
+  if title %} title="{{ title }}"{% endif %}>{{ text }}</li>{% endfor %}</ul>{% else %}–{% endif %}{% endmacro %}
 <style>{{ css }}</style>
 </head>
 <body>
 <header class="top">
   <h1>{{ title }}</h1>
-  <p>{{ documents|length }} {{ "dokument" if documents|length == 1 else "dokumenter" }} ·
-     {{ total_measures }} tiltak · laget {{ created }} med tiltak {{ version }}</p>
+  <p>{{ documents|length }} {{ t.document if documents|length == 1 else t.documents }} ·
+     {{ total_measures }} {{ t.measures_word }} · {{ t.made }} {{ created }} {{ t.with }} tiltak {{ version }}</p>
 </header>
 {% if documents|length > 1 or comparison %}
 <nav class="toc">
-  {% if comparison or documents|length > 1 %}<a href="#sammenligning">Sammenligning</a>{% endif %}
+  {% if comparison or documents|length > 1 %}<a href="#sammenligning">{{ t.comparison }}</a>{% endif %}
   {% for doc in documents %}<a href="#{{ doc.anchor }}">{{ doc.title }}</a>{% endfor %}
 </nav>
 {% endif %}
 <main>
+<section class="card toolbar" aria-label="{{ t.search }}">
+  <div class="filters">
+    <label class="search">{{ t.search }}
+      <input type="search" class="filter-search" placeholder="{{ t.search_placeholder }}"
+             aria-label="{{ t.search_placeholder }}"></label>
+    <label>{{ t.actor }}
+      <select class="filter-actor" aria-label="{{ t.filter_actor }}">
+        <option value="">{{ t.all_actors }}</option>
+        {{ options(actor_options) }}
+      </select></label>
+    <label>{{ t.document|capitalize }}
+      <select class="filter-document" aria-label="{{ t.filter_document }}">
+        <option value="">{{ t.all_documents }}</option>
+        {% for doc in documents %}<option value="{{ doc.anchor }}">{{ doc.title }} ({{ doc.measures|length }})</option>
+        {% endfor %}
+      </select></label>
+    <span class="total-count" aria-live="polite" data-format="{{ t.count }}">{{
+      t.count.replace("{n}", total_measures|string).replace("{total}", total_measures|string) }}</span>
+  </div>
+</section>
 {% if comparison or documents|length > 1 %}
 <section class="card comparison" id="sammenligning">
-  <h2>Sammenligning</h2>
-  <h3>Fokusområder på tvers av dokumentene</h3>
-  <p class="muted">Andel av hvert dokuments tiltak per fokusområde.</p>
+  <h2>{{ t.comparison }}</h2>
+  <h3>{{ t.areas_across }}</h3>
+  <p class="muted">{{ t.share_note }}</p>
   {{ cross_chart }}
   {% if comparison %}
   {% for pair in comparison.pairs %}
@@ -697,30 +987,31 @@ PAGE = """<!DOCTYPE html>
       <span class="stat stat-{{ key }}"><b>{{ pair.counts[key] }}</b>{{ status_labels[key]|lower }}</span>
       {% endfor %}
     </div>
-    <table class="aligned">
-      <thead><tr><th>Status</th><th>Likhet</th><th>Endret</th>
+    <table class="aligned cards">
+      <thead><tr><th>{{ t.status }}</th><th>{{ t.similarity }}</th><th>{{ t.changed }}</th>
         <th>{{ pair.a_title }}</th><th>{{ pair.b_title }}</th></tr></thead>
       <tbody>
       {% for row in pair.aligned %}
         <tr class="aligned-row" data-status="{{ row.status }}">
           <td><span class="badge st-{{ row.status }}">{{ row.status_label }}</span></td>
-          <td class="num">{{ "–" if row.similarity is none else "%.0f %%"|format(100 * row.similarity) }}</td>
-          <td class="changes">{{ row.changed|join("; ") if row.changed else "–" }}</td>
-          <td class="side side-a">{{ ref(row.a_href, row.a_id) }} {{ row.a_text }}</td>
-          <td class="side side-b">{{ ref(row.b_href, row.b_id) }} {{ row.b_text }}</td>
+          <td class="num" data-label="{{ t.similarity }}">{{
+            "–" if row.similarity is none else "%.0f %%"|format(100 * row.similarity) }}</td>
+          <td class="changes" data-label="{{ t.changed }}">{{ row.changed|join("; ") if row.changed else "–" }}</td>
+          <td class="side side-a" data-label="{{ pair.a_title }}">{{ ref(row.a_href, row.a_id) }} {{ row.a_text }}</td>
+          <td class="side side-b" data-label="{{ pair.b_title }}">{{ ref(row.b_href, row.b_id) }} {{ row.b_text }}</td>
         </tr>
       {% else %}
-        <tr><td colspan="5" class="muted">Ingen tiltak går igjen.</td></tr>
+        <tr><td colspan="5" class="muted">{{ t.none_recur }}</td></tr>
       {% endfor %}
       </tbody>
     </table>
     <div class="columns">
       <div>
-        <h3>Nye tiltak i {{ pair.b_title }} ({{ pair.new|length }})</h3>
+        <h3>{{ t.new_in }} {{ pair.b_title }} ({{ pair.new|length }})</h3>
         {{ measure_list(pair.new, "new-list") }}
       </div>
       <div>
-        <h3>Utgåtte tiltak fra {{ pair.a_title }} ({{ pair.dropped|length }})</h3>
+        <h3>{{ t.dropped_from }} {{ pair.a_title }} ({{ pair.dropped|length }})</h3>
         {{ measure_list(pair.dropped, "dropped-list") }}
       </div>
     </div>
@@ -734,83 +1025,99 @@ PAGE = """<!DOCTYPE html>
 <section class="card document" id="{{ doc.anchor }}" data-document="{{ doc.id }}">
   <h2 class="doc-title">{{ doc.title }}</h2>
   <div class="subtitle">{{ doc.subtitle }}</div>
-  {% for warning in doc.warnings %}<div class="warning">Advarsel: {{ warning }}</div>{% endfor %}
+  {% for warning in doc.warnings %}<div class="warning">{{ t.warning }}: {{ warning }}</div>{% endfor %}
   <div class="stats">
-    <span class="stat"><b>{{ doc.measures|length }}</b>tiltak</span>
-    <span class="stat"><b>{{ doc.actors|length }}</b>aktører</span>
-    <span class="stat"><b>{{ doc.areas|length }}</b>fokusområder</span>
+    <span class="stat"><b>{{ doc.measures|length }}</b>{{ t.measures_word }}</span>
+    <span class="stat"><b>{{ doc.actors|length }}</b>{{ t.actors_word }}</span>
+    <span class="stat"><b>{{ doc.areas|length }}</b>{{ t.areas_word }}</span>
   </div>
 
   <div class="columns">
     <div>
-      <h3>Fokusområder</h3>
+      <h3>{{ t.focus_areas }}</h3>
       {{ doc.chart }}
+      {% if doc.strength_chart %}<h3>{{ t.strengths }}</h3>
+      {{ doc.strength_chart }}{% endif %}
     </div>
     <div>
-      <h3>Aktører</h3>
+      <h3>{{ t.actors }}</h3>
       <table class="actors">
-        <thead><tr><th>Navn</th><th>Type</th><th>Omtaler</th></tr></thead>
+        <thead><tr><th>{{ t.name }}</th><th>{{ t.type }}</th><th>{{ t.mentions }}</th></tr></thead>
         <tbody>
         {% for actor in doc.actors %}
           <tr class="actor-row" data-kind="{{ actor.kind }}"><td>{{ actor.name }}
             {% if actor.abbreviation %}<span class="muted">({{ actor.abbreviation }})</span>{% endif %}
-            {% if actor.forms %}<div class="runner">i teksten: {{ actor.forms|join(", ") }}</div>{% endif %}</td>
+            {% if actor.forms %}<div class="runner">{{ t.in_text }}: {{ actor.forms|join(", ") }}</div>{% endif %}</td>
             <td>{{ actor.type_label }}</td><td class="num">{{ actor.mentions }}</td></tr>
         {% else %}
-          <tr><td colspan="3" class="muted">Ingen aktører funnet.</td></tr>
+          <tr><td colspan="3" class="muted">{{ t.no_actors }}</td></tr>
         {% endfor %}
         </tbody>
       </table>
     </div>
   </div>
 
-  <h3>Tiltak</h3>
+  <h3>{{ t.measures }}</h3>
   <div class="filters">
-    <label>Fokusområde
-      <select class="filter-focus" aria-label="Filtrer på fokusområde">
-        <option value="">Alle fokusområder</option>
+    <label>{{ t.focus_area }}
+      <select class="filter-focus" aria-label="{{ t.filter_focus }}">
+        <option value="">{{ t.all_areas }}</option>
         {{ options(doc.focus_options) }}
       </select></label>
-    <label>Styrke
-      <select class="filter-strength" aria-label="Filtrer på styrke">
-        <option value="">Alle styrker</option>
+    <label>{{ t.strength }}
+      <select class="filter-strength" aria-label="{{ t.filter_strength }}">
+        <option value="">{{ t.all_strengths }}</option>
         {{ options(doc.strength_options) }}
       </select></label>
-    <span class="count" aria-live="polite">{{ doc.measures|length }} av {{ doc.measures|length }} tiltak vises</span>
+    <span class="count" aria-live="polite" data-format="{{ t.count }}">{{
+      t.count.replace("{n}", doc.measures|length|string).replace("{total}", doc.measures|length|string) }}</span>
   </div>
-  <table class="measures">
-    <thead><tr><th>Id</th><th>Side</th><th>Styrke</th><th>Fokusområde</th><th>Aktører</th><th>Tiltak</th></tr></thead>
+  <table class="measures cards">
+    <thead><tr><th>{{ t.id }}</th><th>{{ t.page }}</th><th>{{ t.strength }}</th><th>{{ t.focus_area }}</th>
+      <th>{{ t.responsible }}</th><th>{{ t.actors }}</th><th>{{ t.amounts }}</th><th>{{ t.deadlines }}</th>
+      <th>{{ t.measure }}</th></tr></thead>
     <tbody>
     {% for m in doc.measures %}
-      <tr class="measure-row" data-measure="{{ m.id }}" data-focus="{{ m.focus }}" data-strength="{{ m.strength }}">
-        <td><a href="#{{ m.anchor }}">{{ m.id }}</a></td>
-        <td class="num">{{ m.page or "–" }}</td>
-        <td><span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span></td>
-        <td>{{ m.focus_name }}{{ score(m.score) }}
-          {% if m.runner_up %}<div class="runner">ellers: {{ m.runner_up }}{{ score(m.runner_up_score) }}</div>
-          {% endif %}
+      <tr class="measure-row" data-measure="{{ m.id }}" data-focus="{{ m.focus }}" data-strength="{{ m.strength }}"
+          data-actors="{{ m.actor_keys }}" data-search="{{ m.search }}">
+        <td class="id"><a href="#{{ m.anchor }}">{{ m.id }}</a></td>
+        <td class="num page" data-label="{{ t.page }}">{% if m.page_href %}<a class="page-link"
+          href="{{ m.page_href }}" title="{{ t.page_link.replace('{page}', m.page|string) }}">{{ m.page }}</a>
+          {%- else %}{{ m.page or "–" }}{% endif %}</td>
+        <td data-label="{{ t.strength }}"><span class="badge s-{{ m.strength }}">{{ m.strength_label }}</span></td>
+        <td data-label="{{ t.focus_area }}">{{ m.focus_name }}{{ score(m.score) }}
+          {% if m.runner_up %}<div class="runner">{{ t.otherwise }}: {{ m.runner_up }}{{ score(m.runner_up_score) }}
+          </div>{% endif %}
         </td>
-        <td>{{ m.actors|join(", ") if m.actors else "–" }}</td>
-        <td>{{ m.text }}{% if m.section %}<div class="runner">{{ m.section }}</div>{% endif %}</td>
+        <td class="responsible" data-label="{{ t.responsible }}">{{ m.responsible or "–" }}</td>
+        <td class="actors" data-label="{{ t.actors }}">{{ m.actors|join(", ") if m.actors else "–" }}</td>
+        <td class="amounts" data-label="{{ t.amounts }}">{{ amounts(m.amounts) }}</td>
+        <td class="deadlines" data-label="{{ t.deadlines }}">{{ items(m.deadlines) }}</td>
+        <td class="text" data-label="{{ t.measure }}">{{ m.text }}
+          {% if m.section %}<div class="runner">{{ m.section }}</div>{% endif %}
+          {% for name, value in m.extras %}<div class="runner extra">{{ name }}: {{ value }}</div>{% endfor %}
+        </td>
       </tr>
     {% else %}
-      <tr><td colspan="6" class="muted">Ingen tiltak funnet.</td></tr>
+      <tr><td colspan="9" class="muted">{{ t.no_measures }}</td></tr>
     {% endfor %}
     </tbody>
   </table>
 
-  <h3>Dokumentets tekst</h3>
+  <h3>{{ t.doc_text }}</h3>
   <div class="legend">
-    <span><mark class="m s-binding">Tiltak</mark> (strek: <span class="badge s-binding">Bindende</span>
-      <span class="badge s-intention">Intensjon</span> <span class="badge s-exploratory">Utredende</span>)</span>
-    <span><mark class="a">Aktør</mark></span>
-    <span><mark class="a p">Person</mark></span>
+    <span><mark class="m s-binding">{{ t.measure }}</mark> ({{ t.line }}: <span class="badge s-binding">{{
+      strength_labels.binding }}</span>
+      <span class="badge s-intention">{{ strength_labels.intention }}</span> <span class="badge s-exploratory">{{
+      strength_labels.exploratory }}</span>)</span>
+    <span><mark class="a">{{ t.actor }}</mark></span>
+    <span><mark class="a p">{{ t.person }}</mark></span>
   </div>
   <div class="doc-text" lang="{{ doc.language }}">{{ doc.text_html }}</div>
 </section>
 {% endfor %}
 </main>
-<footer>Rapporten er én selvstendig fil uten eksterne ressurser; tekst og forskyvninger er hentet fra tiltak-JSON.
+<footer>{{ t.footer }}
 </footer>
 <script>{{ js }}</script>
 </body>
@@ -827,28 +1134,49 @@ def _csp() -> str:
             "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
 
 
-def render_report(documents: Sequence[DocumentResult], comparison: Any = None, *, title: str | None = None) -> str:
+def _actor_options(views: Sequence[DocumentView]) -> list[tuple[str, str, int]]:
+    """Every actor named in or responsible for a measure, with its number of measures, most first."""
+    counts: Counter[str] = Counter()
+    for view in views:
+        for row in view.measures:
+            counts.update(name for name in row["actor_keys"].strip("|").split("|") if name)
+    return [(name, name, n) for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))]
+
+
+def render_report(documents: Sequence[DocumentResult], comparison: Any = None, *, title: str | None = None,
+                  lang: str = "nb", base_dir: Path | None = None) -> str:
     """The whole report as one HTML string. ``comparison`` is pipeline.compare's result, its JSON as a dict, or
-    None; with two or more documents and no comparison the page still charts focus areas across documents."""
-    names = _area_names(documents)
-    views = [_document_view(i, d, names) for i, d in enumerate(documents, start=1)]
-    compared = comparison_view(comparison, documents, names) if comparison is not None else None
-    if compared is not None:
-        cross_chart = compared.chart
-    elif len(views) > 1:
-        cross_chart = _documents_chart(views)
-    else:
-        cross_chart = Markup("")
-    if title is None:
-        title = f"Tiltaksrapport: {views[0].title}" if len(views) == 1 else "Tiltaksrapport"
-    return _PAGE.render(
-        title=title, documents=views, comparison=compared, cross_chart=cross_chart,
-        total_measures=sum(len(v.measures) for v in views), status_labels=STATUS_LABELS,
-        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
-        css=Markup(CSS), js=Markup(JS), csp=_csp(),
-    )
+    None; with two or more documents and no comparison the page still charts focus areas across documents.
+    ``lang`` is the interface language (nb or en); ``base_dir`` the folder the report goes to, for links to PDF
+    pages (none without it)."""
+    if lang not in LANGUAGES:
+        raise TiltakError(f"unknown report language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    token = _LANG.set(lang)
+    try:
+        names = _area_names(documents)
+        views = [_document_view(i, d, names, base_dir) for i, d in enumerate(documents, start=1)]
+        compared = comparison_view(comparison, documents, names) if comparison is not None else None
+        if compared is not None:
+            cross_chart = compared.chart
+        elif len(views) > 1:
+            cross_chart = _documents_chart(views)
+        else:
+            cross_chart = Markup("")
+        if title is None:
+            title = f"{_t('report')}: {views[0].title}" if len(views) == 1 else _t("report")
+        return _PAGE.render(
+            title=title, documents=views, comparison=compared, cross_chart=cross_chart,
+            total_measures=sum(len(v.measures) for v in views), status_labels=_labels("status"),
+            strength_labels=_labels("strength"), actor_options=_actor_options(views), t=TEXTS[lang], lang=lang,
+            created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
+            css=Markup(CSS), js=Markup(JS), csp=_csp(),
+        )
+    finally:
+        _LANG.reset(token)
 
 
 def write_report(path: Path, documents: Sequence[DocumentResult], comparison: Any = None, *,
-                 title: str | None = None) -> Path:
-    return atomic_write_text(path, render_report(documents, comparison, title=title))
+                 title: str | None = None, lang: str = "nb") -> Path:
+    """Write the report to ``path``; links to PDF pages are relative to its folder."""
+    html = render_report(documents, comparison, title=title, lang=lang, base_dir=path.parent)
+    return atomic_write_text(path, html)

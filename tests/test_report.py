@@ -21,6 +21,8 @@ import typer
 from typer.testing import CliRunner
 
 from pipeline.config import PipelineConfig
+from pipeline.errors import TiltakError
+from pipeline.export import report_anchor
 from pipeline.process import analyse_document
 from pipeline.report import CHANGE_LABELS, HighlightSpan, highlight, render_report, write_report
 from pipeline.schema import DocumentResult
@@ -232,9 +234,9 @@ def test_report_is_self_contained_and_escaped(outputs, comparison):
 
     # The highlighted text is exactly the document's text, with one first <mark> per measure and one per mention.
     assert page.doc_texts == [d.text for d in documents]
-    for index, document in enumerate(documents, start=1):
-        ids = {attrs.get("id") for tag, attrs in page.tags if tag == "mark"}
-        assert {f"d{index}-{m.id}" for m in document.measures} <= ids
+    ids = {attrs.get("id") for tag, attrs in page.tags if tag == "mark"}
+    for document in documents:
+        assert {report_anchor(document.document.id, m.id) for m in document.measures} <= ids
     marks = [attrs for attrs in page.doc_marks if "data-cont" not in attrs]
     mentions = sum(len(a.mentions) for d in documents for a in [*d.actors, *d.persons])
     assert sum("a" in attrs["class"].split() for attrs in marks) == mentions
@@ -260,6 +262,36 @@ def test_comparison_model_renders_like_its_json(outputs):
     from_json = render_report(documents, model.model_dump(mode="json"))
     strip_time = re.compile(r"laget [0-9-]+ [0-9:]+ UTC")
     assert strip_time.sub("", from_model) == strip_time.sub("", from_json)
+
+
+def test_measure_fields_the_report_does_not_know_are_shown(outputs, monkeypatch):
+    """A field the schema gains later (e.g. a policy area per measure) appears under the measure, searchable."""
+    from pydantic import create_model
+
+    from pipeline import report
+    from pipeline.export import Column
+
+    _, (document, _) = outputs
+    extended = create_model("WithPolicyArea", __base__=type(document.measures[0]), policy_area=(str | None, None))
+    measures = [extended(**m.model_dump(), policy_area="Helse <3>" if i == 0 else None)
+                for i, m in enumerate(document.measures)]
+    monkeypatch.setattr(report, "extra_measure_columns", lambda: (Column("policy_area", "text", "CAP topic"),))
+    html = render_report([document.model_copy(update={"measures": measures})])
+    row = html[html.index(f'data-measure="{measures[0].id}"'):]
+    row = row[:row.index("</tr>")]
+    assert '<div class="runner extra">policy area: Helse &lt;3&gt;</div>' in row
+    assert "helse &lt;3&gt;" in row.split('data-search="')[1].split('"')[0]
+    assert html.count('class="runner extra"') == 1  # no line for a measure without the field
+
+
+def test_report_strings_in_english_and_unknown_language(outputs):
+    _, documents = outputs
+    html = render_report(documents[:1], lang="en")
+    assert '<html lang="en">' in html and "3 of 3 measures shown" in html and ">Binding<" in html
+    assert "<title>Measures report: Handlingsplan for helsenæring 2024</title>" in html
+    assert "Alle aktører" not in html and "tiltak vises" not in html
+    with pytest.raises(TiltakError, match="unknown report language 'de'"):
+        render_report(documents[:1], lang="de")
 
 
 def _cli() -> typer.Typer:
