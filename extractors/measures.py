@@ -695,7 +695,7 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
             continue  # a participle without "blir"/"skal": a description ("Innført i 2020")
         if any(c.lower_ in _NEGATIONS for c in children):
             continue
-        before = sent.doc.text[sent.start_char:verb.idx]
+        before = sent.text[:max(0, verb.idx - sent.start_char)]  # not doc.text: it joins the whole document
         if any(frame.search(before) for frame in rules.not_frames):
             continue
         modal = next((a for a in auxes if a.lower_ in rules.modals), None)
