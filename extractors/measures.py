@@ -383,7 +383,8 @@ class _Speakers:
 # and words that end that search: the action is then someone else's or not one ("vil at …", "vil ikke …").
 _ADVERBIAL_SKIP = 7
 _NOT_BEFORE_ACTION = frozenset({"at", "som", "ikke", "ikkje", "være", "vere", "ha", "bli", "verte", "om", "når",
-                                "hvis", "dersom", "viss", "kunne", "måtte", "kan", "må", "bør", "der", "og", "eller", "å"})
+                                "hvis", "dersom", "viss", "kunne", "måtte", "kan", "må", "bør", "der", "og", "eller",
+                                "å"})
 
 
 def _infinitive_forms(word: str) -> tuple[str, ...]:
