@@ -516,6 +516,7 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
     found: list[Measure] = []
     seen = {_dedupe_key(m.text) for m in taken}
     intros: dict[str, str] = {}  # one string per intro, shared by the items under it
+    action_lists = _action_lists(doc, strength_rules)
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM:
             continue
@@ -526,7 +527,8 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
             continue
         named_before = rules.antecedent_before(doc.text, start)
         verdict = _match_sentence(text, rules, strength_rules, True, named_before)
-        if verdict is None and (_ALLOCATION.match(text) or _item_clause(parsed, start, end, rules, named_before)):
+        if verdict is None and (_ALLOCATION.match(text) or _item_clause(parsed, start, end, rules, named_before)
+                                or (block.list_id in action_lists and _starts_with_action(text, strength_rules))):
             verdict = (0, METHOD_LIST_SENTENCE)
         if verdict is None or verdict[0] != 0:
             continue
@@ -545,6 +547,27 @@ _ALLOCATION = re.compile(r"\W*+\d[\d .,]*+\s*(?:mill(?:ion|iard)\w*|mrd\.?|mill\
                          r"(?:mer\s+|meir\s+|ekstra\s+|til\s+sammen\s+)?til\b", re.IGNORECASE)
 
 
+# A plan's own lists: the document names itself a plan, strategy or programme near its start.
+_PLAN_DOCUMENT = re.compile(r"\b(?:\w*plan|\w*strategi|tiltak|handlingsprogram|plattform)\w*", re.IGNORECASE)
+_PLAN_HEAD_CHARS = 400
+ACTION_LIST_MIN_ITEMS = 3
+ACTION_LIST_SHARE = 0.6
+
+
+def _action_lists(doc: StructuredText, strength_rules) -> set[str]:
+    """The lists of a plan whose items mostly open with an action ("Øke antall nattbusser …", "Styrke …"): a plan's
+    list of actions holds its measures whatever line introduces it ("Derfor trenger ungdom:")."""
+    if not _PLAN_DOCUMENT.search(doc.text[:_PLAN_HEAD_CHARS]):
+        return set()
+    items: dict[str, list[bool]] = defaultdict(list)
+    for block in doc.blocks:
+        if block.kind == BlockKind.LIST_ITEM and block.list_id:
+            items[block.list_id].append(_starts_with_action(doc.text[block.start:block.end].lstrip(" •-–*·\t"),
+                                                            strength_rules))
+    return {list_id for list_id, actions in items.items()
+            if len(actions) >= ACTION_LIST_MIN_ITEMS and sum(actions) >= ACTION_LIST_SHARE * len(actions)}
+
+
 def _item_clause(parsed, start: int, end: int, rules: ProseRules, named_before: bool) -> bool:
     """Whether the first sentence of the list item ``start:end`` states a measure by ``clause_verdict``."""
     if parsed is None or rules.clauses is None:
@@ -554,7 +577,7 @@ def _item_clause(parsed, start: int, end: int, rules: ProseRules, named_before: 
         return False
     first = next(iter(span.sents))
     sentence = parsed[max(first.start, span.start):min(first.end, span.end)]
-    return clause_verdict(sentence, rules.clauses, True, named_before) is not None
+    return clause_verdict(sentence, rules.clauses, True, named_before, in_list=True) is not None
 
 
 _TRAILING_ATTRIBUTION = re.compile(r"[,–]\s*(?:sier|sa|seier|skriver|skriv|forteller|understreker|opplyser)\s+"
@@ -678,10 +701,11 @@ def _names_government(subject, rules: ClauseRules) -> bool:
 
 
 def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_named_before: bool,
-                   quoted: bool = False) -> str | None:
+                   quoted: bool = False, in_list: bool = False) -> str | None:
     """METHOD_CLAUSE or METHOD_PASSIVE when a main clause of the spaCy sentence ``sent`` states a measure (see
     prose_measures.yaml, ``clause_*``), else None. ``quoted``: the sentence is a quote in the government's voice,
-    where "vi" is the government ("Nå bygger vi …"); elsewhere "vi" is whoever wrote the page."""
+    where "vi" is the government ("Nå bygger vi …"); elsewhere "vi" is whoever wrote the page. ``in_list``: a list
+    item, whose list is its context ("- Redusert sats for sjøfart avvikles"): a passive decision needs no amount."""
     text = sent.text.rstrip()
     if not government_voice or text.endswith("?") or any(frame.search(text) for frame in rules.not_topics):
         return None
@@ -720,7 +744,7 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
                 continue
         passive = _passive_lemma(verb, rules.passive_actions)
         if passive is not None and passive in rules.passive_actions and (
-                amount or government_named or government_named_before or modal is not None):
+                in_list or amount or government_named or government_named_before or modal is not None):
             return METHOD_PASSIVE
         # "Forsvaret får 165 milliardar kroner meir", "Kongehuset får meir pengar": an allocation told by who gets it.
         if lemma == "få" and "Pres" in verb.morph.get("Tense") and subject is not None \
