@@ -527,7 +527,8 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
             continue
         named_before = rules.antecedent_before(doc.text, start)
         verdict = _match_sentence(text, rules, strength_rules, True, named_before)
-        if verdict is None and (_ALLOCATION.match(text) or _item_clause(parsed, start, end, rules, named_before)
+        if verdict is None and (_ALLOCATION.match(text.lstrip(" •-–*·\t"))
+                                or _item_clause(parsed, start, end, rules, named_before)
                                 or (block.list_id in action_lists and _starts_with_action(text, strength_rules))):
             verdict = (0, METHOD_LIST_SENTENCE)
         if verdict is None or verdict[0] != 0:
@@ -543,7 +544,9 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
 
 
 # An item that allocates money without a verb: "20,5 millioner til …", "25 millionar kroner til ei ny satsing …".
-_ALLOCATION = re.compile(r"\W*+\d[\d .,]*+\s*(?:mill(?:ion|iard)\w*|mrd\.?|mill\.?)\s+(?:kroner\s+|kr\.?\s+)?"
+# A figure is at most a few groups long ("1 400", "20,5"): a bounded run, so that a search over a long run of digit
+# groups or dots does not read the rest of the run again from every offset.
+_ALLOCATION = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\.?|mill\.?)\s+(?:kroner\s+|kr\.?\s+)?"
                          r"(?:mer\s+|meir\s+|ekstra\s+|til\s+sammen\s+)?til\b", re.IGNORECASE)
 
 
@@ -641,7 +644,7 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
 METHOD_CLAUSE = "prose_clause"
 METHOD_PASSIVE = "prose_passive"
 # An amount makes a passive clause a budget decision ("… økes med 50 millioner", "308 millioner kroner bevilges").
-_AMOUNT = re.compile(r"\d[\d .,]*+\s*(?:mill(?:ion|iard)\w*|mrd\b|mill\b|kroner|kr\b|prosent)", re.IGNORECASE)
+_AMOUNT = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\b|mill\b|kroner|kr\b|prosent)", re.IGNORECASE)
 # Auxiliaries that make a clause not a decision: done ("har innført"), past ("ble innført", "ville"), a demand or a
 # possibility ("må økes", "bør", "kan").
 _MONEY = re.compile(r"\b(?:kroner|kr|mill(?:ion|iard)\w*|mrd|pengar|penger|midler|midlar)\b", re.IGNORECASE)
