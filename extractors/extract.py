@@ -178,8 +178,8 @@ def _rule_measures(structured: StructuredText, doc: Doc, config: PipelineConfig)
     list_rules = load_list_intro_rules(config.list_intros, config.actors)
     listed = _drop_restated([*extract_list_measures(structured, list_rules, prose_rules.antecedent_before),
                              *extract_table_measures(structured, list_rules)], containment=0.8)
-    listed += extract_item_sentences(structured, prose_rules, strength_rules, listed)
-    prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed)
+    listed += extract_item_sentences(structured, prose_rules, strength_rules, listed, doc)
+    prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed, doc)
     return sorted([*listed, *prose], key=lambda m: m.start)
 
 

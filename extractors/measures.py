@@ -207,6 +207,7 @@ class ProseRules:
     antecedent_window: int = 0
     impersonal: re.Pattern[str] | None = None
     reported_pronoun: re.Pattern[str] | None = None
+    clauses: ClauseRules | None = None
 
     def antecedent_before(self, text: str, offset: int) -> bool:
         """Whether the sentence right before ``offset`` names the government, so that "de"/"dei" at ``offset`` can
@@ -216,6 +217,40 @@ class ProseRules:
         before = text[max(0, offset - self.antecedent_window):offset].rstrip()
         previous = _SENTENCE_BREAK.split(before)[-1] if before else ""
         return bool(self.antecedent.search(previous))
+
+
+@dataclass(frozen=True)
+class ClauseRules:
+    """What the parse-based clause reading accepts (extractors/data/prose_measures.yaml, ``clause_*``)."""
+
+    subjects: re.Pattern[str]
+    first_person: frozenset[str]
+    modals: frozenset[str]
+    not_actions: frozenset[str]
+    present_actions: frozenset[str]
+    passive_actions: frozenset[str]
+    not_frames: tuple[re.Pattern[str], ...]
+    not_topics: tuple[re.Pattern[str], ...] = ()
+
+
+def _load_clause_rules(data: dict, path: Path) -> ClauseRules | None:
+    if not data.get("clause_subjects"):
+        return None
+
+    def words(key: str) -> frozenset[str]:
+        return frozenset(str(w).lower() for w in data.get(key) or [])
+
+    subjects = check_rules(data["clause_subjects"], path, "clause_subjects", re.IGNORECASE)
+    return ClauseRules(
+        subjects=re.compile(rf"\b(?:{_alternatives(subjects)})\b", re.IGNORECASE),
+        first_person=words("clause_first_person"), modals=words("clause_modals"),
+        not_actions=words("clause_not_actions"), present_actions=words("clause_present_actions"),
+        passive_actions=words("clause_passive_actions"),
+        not_frames=tuple(compile_rule(p, re.IGNORECASE, path, f"clause_not_frames[{i}]")
+                         for i, p in enumerate(data.get("clause_not_frames") or [])),
+        not_topics=tuple(compile_rule(p, re.IGNORECASE, path, f"clause_not_topics[{i}]")
+                         for i, p in enumerate(data.get("clause_not_topics") or [])),
+    )
 
 
 _PROSE_PATTERN_KEYS = ("subjects", "modals", "adverbs", "fronted", "proposal_modals", "present_actions",
@@ -277,6 +312,7 @@ def load_prose_rules(path: Path, gazetteer_path: Path | None = None) -> ProseRul
         reported_pronoun=re.compile(
             rf"{speaker}(?P<subject>{_alternatives(data['pronoun_subjects'])})\s+{modal}{adverbs}{rest}", flags)
         if data.get("pronoun_subjects") else None,
+        clauses=_load_clause_rules(data, path),
     )
 
 
@@ -343,9 +379,32 @@ class _Speakers:
         return self.last_is_government
 
 
-def _starts_with_action(text: str, strength_rules) -> bool:
-    words = [w.lower() for w in _WORD.findall(text[:80])]
-    return any(tuple(words[: len(phrase)]) == phrase for phrase, _strength in strength_rules.phrases)
+# Words that may stand between a modal and its action ("vil regjeringa i endå større grad enn før leggje til rette"),
+# and words that end that search: the action is then someone else's or not one ("vil at …", "vil ikke …").
+_ADVERBIAL_SKIP = 7
+_NOT_BEFORE_ACTION = frozenset({"at", "som", "ikke", "ikkje", "være", "vere", "ha", "bli", "verte", "om", "når",
+                                "hvis", "dersom", "viss", "kunne", "måtte", "kan", "må", "bør", "der", "og", "eller",
+                                "å"})
+
+
+def _infinitive_forms(word: str) -> tuple[str, ...]:
+    """The word, and for a Nynorsk a-infinitive ("halda", "leggja", "føra") its e-form, as the word lists write it."""
+    return (word, word[:-1] + "e") if len(word) > 3 and word.endswith("a") else (word,)
+
+
+def _starts_with_action(text: str, strength_rules, adverbials: bool = False) -> bool:
+    """Whether ``text`` opens with an action of the strength lists; with ``adverbials``, after at most a few
+    adverbial words."""
+    words = [w.lower() for w in _WORD.findall(text[:240])]
+    for skip in range(min(_ADVERBIAL_SKIP if adverbials else 0, len(words)) + 1):
+        if skip and words[skip - 1] in _NOT_BEFORE_ACTION:
+            return False
+        if skip < len(words):
+            for first in _infinitive_forms(words[skip]):
+                following = (first, *words[skip + 1:skip + 6])
+                if any(following[: len(phrase)] == phrase for phrase, _strength in strength_rules.phrases):
+                    return True
+    return False
 
 
 def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
@@ -354,7 +413,10 @@ def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
     modal = " ".join(match.group("modal").lower().split())
     if modal in rules.present_actions:
         return match.group("subject").lower() not in rules.first_person
-    return modal in rules.proposal_modals or _starts_with_action(match.group("rest"), strength_rules)
+    # Adverbials between modal and action only after a named government ("vil regjeringa i endå større grad …"):
+    # after "vi" they let in the writer's own plans ("vil vi i <organisation> øke …").
+    return modal in rules.proposal_modals or _starts_with_action(
+        match.group("rest"), strength_rules, adverbials=match.group("subject").lower() not in rules.first_person)
 
 
 def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool,
@@ -394,10 +456,12 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
 
 
 def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, int]], rules: ProseRules,
-                           strength_rules, taken: list[Measure]) -> list[Measure]:
+                           strength_rules, taken: list[Measure], parsed=None) -> list[Measure]:
     """Measures stated in paragraphs: "Regjeringen vil etablere …", "Komiteen ber regjeringen …", "Ett av tiltakene
     er å …", "…, sier statsråden, at regjeringen vil …". ``sentences`` are (start, end) offsets into the text.
-    A sentence that restates a measure already ``taken`` (from a list) is not counted again."""
+    A sentence that restates a measure already ``taken`` (from a list) is not counted again. With ``parsed`` (the
+    spaCy Doc of the text), a sentence no pattern matches is read by ``clause_verdict``."""
+    parsed_sentences = {s.start_char: s for s in parsed.sents} if parsed is not None and rules.clauses else {}
     paragraphs = [b for b in doc.blocks if b.kind == BlockKind.PARAGRAPH]
     starts = [b.start for b in paragraphs]
     speakers = _Speakers(doc.text, rules)
@@ -418,14 +482,21 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             continue  # "Regjeringen vil arbeide for å:" introduces the measures that follow; it is not one
         stripped = sentence.lstrip("–—-«\"“„ ")
         lead = len(sentence) - len(stripped)
-        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id],
-                                  rules.antecedent_before(doc.text, sent_start))
+        if rules.clauses and any(topic.search(stripped) for topic in rules.clauses.not_topics):
+            continue  # areas, priorities, what a plan builds on: not a measure, whatever its subject
+        named_before = rules.antecedent_before(doc.text, sent_start)
+        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before)
+        if verdict is None and sent_start in parsed_sentences:
+            method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
+                                    quoted=doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START))
+            verdict = (0, method) if method else None
         if verdict is None:
             continue
         offset, method = verdict
         start, end = trim_measure_span(doc.text, sent_start + lead + offset, sent_start + len(sentence))
         end = start + len(doc.text[start:end].rstrip("»”\"' "))
-        text = doc.text[start:end].rstrip(" .")
+        end = start + _without_attribution(doc.text[start:end])
+        text = doc.text[start:end].rstrip(" .,")
         end = start + len(text)
         if not text or seen.restates(text):
             continue
@@ -437,14 +508,15 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
     return found
 
 
-def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rules, taken: list[Measure]
-                           ) -> list[Measure]:
+def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rules, taken: list[Measure],
+                           parsed=None) -> list[Measure]:
     """List items that state a measure by themselves, whatever line introduces their list: "1. Stortinget ber
     regjeringen …" under "rår Stortinget til å gjøre følgende vedtak:", "Regjeringen vil …" in a plain list.
     The span is the whole item, as for every list item."""
     found: list[Measure] = []
     seen = {_dedupe_key(m.text) for m in taken}
     intros: dict[str, str] = {}  # one string per intro, shared by the items under it
+    action_lists = _action_lists(doc, strength_rules)
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM:
             continue
@@ -453,7 +525,12 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
         key = _dedupe_key(text)
         if not text or key in seen:
             continue
-        verdict = _match_sentence(text, rules, strength_rules, True, rules.antecedent_before(doc.text, start))
+        named_before = rules.antecedent_before(doc.text, start)
+        verdict = _match_sentence(text, rules, strength_rules, True, named_before)
+        if verdict is None and (_ALLOCATION.match(text.lstrip(" •-–*·\t"))
+                                or _item_clause(parsed, start, end, rules, named_before)
+                                or (block.list_id in action_lists and _starts_with_action(text, strength_rules))):
+            verdict = (0, METHOD_LIST_SENTENCE)
         if verdict is None or verdict[0] != 0:
             continue
         seen.add(key)
@@ -464,6 +541,57 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
                              section=doc.section_path(block), intro=intros.get(block.intro_block or ""),
                              method=METHOD_LIST_SENTENCE))
     return found
+
+
+# An item that allocates money without a verb: "20,5 millioner til …", "25 millionar kroner til ei ny satsing …".
+# A figure is at most a few groups long ("1 400", "20,5"): a bounded run, so that a search over a long run of digit
+# groups or dots does not read the rest of the run again from every offset.
+_ALLOCATION = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\.?|mill\.?)\s+(?:kroner\s+|kr\.?\s+)?"
+                         r"(?:mer\s+|meir\s+|ekstra\s+|til\s+sammen\s+)?til\b", re.IGNORECASE)
+
+
+# A plan's own lists: the document names itself a plan, strategy or programme near its start.
+_PLAN_DOCUMENT = re.compile(r"\b(?:\w*plan|\w*strategi|tiltak|handlingsprogram|plattform)\w*", re.IGNORECASE)
+_PLAN_HEAD_CHARS = 400
+ACTION_LIST_MIN_ITEMS = 3
+ACTION_LIST_SHARE = 0.6
+
+
+def _action_lists(doc: StructuredText, strength_rules) -> set[str]:
+    """The lists of a plan whose items mostly open with an action ("Øke antall nattbusser …", "Styrke …"): a plan's
+    list of actions holds its measures whatever line introduces it ("Derfor trenger ungdom:")."""
+    if not _PLAN_DOCUMENT.search(doc.text[:_PLAN_HEAD_CHARS]):
+        return set()
+    items: dict[str, list[bool]] = defaultdict(list)
+    for block in doc.blocks:
+        if block.kind == BlockKind.LIST_ITEM and block.list_id:
+            items[block.list_id].append(_starts_with_action(doc.text[block.start:block.end].lstrip(" •-–*·\t"),
+                                                            strength_rules))
+    return {list_id for list_id, actions in items.items()
+            if len(actions) >= ACTION_LIST_MIN_ITEMS and sum(actions) >= ACTION_LIST_SHARE * len(actions)}
+
+
+def _item_clause(parsed, start: int, end: int, rules: ProseRules, named_before: bool) -> bool:
+    """Whether the first sentence of the list item ``start:end`` states a measure by ``clause_verdict``."""
+    if parsed is None or rules.clauses is None:
+        return False
+    span = parsed.char_span(start, end, alignment_mode="expand")
+    if span is None or not len(span):
+        return False
+    first = next(iter(span.sents))
+    sentence = parsed[max(first.start, span.start):min(first.end, span.end)]
+    return clause_verdict(sentence, rules.clauses, True, named_before, in_list=True) is not None
+
+
+_TRAILING_ATTRIBUTION = re.compile(r"[,–]\s*(?:sier|sa|seier|skriver|skriv|forteller|understreker|opplyser)\s+"
+                                   r"[^.;:!?«»]{1,160}$", re.IGNORECASE)
+
+
+def _without_attribution(text: str) -> int:
+    """The length of ``text`` without a closing attribution (", sier statsråden"), which is not part of a measure."""
+    stripped = text.rstrip(" .")
+    match = _TRAILING_ATTRIBUTION.search(stripped)
+    return match.start() if match and match.start() > 0 else len(text)
 
 
 # ---- measures in tables ------------------------------------------------------------------------------------
@@ -509,3 +637,122 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
                                             method=METHOD_TABLE))
         index = end
     return measures
+
+
+# ---- measures read from the parse: a main clause's subject, modal, tense and voice -------------------------------
+
+METHOD_CLAUSE = "prose_clause"
+METHOD_PASSIVE = "prose_passive"
+# An amount makes a passive clause a budget decision ("… økes med 50 millioner", "308 millioner kroner bevilges").
+_AMOUNT = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\b|mill\b|kroner|kr\b|prosent)", re.IGNORECASE)
+# Auxiliaries that make a clause not a decision: done ("har innført"), past ("ble innført", "ville"), a demand or a
+# possibility ("må økes", "bør", "kan").
+_MONEY = re.compile(r"\b(?:kroner|kr|mill(?:ion|iard)\w*|mrd|pengar|penger|midler|midlar)\b", re.IGNORECASE)
+_NOT_DECIDING_AUX = frozenset({"har", "hadde", "ha", "hatt", "ble", "blei", "vart", "ville", "skulle", "kunne",
+                               "måtte", "burde", "må", "bør", "kan", "lyt"})
+_PASSIVE_AUX = frozenset({"blir", "bli", "vert", "verte", "vil", "skal"})
+_NEGATIONS = frozenset({"ikke", "ikkje", "aldri", "neppe"})
+_MAIN = frozenset({"ROOT", "conj"})
+# A verb's particle that makes "legge"/"sette" a decision ("legger fram", "setter av", "set ned", "setter i gang").
+_DECIDING_PARTICLES = {"legge": ("fram", "frem"), "leggje": ("fram",), "sette": ("av", "ned", "i"),
+                       "setje": ("av", "ned", "i"), "setter": ("av", "ned", "i")}
+
+
+def _main_clause_verbs(sent) -> list:
+    """The sentence's root and the verbs coordinated with it (not the verbs of subordinate clauses)."""
+    verbs = []
+    for token in sent:
+        head = token
+        while head.dep_ == "conj" and head.head.i != head.i:
+            head = head.head
+        if token.dep_ in _MAIN and head.dep_ == "ROOT":
+            verbs.append(token)
+    return verbs
+
+
+def _subject(verb):
+    for child in verb.children:
+        if child.dep_.startswith("nsubj") or child.dep_ == "expl":
+            return child
+    if verb.dep_ == "conj" and verb.head.i != verb.i:  # "Vi styrker Forsvaret og vil bruke …": the shared subject
+        return _subject(verb.head)
+    return None
+
+
+def _passive_lemma(verb, passive_actions: frozenset[str]) -> str | None:
+    """The lemma of a passive verb ("økes", "blir fjernet", Nynorsk "reduserast"), or None when it is not passive."""
+    text = verb.text.lower()
+    if "Pass" in verb.morph.get("Voice"):
+        return verb.lemma_.lower()
+    if any(child.dep_ == "aux:pass" or (child.dep_ == "aux" and child.lower_ in ("blir", "bli", "vert", "verte"))
+           for child in verb.children) and "Part" in verb.morph.get("VerbForm"):
+        return verb.lemma_.lower()
+    for ending in ("ast", "est"):  # Nynorsk s-passive, often not recognised by a Bokmål-trained parser
+        if text.endswith(ending) and len(text) > 5:
+            return text[:-3] + "e"
+    if text.endswith("es") and text[:-1] in passive_actions:
+        return text[:-1]
+    return None
+
+
+def _names_government(subject, rules: ClauseRules) -> bool:
+    """Whether the subject's head word (with its compound and name parts: "Støre-regjeringen", "Den nye
+    regjeringen") names the government; not a word deeper in the subject ("Planen om hva regjeringa vil …")."""
+    words = [subject.text, *(c.text for c in subject.children
+                              if c.dep_ in ("compound", "flat", "flat:name", "nmod:poss"))]
+    return bool(rules.subjects.search(" ".join(words)))
+
+
+def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_named_before: bool,
+                   quoted: bool = False, in_list: bool = False) -> str | None:
+    """METHOD_CLAUSE or METHOD_PASSIVE when a main clause of the spaCy sentence ``sent`` states a measure (see
+    prose_measures.yaml, ``clause_*``), else None. ``quoted``: the sentence is a quote in the government's voice,
+    where "vi" is the government ("Nå bygger vi …"); elsewhere "vi" is whoever wrote the page. ``in_list``: a list
+    item, whose list is its context ("- Redusert sats for sjøfart avvikles"): a passive decision needs no amount."""
+    text = sent.text.rstrip()
+    if not government_voice or text.endswith("?") or any(frame.search(text) for frame in rules.not_topics):
+        return None
+    amount = bool(_AMOUNT.search(text))
+    government_named = bool(rules.subjects.search(text))
+    for verb in _main_clause_verbs(sent):
+        children = list(verb.children)
+        auxes = [c for c in children if c.dep_.startswith("aux")]
+        if any(a.lower_ in _NOT_DECIDING_AUX for a in auxes) or "Past" in verb.morph.get("Tense"):
+            continue  # done already, or a past plan ("ville", "skulle")
+        if "Part" in verb.morph.get("VerbForm") and not any(a.lower_ in _PASSIVE_AUX for a in auxes):
+            continue  # a participle without "blir"/"skal": a description ("Innført i 2020")
+        if any(c.lower_ in _NEGATIONS for c in children):
+            continue
+        before = sent.text[:max(0, verb.idx - sent.start_char)]  # not doc.text: it joins the whole document
+        if any(frame.search(before) for frame in rules.not_frames):
+            continue
+        modal = next((a for a in auxes if a.lower_ in rules.modals), None)
+        subject = _subject(verb)
+        lemma = verb.lemma_.lower()
+        if subject is not None:
+            first_person = subject.lower_ in rules.first_person
+            pronoun = subject.lower_ in _PRONOUNS and subject.lower_ not in ("han", "hun", "ho")
+            named = _names_government(subject, rules) or (pronoun and government_named_before)
+            if named or (first_person and quoted):
+                # "vi vil/skal" with any verb is too often the writer's own plan or a slogan ("Vi skal kutte
+                # utslippene"): the prose patterns take it with an action verb of the strength lists.
+                if modal is not None and verb.pos_ == "VERB" and "Inf" in verb.morph.get("VerbForm") \
+                        and lemma not in rules.not_actions and not first_person:
+                    return METHOD_CLAUSE
+                if modal is None and "Pres" in verb.morph.get("Tense") and lemma in rules.present_actions:
+                    particles = _DECIDING_PARTICLES.get(lemma)
+                    if particles is None or any(c.lower_ in particles for c in children
+                                                if c.dep_ in ("compound:prt", "advmod", "obl", "case")):
+                        return METHOD_CLAUSE
+                continue
+        passive = _passive_lemma(verb, rules.passive_actions)
+        if passive is not None and passive in rules.passive_actions and (
+                in_list or amount or government_named or government_named_before or modal is not None):
+            return METHOD_PASSIVE
+        # "Forsvaret får 165 milliardar kroner meir", "Kongehuset får meir pengar": an allocation told by who gets it.
+        if lemma == "få" and "Pres" in verb.morph.get("Tense") and subject is not None \
+                and subject.lower_ not in rules.first_person and subject.lower_ not in _PRONOUNS \
+                and any(_MONEY.search(word.text) for child in verb.children if child.dep_ == "obj"
+                        for word in child.subtree):
+            return METHOD_PASSIVE
+    return None
