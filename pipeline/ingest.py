@@ -739,7 +739,22 @@ def store_version(registry: Registry, candidate: Candidate) -> Path:
         atomic_write_bytes(path, candidate.content, mode=mode)  # 0600 while written, ``mode`` before the rename
     else:
         narrow_permissions(path, candidate.mode)
+    write_origin_sidecar(path, candidate)
     return path
+
+
+def write_origin_sidecar(stored: Path, candidate: Candidate) -> Path:
+    """``<stored copy>.meta.toml``: where the copy came from (``source_url`` of a fetched page, ``inbox_path`` of an
+    inbox file), which the document JSON made from the copy carries (pipeline.document_info reads it)."""
+    from pipeline.document_info import SIDECAR_SUFFIX
+
+    if candidate.kind == "url":
+        key, value = "source_url", candidate.source
+    else:
+        key, value = "inbox_path", display_path(candidate.display or candidate.source.removeprefix(INBOX_KEY_PREFIX))
+    text = (f"# Written by tiltak ingest: where this stored copy came from.\n"
+            f"{key} = {json.dumps(value, ensure_ascii=False)}\n")  # a JSON string is a valid TOML basic string
+    return atomic_write_text(stored.with_name(stored.name + SIDECAR_SUFFIX), text, mode=file_mode(candidate.mode))
 
 
 # --- Permissions ----------------------------------------------------------------------------------------------------
