@@ -148,7 +148,9 @@ def _notify_listeners(entry: DocumentRecord) -> None:
 
 def analysis_identity(config: PipelineConfig, nlp: LoadedNlp) -> str:
     """Everything besides the content that decides an analysis's result."""
-    return f"tiltak {__version__}|{nlp.fingerprint}|config {config.config_hash}"
+    # The schema version: an analysis cached before the output gained fields (1.2.0: date, year, identifier …) is
+    # made again rather than written without them.
+    return f"tiltak {__version__}|schema {SCHEMA_VERSION}|{nlp.fingerprint}|config {config.config_hash}"
 
 
 def analysis_cache_key(sha256: str, identity: str) -> str:

@@ -276,3 +276,38 @@ def test_a_real_pdf_without_a_date_falls_back_to_its_creation_date():
     source = load_document(real("nsm-risiko-2025.pdf"), pdf_backend="pypdfium2", progress=lambda *_: None)
     found = read_metadata(source, source.title)
     assert found.sources["date"] == "pdf-created" and found.year == 2025
+
+
+# --- In a run --------------------------------------------------------------------------------------------------------
+
+def test_a_run_follows_a_changed_sidecar_and_reports_a_bad_one(prefect_harness, tmp_path: Path):
+    """A real flow run: the sidecar's title lands in the output; a corrected sidecar rewrites the output on the next
+    run (the analysis itself comes from the cache); a bad one fails that document with the file and line, and its
+    earlier output stays."""
+    from flows import process_corpus
+
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    (docs / "plan.txt").write_text("Sammendrag\n\nFor å nå målet vil regjeringen:\n\n- etablere et nytt senter\n",
+                                   encoding="utf-8")
+    (docs / "annen.txt").write_text("Notat\n\nKommunen skal styrke samarbeidet.\n", encoding="utf-8")
+    sidecar = docs / "plan.meta.toml"
+    sidecar.write_text('title = "Plan for helsedata"\n', encoding="utf-8")
+
+    def run() -> dict:
+        manifest = process_corpus(paths=[str(docs)], out_dir=str(out), nlp="blank")
+        return {Path(record["source"]).name: record for record in manifest["documents"]}
+
+    def title() -> str:
+        return json.loads((out / "plan.json").read_text(encoding="utf-8"))["document"]["title"]
+
+    assert run()["plan.txt"]["status"] == "processed" and title() == "Plan for helsedata"
+    sidecar.write_text('title = "Plan for helsedata 2024–2027"\n', encoding="utf-8")
+    assert run()["plan.txt"]["status"] == "cached" and title() == "Plan for helsedata 2024–2027"
+
+    sidecar.write_text('title = "Plan"\ndate = "neste år"\n', encoding="utf-8")
+    records = run()
+    assert records["plan.txt"]["status"] == "failed" and records["plan.txt"]["stage"] == "write"
+    assert "plan.meta.toml: line 2: date:" in records["plan.txt"]["error"]
+    assert records["annen.txt"]["status"] == "cached"  # the rest of the batch goes on
+    assert title() == "Plan for helsedata 2024–2027"  # nothing already written is lost
