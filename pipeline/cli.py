@@ -337,6 +337,8 @@ def show(file: Annotated[Path, typer.Argument(
         raise fail(f"{file}: not a tiltak document JSON: {str(exc).splitlines()[0]}") from exc
     doc, prov = result.document, result.provenance
     console.print(f"[bold]{doc.title or doc.file_name}[/bold]")
+    if cited := " · ".join(str(part) for part in (doc.identifier, doc.date or doc.year, doc.issuer) if part):
+        console.print(cited, markup=False, highlight=False)
     console.print(
         f"{doc.file_name} · {doc.format} · {doc.document_type} · language {doc.language} · "
         f"{doc.page_count or 'no'} pages · {doc.char_count} chars · sha256 {doc.sha256[:12]}",

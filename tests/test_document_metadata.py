@@ -240,10 +240,14 @@ def test_ingested_copies_carry_their_url_or_inbox_path(tmp_path: Path):
     inbox_file = tmp_path / "inbox" / "notat æøå.txt"
     inbox_file.parent.mkdir()
     inbox_file.write_text("Notat\n\nKommunen skal styrke samarbeidet.\n", encoding="utf-8")
+    # the user's corrections beside the inbox file travel with its stored copy
+    (inbox_file.parent / "notat æøå.meta.toml").write_text('title = "Notat om samarbeid"\ndate = 2021\n',
+                                                          encoding="utf-8")
     dropped = store_version(registry, Candidate(str(inbox_file), "inbox", inbox_file.read_bytes(), ".txt"))
     assert written(tmp_path, fetched)["source_url"] == url
     document = written(tmp_path, dropped)
     assert document["inbox_path"] == str(inbox_file) and document["source_url"] is None
+    assert (document["title"], document["year"]) == ("Notat om samarbeid", 2021)
 
 
 # --- Real documents ----------------------------------------------------------------------------------------------
@@ -311,3 +315,18 @@ def test_a_run_follows_a_changed_sidecar_and_reports_a_bad_one(prefect_harness, 
     assert "plan.meta.toml: line 2: date:" in records["plan.txt"]["error"]
     assert records["annen.txt"]["status"] == "cached"  # the rest of the batch goes on
     assert title() == "Plan for helsedata 2024–2027"  # nothing already written is lost
+
+
+def test_show_prints_identifier_date_and_issuer(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    source = tmp_path / "nou.txt"
+    source.write_text("NOU 2023: 4\n\nTid for handling\n\nRegjeringen vil styrke samarbeidet.\n", encoding="utf-8")
+    (tmp_path / "nou.meta.toml").write_text('date = 2023-02-02\nissuer = "Helse- og omsorgsdepartementet"\n',
+                                            encoding="utf-8")
+    written(tmp_path, source)
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "out" / "nou.json")], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "NOU 2023: 4 · 2023-02-02 · Helse- og omsorgsdepartementet" in shown.output
