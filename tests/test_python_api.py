@@ -179,3 +179,10 @@ def test_compare_files_and_results(outputs: Path):
     assert counts.modified >= 1  # "vurdere å endre" → "endre": a stronger commitment
     from_results = tiltak.compare(tiltak.analyse_text(PLAN), tiltak.analyse_text(PLAN + "- styrke samarbeidet\n"))
     assert from_results.pairs[0].counts.new == 1
+
+
+def test_the_docstring_example_runs():
+    import doctest
+
+    outcome = doctest.testmod(tiltak, verbose=False)
+    assert outcome.attempted >= 2 and outcome.failed == 0
