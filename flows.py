@@ -73,6 +73,7 @@ from pipeline.batch import (  # noqa: E402
 )
 from pipeline.classify import check_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.document_info import overrides_fingerprint  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
@@ -147,7 +148,9 @@ def _notify_listeners(entry: DocumentRecord) -> None:
 
 def analysis_identity(config: PipelineConfig, nlp: LoadedNlp) -> str:
     """Everything besides the content that decides an analysis's result."""
-    return f"tiltak {__version__}|{nlp.fingerprint}|config {config.config_hash}"
+    # The schema version: an analysis cached before the output gained fields (1.2.0: date, year, identifier …) is
+    # made again rather than written without them.
+    return f"tiltak {__version__}|schema {SCHEMA_VERSION}|{nlp.fingerprint}|config {config.config_hash}"
 
 
 def analysis_cache_key(sha256: str, identity: str) -> str:
@@ -461,7 +464,8 @@ def _process_files(
     written: dict[str, str] = {}
     to_analyse = []
     for doc in plan:
-        fresh = None if refresh_cache or doc.duplicate_of else index.fresh(doc.stem, doc.sha256, identity,
+        fresh = None if refresh_cache or doc.duplicate_of else index.fresh(doc.stem, doc.sha256,
+                                                                             _output_identity(identity, doc.path),
                                                                              str(doc.path))
         if fresh is None:
             if doc.duplicate_of is None:
@@ -484,7 +488,7 @@ def _process_files(
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))
             continue
         written[doc.sha256] = os.path.relpath(write.result(), out)
-        index.record(doc.stem, sha256=doc.sha256, identity=identity, source=str(doc.path),
+        index.record(doc.stem, sha256=doc.sha256, identity=_output_identity(identity, doc.path), source=str(doc.path),
                      output=written[doc.sha256], measures=len(result["measures"]),
                      analysed_in_run=outcome["analysed_in_run"])
         cached = outcome["cached"]
@@ -510,6 +514,13 @@ def _process_files(
                 stage=None if original_ok else "load",
                 error=None if original_ok else f"same content as {doc.duplicate_of}, which failed",
             ))
+
+
+def _output_identity(identity: str, path: Path) -> str:
+    """What an output file is made from besides the content: the analysis identity and the user's metadata
+    corrections (a changed NAME.meta.toml or metadata.csv rewrites the output; pipeline.document_info)."""
+    corrections = overrides_fingerprint(path)
+    return f"{identity}|metadata {corrections}" if corrections else identity
 
 
 def _fingerprints(files: list[Path], record: Callable[[DocumentRecord], None]) -> dict[Path, str]:

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.evaluation import evaluate  # noqa: E402
+from pipeline.evaluation import evaluate, gold_pairs  # noqa: E402
 from pipeline.process import analyse_document  # noqa: E402
 
 TARGETS = {"measure F1": 0.95, "actor F1": 0.90, "strength accuracy": 0.90, "focus-area accuracy": 0.85,
@@ -30,6 +30,12 @@ def main() -> None:
     parser.add_argument("--nlp", default="best")
     parser.add_argument("--gold", type=Path, default=REPO.parent / "shared" / "eval" / "seeds")
     args = parser.parse_args()
+    # Without the gold files there is nothing to score: say so and fail, never print F1 0.000 as if it were measured.
+    if not args.gold.is_dir():
+        sys.exit(f"evaluate_seeds: {args.gold}: no such folder; the seed gold files live in ../shared/eval/seeds "
+                 "(pass --gold FOLDER)")
+    if not gold_pairs(args.gold):
+        sys.exit(f"evaluate_seeds: {args.gold}: no NAME.txt with a NAME.gold.json beside it; nothing to evaluate")
     config = PipelineConfig(nlp=args.nlp)
     started = time.perf_counter()
     evaluation = evaluate(args.gold, lambda path: analyse_document(path, config))

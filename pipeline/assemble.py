@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.config import PipelineConfig
-from pipeline.document_info import detect_document_type, detect_language
+from pipeline.document_info import detect_document_type, detect_language, read_metadata
 from pipeline.io import safe_stem
 from pipeline.schema import (
     ClassifierInfo,
@@ -49,6 +49,11 @@ def assemble(
     warnings: list[str],
 ) -> DocumentResult:
     title = document_title(source, structured)
+    metadata = read_metadata(source, title)
+    document_type = detect_document_type(title, structured.text, config.document_types)
+    if document_type == "ukjent" and metadata.document_type is not None:  # the identifier names the kind
+        document_type = metadata.document_type
+        metadata.sources["document_type"] = "identifier"
     info = DocumentInfo(
         id=safe_stem(source.path),
         sha256=source.sha256,
@@ -58,11 +63,16 @@ def assemble(
         size_bytes=source.size_bytes,
         encoding=source.encoding,
         title=title,
-        document_type=detect_document_type(title, structured.text, config.document_types),
+        document_type=document_type,
         language=detect_language(structured.text, config.languages),
         page_count=source.page_count,
         char_count=len(structured.text),
         warnings=[*source.warnings, *structured.warnings, *warnings],
+        date=metadata.date,
+        year=metadata.year,
+        identifier=metadata.identifier,
+        issuer=metadata.issuer,
+        metadata_sources=metadata.sources,
     )
     provenance = Provenance(
         tool_version=__version__,

@@ -317,18 +317,28 @@ def _interrupted(exc, out: Path, run_id: str, total: int) -> typer.Exit:
 
 
 @app.command()
-def show(file: Annotated[Path, typer.Argument(help="A document JSON written by `tiltak run`.")]) -> None:
-    """A readable summary of one output file."""
+def show(file: Annotated[Path, typer.Argument(
+        help="A document JSON written by `tiltak run` (a folder: a list of its documents).")]) -> None:
+    """A readable summary of one output file (or a list of the documents in an output folder)."""
     from pipeline.schema import DocumentResult
 
+    if file.is_dir():
+        _list_documents(file)
+        return
     try:
         result = DocumentResult.model_validate_json(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise fail(f"{file}: no such file") from exc
+    except OSError as exc:
+        raise fail(f"{file}: cannot read: {(exc.strerror or str(exc)).lower()}") from exc
+    except UnicodeDecodeError as exc:
+        raise fail(f"{file}: not a tiltak document JSON: not UTF-8 text") from exc
     except ValueError as exc:
         raise fail(f"{file}: not a tiltak document JSON: {str(exc).splitlines()[0]}") from exc
     doc, prov = result.document, result.provenance
     console.print(f"[bold]{doc.title or doc.file_name}[/bold]")
+    if cited := " · ".join(str(part) for part in (doc.identifier, doc.date or doc.year, doc.issuer) if part):
+        console.print(cited, markup=False, highlight=False)
     console.print(
         f"{doc.file_name} · {doc.format} · {doc.document_type} · language {doc.language} · "
         f"{doc.page_count or 'no'} pages · {doc.char_count} chars · sha256 {doc.sha256[:12]}",
@@ -353,16 +363,44 @@ def show(file: Annotated[Path, typer.Argument(help="A document JSON written by `
         console.print(table)
 
 
+def _list_documents(folder: Path) -> None:
+    """``show FOLDER``: one line per document JSON in the folder (title, measures, file); fails when there is none."""
+    from pipeline.validate import is_tiltak_output
+
+    listed = 0
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if not is_tiltak_output(data) or "document" not in data:
+            continue
+        document = data["document"]
+        console.print(f"{path.name}  {len(data.get('measures', []))} measures  "
+                      f"{document.get('title') or document.get('file_name')}", markup=False, highlight=False)
+        listed += 1
+    if not listed:
+        raise fail(f"{folder}: a folder with no tiltak document JSON; give one document JSON written by `tiltak run`")
+    console.print(f"{listed} documents; `tiltak show {folder / 'NAME.json'}` shows one", markup=False, highlight=False)
+
+
 @app.command()
 def validate(paths: Annotated[list[Path], typer.Argument(help="Output JSON files or folders.")]) -> None:
     """Check document JSONs (and run manifests) against the published schema and their own offsets."""
-    from pipeline.validate import validate_file
+    from pipeline.validate import skip_reason, validate_file
 
     files: list[Path] = []
     for path in paths:
         if not path.exists():
             raise fail(f"{path}: no such file or folder")
-        files.extend(sorted(path.rglob("*.json")) if path.is_dir() else [path])
+        if not path.is_dir():
+            files.append(path)
+            continue
+        for found in sorted(path.rglob("*.json")):  # in a folder: the outputs, not the export's or ingest's JSON
+            if reason := skip_reason(found):
+                console.print(f"[dim]skipped[/dim] {found}: {reason}", highlight=False)
+            else:
+                files.append(found)
     if not files:
         raise fail("no JSON files to validate")
     invalid = 0

@@ -25,6 +25,7 @@ import errno
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import ssl
@@ -47,6 +48,7 @@ from pipeline.io import atomic_write_bytes, atomic_write_text
 from pipeline.loaders import SUPPORTED_SUFFIXES
 
 INGEST_DIR = "ingest"
+logger = logging.getLogger(__name__)
 REGISTRY_FILE = "registry.json"
 SOURCES_DIR = "sources"
 COMPARISONS_DIR = "comparisons"
@@ -739,7 +741,34 @@ def store_version(registry: Registry, candidate: Candidate) -> Path:
         atomic_write_bytes(path, candidate.content, mode=mode)  # 0600 while written, ``mode`` before the rename
     else:
         narrow_permissions(path, candidate.mode)
+    write_origin_sidecar(path, candidate)
     return path
+
+
+def write_origin_sidecar(stored: Path, candidate: Candidate) -> Path:
+    """``<stored copy>.meta.toml``: where the copy came from (``source_url`` of a fetched page, ``inbox_path`` of an
+    inbox file), which the document JSON made from the copy carries (pipeline.document_info reads it)."""
+    from pipeline.document_info import SIDECAR_SUFFIX, MetadataError, find_overrides
+
+    values: dict[str, object] = {}
+    if candidate.kind == "url":
+        values["source_url"] = candidate.source
+    else:
+        values["inbox_path"] = display_path(candidate.display or candidate.source.removeprefix(INBOX_KEY_PREFIX))
+        if not candidate.source.startswith(INBOX_KEY_PREFIX):
+            # The user's corrections beside the inbox file (NAME.meta.toml, the folder's metadata.csv) go with it.
+            try:
+                overrides = find_overrides(Path(candidate.source))
+            except MetadataError as exc:
+                logger.warning("%s; ingested without these corrections", exc.reason)
+                overrides = None
+            if overrides is not None:
+                values = {**{k: v for k, v in overrides.values.items() if k != "inbox_path"}, **values}
+    # A JSON string is a valid TOML basic string; a year is a TOML integer.
+    lines = [f"{key} = {value if isinstance(value, int) else json.dumps(value, ensure_ascii=False)}"
+             for key, value in values.items()]
+    text = "# Written by tiltak ingest: where this stored copy came from.\n" + "\n".join(lines) + "\n"
+    return atomic_write_text(stored.with_name(stored.name + SIDECAR_SUFFIX), text, mode=file_mode(candidate.mode))
 
 
 # --- Permissions ----------------------------------------------------------------------------------------------------

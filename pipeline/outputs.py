@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.batch import display_path, is_valid_utf8
+from pipeline.document_info import apply_overrides
 from pipeline.errors import DocumentError, TiltakError
 from pipeline.io import atomic_write_text, mode_within, read_regular_file
 from pipeline.manifest import RunManifest
@@ -61,10 +62,13 @@ def new_run_id() -> str:
 
 
 def name_document(result: dict, *, stem: str, source: Path) -> dict:
-    """An analysis is keyed by content; the names it is written under belong to this run's input file. A file
-    name that is not valid UTF-8 is stored with U+FFFD for its undecodable bytes, and a warning says so."""
+    """An analysis is keyed by content; the names it is written under belong to this run's input file, and so do
+    the user's metadata corrections (``pipeline.document_info.apply_overrides``; a bad one raises MetadataError).
+    A file name that is not valid UTF-8 is stored with U+FFFD for its undecodable bytes, and a warning says so."""
     document = {**result["document"], "id": stem, "source_path": display_path(source),
                 "file_name": display_path(source.name)}
+    # The user's corrections (NAME.meta.toml, the folder's metadata.csv) belong to the file, not to the content.
+    document = apply_overrides(document, source)
     if not is_valid_utf8(source.name):
         warning = "the file name is not valid UTF-8; its undecodable bytes are shown as U+FFFD (�)"
         document["warnings"] = [*document.get("warnings", []), warning]

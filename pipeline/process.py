@@ -78,13 +78,23 @@ class _Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
+def _limits(config: PipelineConfig) -> LoadLimits:
+    return LoadLimits.starting_now(max_pages=config.max_pages, max_chars=config.max_chars,
+                                   max_seconds=config.max_seconds_per_document, max_bytes=config.max_bytes)
+
+
 def _prepare(path: Path, config: PipelineConfig) -> _Prepared:
-    limits = LoadLimits.starting_now(max_pages=config.max_pages, max_chars=config.max_chars,
-                                     max_seconds=config.max_seconds_per_document, max_bytes=config.max_bytes)
+    limits = _limits(config)
     timings: dict[str, float] = {}
-    warnings: list[str] = []
     with stage(path, "load", timings):
         source = load_document(path, limits, pdf_backend=config.pdf_backend, ocr=config.ocr)
+    return _prepare_source(source, config, limits, timings)
+
+
+def _prepare_source(source: SourceDocument, config: PipelineConfig, limits: LoadLimits,
+                    timings: dict[str, float]) -> _Prepared:
+    path = source.path
+    warnings: list[str] = []
     limits.check_time(path, "structure")
     with stage(path, "structure", timings):
         structured = build_structure(source)
@@ -127,6 +137,16 @@ def analyse_document(path: Path, config: PipelineConfig) -> DocumentResult:
     path = Path(path)
     prepared = _prepare(path, config)
     with stage(path, "nlp", prepared.timings):
+        loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
+        doc = parse(loaded, prepared.structured.text, _time_check(prepared))
+    return _finish(prepared, doc, loaded, config)
+
+
+def analyse_source(source: SourceDocument, config: PipelineConfig) -> DocumentResult:
+    """A document already read into a SourceDocument (``tiltak.analyse_text`` makes one from a string, with no file)
+    through the stages after loading, within the config's limits."""
+    prepared = _prepare_source(source, config, _limits(config), {})
+    with stage(source.path, "nlp", prepared.timings):
         loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         doc = parse(loaded, prepared.structured.text, _time_check(prepared))
     return _finish(prepared, doc, loaded, config)

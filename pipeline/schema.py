@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 SCHEMA_ID = f"https://tiltak.invalid/schemas/tiltak-document-{SCHEMA_VERSION}.schema.json"
 
 Offset = Annotated[int, Field(ge=0)]
@@ -162,6 +162,24 @@ class DocumentInfo(_Model):
     page_count: int | None = Field(default=None, ge=1, description="null for sources without pages.")
     char_count: int = Field(ge=0)
     warnings: list[str] = Field(default_factory=list)
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}(-\d{2})?$", description=(
+        "The document's date (ISO 8601: YYYY-MM-DD, or YYYY-MM when only the month is stated), from a sidecar, the "
+        "page's metadata (HTML meta tags, <time datetime>) or the title page; a PDF's or DOCX's creation date only "
+        "as a fallback. metadata_sources.date says which."))
+    year: int | None = Field(default=None, ge=1000, le=9999, description=(
+        "The document's year: the date's, else the first year of the parliamentary session in its identifier "
+        "(Prop. 1 LS (2025–2026): 2025) or the NOU's year."))
+    identifier: str | None = Field(default=None, description=(
+        "The official identifier on the title page, normalised: 'Meld. St. 18 (2018–2019)', 'Prop. 1 LS "
+        "(2025–2026)', 'Innst. 123 S (2024–2025)', 'NOU 2023: 4', 'St.meld. nr. 7 (2008–2009)'."))
+    issuer: str | None = Field(default=None, description="Who published the document (a sidecar's issuer, or an HTML "
+                               "page's dc.publisher / dc.creator).")
+    source_url: str | None = Field(default=None, description="The address a fetched document came from.")
+    inbox_path: str | None = Field(default=None, description="An ingested inbox file's original path.")
+    metadata_sources: dict[str, str] = Field(default_factory=dict, description=(
+        "Where each of title, date, year, identifier, issuer, document_type, source_url came from: 'sidecar "
+        "<file>', 'metadata.csv <file> line <n>', 'html-meta', 'title-page', 'identifier', 'pdf-created', "
+        "'docx-created', 'ingest' (only fields that were set by something other than the default detection)."))
 
 
 class NlpModelInfo(_Model):

@@ -101,6 +101,12 @@ class SourceDocument:
     """Things a user should know about how this file was read (an encoding fallback, a missing text layer)."""
     ocr: OcrRun | None = None
     """Set when pages without a text layer were read by OCR."""
+    published: str | None = None
+    """A publication date the format states (HTML meta tags, ``<time datetime>``), as the source wrote it."""
+    created: str | None = None
+    """When the file was made (PDF CreationDate, DOCX core properties), ISO 8601: a fallback for the date only."""
+    issuer: str | None = None
+    """A publisher the format states (HTML ``dc.publisher`` / ``dc.creator``)."""
 
     @property
     def page_count(self) -> int | None:

@@ -82,6 +82,35 @@ def manifest_errors(data: object) -> list[str]:
     ]
 
 
+# Folders where tiltak writes JSON that is not an output of its own schemas: a dataset export (Datasette's
+# metadata.json beside tiltak.sqlite) and the ingestion registry.
+EXPORT_MARKER = "tiltak.sqlite"
+DATASETS_FOLDER = "datasets"
+
+
+def is_tiltak_output(data: object) -> bool:
+    """A document JSON, run manifest or comparison (by the keys each one carries)."""
+    return isinstance(data, dict) and (
+        {"schema_version", "document"} <= data.keys() or "manifest_version" in data or data.get("kind") == "comparison")
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why a JSON file found in an output folder is not checked, or None when it is: a dataset export's Datasette
+    metadata (a folder holding ``tiltak.sqlite``, or named ``datasets``) and the ingestion registry are JSON of their
+    own, not outputs; anything else, a broken document included, is checked."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if is_tiltak_output(data):
+        return None
+    if isinstance(data, dict) and "registry_version" in data:
+        return "the ingestion registry"
+    if (path.parent / EXPORT_MARKER).is_file() or path.parent.name == DATASETS_FOLDER:
+        return "part of a dataset export (tiltak export)"
+    return None
+
+
 def validate_file(path: Path) -> list[str]:
     """Errors of a document JSON, run manifest or comparison on disk (told apart by their content)."""
     try:

@@ -278,6 +278,10 @@ def test_ingest_flow_processes_only_new_and_changed_and_compares_versions(prefec
         "etablere en nasjonal tjeneste for søknader om tilgang til helsedata",
         "vurdere en felles løsning for samtykke i helseforskning"]
     assert registry["sources"][url]["versions"][0]["etag"] == site.etag
+    # where each stored copy came from, in its document JSON (a sidecar beside the copy says it)
+    assert plan_doc["document"]["source_url"] == url and plan_doc["document"]["inbox_path"] is None
+    inbox_doc = json.loads((out / first["outputs"][inbox_source]).read_text(encoding="utf-8"))
+    assert inbox_doc["document"]["inbox_path"] == inbox_source and inbox_doc["document"]["source_url"] is None
 
     second = ingest(**params)
     assert second["new"] == second["changed"] == [] and sorted(second["unchanged"]) == sorted([url, inbox_source])
@@ -305,7 +309,8 @@ def test_ingest_flow_processes_only_new_and_changed_and_compares_versions(prefec
     assert pair["counts"]["continued"] == 1
     # both versions' bytes are kept
     assert {p.name for p in (out / "ingest" / "sources" / name).iterdir()} == {
-        f"{name}-{old_sha[:12]}.html", f"{name}-{new_sha[:12]}.html"}
+        f"{name}-{old_sha[:12]}.html", f"{name}-{new_sha[:12]}.html",
+        f"{name}-{old_sha[:12]}.html.meta.toml", f"{name}-{new_sha[:12]}.html.meta.toml"}
 
 
 # --- (c) A scheduled deployment on a real Prefect server --------------------------------------------------------------

@@ -677,7 +677,11 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
     paginated = breaks > 0
     lines = [_with(entry.line, page=entry.breaks + 1 if paginated else None) for entry in entries]
     title = (document.core_properties.title or "").strip() or None
+    try:
+        created = document.core_properties.created
+    except (ValueError, TypeError):  # a malformed date in docProps/core.xml
+        created = None
     warnings = [] if lines else ["the Word document has no text"]
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.DOCX, lines=lines,
                           title=title, pages=[PageInfo(n) for n in range(1, breaks + 2)] if paginated else [],
-                          warnings=warnings)
+                          warnings=warnings, created=created.date().isoformat() if created else None)

@@ -287,6 +287,36 @@ def _title(root: lxml.html.HtmlElement, content: lxml.html.HtmlElement) -> str |
     return None
 
 
+# Meta tags that state when a page was published, in order of preference (names compared in lower case).
+_DATE_META = ("dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "article:published_time",
+              "og:published_time", "datepublished", "date", "publish-date", "publication_date")
+_ISSUER_META = ("dc.publisher", "dcterms.publisher", "dc.creator", "dcterms.creator")
+
+
+def _meta_values(root: lxml.html.HtmlElement) -> dict[str, str]:
+    """The page's meta tags by name, property or itemprop (lower case), the first of each."""
+    values: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").strip().lower()
+        content = _clean(meta.get("content") or "")
+        if key and content and key not in values:
+            values[key] = content
+    return values
+
+
+def _published(root: lxml.html.HtmlElement, content: lxml.html.HtmlElement, meta: dict[str, str]) -> str | None:
+    """The publication date as the page states it: a meta tag, else the first ``<time datetime>`` of the article
+    (of the page when the article has none)."""
+    for key in _DATE_META:
+        if key in meta:
+            return meta[key]
+    for scope in (content, root):
+        for element in scope.iter("time"):
+            if stamp := _clean(element.get("datetime") or ""):
+                return stamp
+    return None
+
+
 # Stops at the next "<": a run of "<div" without ">" is read once, not once per "<div" to the end of the page.
 _CONTAINERS = re.compile(r"</?(?:div|span|section|font|center)\b[^<>]*+>", re.IGNORECASE)
 
@@ -323,5 +353,8 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS) -> SourceDocum
     lines = _Walker().walk(content, lambda: limits.check_time(path, "load"))
     if not lines:
         warnings.append("no article text found in the HTML page")
+    meta = _meta_values(root)
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.HTML, lines=lines,
-                          title=_title(root, content), encoding=encoding, warnings=warnings)
+                          title=_title(root, content), encoding=encoding, warnings=warnings,
+                          published=_published(root, content, meta),
+                          issuer=next((meta[key] for key in _ISSUER_META if key in meta), None))

@@ -9,7 +9,9 @@ grows with the page's width in points. A page that cannot be read is skipped wit
 
 from __future__ import annotations
 
+import datetime
 import io
+import re
 import statistics
 import sys
 import time
@@ -128,9 +130,27 @@ def _meaningful_title(title: object) -> str | None:
     if not isinstance(title, str):
         return None
     text = title.strip().removeprefix("Microsoft Word - ").strip()
-    if not text or text.lower() in _PLACEHOLDER_TITLES or text.lower().endswith((".doc", ".docx", ".indd")):
+    # File names a layout tool wrote as the title ("Prop1LS-FIN.book", "rapport.indd") are not the document's title.
+    if not text or text.lower() in _PLACEHOLDER_TITLES or text.lower().endswith((".doc", ".docx", ".indd", ".book",
+                                                                                 ".fm", ".qxd", ".pdf")):
         return None
     return text
+
+
+_PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
+
+
+def _creation_date(value: object) -> str | None:
+    """A PDF date ("D:20251111073226Z", "D:20241124223509+01'00'") as an ISO date, when it is one."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1", "replace")
+    if not isinstance(value, str) or not (match := _PDF_DATE.match(value.strip())):
+        return None
+    year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
+    try:
+        return datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
 
 
 def _page_lines(page, number: int, oversized: list[str]) -> list[dict]:
@@ -179,6 +199,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Prog
     unreadable: list[str] = []  # "page 7 (ValueError: …)"
     try:
         title = (pdf.metadata or {}).get("Title")
+        created = _creation_date((pdf.metadata or {}).get("CreationDate"))
         for number, page in enumerate(pdf.pages, start=1):
             limits.check_time(path, "load")
             try:
@@ -211,7 +232,7 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Prog
                         "run OCR (e.g. ocrmypdf) to read them")
     title_text = _meaningful_title(title)
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.PDF, lines=lines,
-                          title=title_text, pages=pages, warnings=warnings)
+                          title=title_text, pages=pages, warnings=warnings, created=created)
 
 
 def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
@@ -233,7 +254,8 @@ def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress
     unreadable: list[str] = []
     try:
         limits.check_pages(path, len(pdf))
-        title = pdf.get_metadata_dict().get("Title")
+        metadata = pdf.get_metadata_dict()
+        title, created = metadata.get("Title"), _creation_date(metadata.get("CreationDate"))
         for number in range(1, len(pdf) + 1):
             limits.check_time(path, "load")
             page = None
@@ -260,4 +282,4 @@ def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress
     if not lines:
         warnings.append(f"{NO_TEXT_LAYER}: no text found; run OCR (e.g. ocrmypdf) first to get a text layer")
     return SourceDocument(path=path, sha256="", size_bytes=len(data), format=SourceFormat.PDF, lines=lines,
-                          title=_meaningful_title(title), pages=pages, warnings=warnings)
+                          title=_meaningful_title(title), pages=pages, warnings=warnings, created=created)
