@@ -116,6 +116,7 @@ MEASURES = TableSpec(
         _c("focus_area", "text", "Focus area (innsatsområde) from the taxonomy; empty if not classified."),
         _c("focus_area_score", "real", "Classifier score of the focus area (0–1)."),
         _c("focus_area_runner_up", "text", "Second most likely focus area."),
+        _c("policy_area", "integer", "Policy area: CAP major topic code (1–23); empty if not classified."),
         _c("section", "text", f"Heading path above the measure (kapittel), outermost first, joined with "
                               f"'{SECTION_SEPARATOR}'."),
         _c("intro", "text", "The line that introduces the measure's list (e.g. '… vil regjeringen:')."),
@@ -296,6 +297,7 @@ def add_document(tables: Tables, result: DocumentResult) -> None:
             "focus_area": measure.focus_area,
             "focus_area_score": measure.focus_area_score,
             "focus_area_runner_up": measure.focus_area_runner_up,
+            "policy_area": measure.policy_area,
             "section": SECTION_SEPARATOR.join(measure.section) or None,
             "intro": measure.intro,
             "method": measure.method,
