@@ -27,12 +27,12 @@ from spacy.tokens import Doc
 from extractors.extract import extract
 from pipeline.assemble import assemble
 from pipeline.classify import classify_measures, load_classifier
-from pipeline.policy_area import classify_policy_areas, load_policy_classifier
 from pipeline.config import PipelineConfig
 from pipeline.document_info import not_norwegian_warning
 from pipeline.errors import DocumentError
 from pipeline.loaders import LoadLimits, load_document, raise_hint, time_limit_reason
 from pipeline.nlp import BLANK_WARNING, LoadedNlp, load_nlp, parse, parse_many
+from pipeline.policy_area import classify_policy_areas, load_policy_classifier
 from pipeline.schema import DocumentResult
 from pipeline.source import SourceDocument
 from pipeline.structure import StructuredDocument, build_structure
