@@ -592,6 +592,20 @@ def train_measures(annotations: str, out: str, folds: int = 5) -> dict:
     return train_measures_task(annotations, out, folds)
 
 
+@task(name="train-policy-area-classifier")
+def train_policy_area_task(annotations: str, texts: str, out: str, folds: int) -> dict:
+    from models.policy_area.train import train
+
+    return train(Path(annotations), Path(texts), Path(out), folds=folds)
+
+
+@flow(name="train-policy-area", validate_parameters=True, persist_result=False, result_serializer="json")
+def train_policy_area(annotations: str, texts: str, out: str, folds: int = 5) -> dict:
+    """Train the policy-area (CAP) classifier on the own-words data and the annotated real measures
+    (models/policy_area/train.py): grouped cross-validated figures, skops artifact and card written to ``out``."""
+    return train_policy_area_task(annotations, texts, out, folds)
+
+
 @task(name="load-document-json", task_run_name="load {path}")
 def load_result_task(path: str) -> dict:
     from pipeline.compare import load_result

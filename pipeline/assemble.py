@@ -17,6 +17,7 @@ from pipeline.schema import (
     FocusAreaSummary,
     NlpModelInfo,
     OcrInfo,
+    PolicyAreaSummary,
     Provenance,
 )
 from pipeline.source import SourceDocument
@@ -45,6 +46,8 @@ def assemble(
     classifier: ClassifierInfo | None,
     focus_areas: list[FocusAreaSummary],
     config: PipelineConfig,
+    policy_classifier: ClassifierInfo | None = None,
+    policy_areas: list[PolicyAreaSummary] | None = None,
     timings: dict[str, float],
     warnings: list[str],
 ) -> DocumentResult:
@@ -78,6 +81,7 @@ def assemble(
         tool_version=__version__,
         nlp_model=nlp_model,
         classifier=classifier,
+        policy_area_classifier=policy_classifier,
         ocr=OcrInfo(**asdict(source.ocr)) if source.ocr else None,
         config_hash=config.config_hash,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -92,5 +96,6 @@ def assemble(
         persons=extraction.persons,
         commitments=extraction.commitments,
         focus_areas=focus_areas,
+        policy_areas=policy_areas or [],
         provenance=provenance,
     )

@@ -331,14 +331,21 @@ def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAr
 
 
 def classify_measures(measures: list[Measure], classifier: FocusAreaClassifier) -> list[FocusAreaSummary]:
-    """Set each measure's focus area, score and runner-up; return the document's distribution over areas."""
-    for measure, prediction in zip(measures, classifier.predict([m.text for m in measures]), strict=True):
+    """Set each measure's focus area, score and runner-up; return the document's distribution over areas.
+
+    A measure whose policy area (set before, by pipeline.policy_area) lies outside the taxonomy's scope keeps a
+    null focus area: the domain taxonomy has nothing to say about it, and `annet` would claim it does."""
+    for measure in measures:
+        measure.focus_area = measure.focus_area_score = None
+        measure.focus_area_runner_up = measure.focus_area_runner_up_score = None
+    in_scope = [m for m in measures if classifier.taxonomy.in_scope(m.policy_area)]
+    for measure, prediction in zip(in_scope, classifier.predict([m.text for m in in_scope]), strict=True):
         measure.focus_area = prediction.label
         measure.focus_area_score = prediction.score
         measure.focus_area_runner_up = prediction.runner_up
         measure.focus_area_runner_up_score = prediction.runner_up_score
     summaries = []
-    total = len(measures)
+    total = len(in_scope)
     for label in classifier.taxonomy.ids:
         ids = [m.id for m in measures if m.focus_area == label]
         if ids:

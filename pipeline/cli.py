@@ -609,6 +609,35 @@ def train_measures(
                   f"{rules['f1']:.3f}), threshold {card['threshold']} → {out or HERE}", highlight=False)
 
 
+@app.command("train-policy-area")
+def train_policy_area(
+    annotations: Annotated[Path | None, typer.Option(
+        help="Folder of page annotations (default corpus/annotations/policy-pages: adjudicated, else first).")] = None,
+    texts: Annotated[Path | None, typer.Option(
+        help="Folder of the annotated pages' texts (default ../shared/corpora/policy-pages/texts).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default models/policy_area).")] = None,
+    folds: Annotated[int, typer.Option(help="Grouped cross-validation folds (by site).", min=2)] = 5,
+) -> None:
+    """Train the policy-area (CAP major topic) classifier (a Prefect flow): grouped cross-validated top-1/top-2,
+    skops artifact, card."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import train_policy_area as train_flow
+    from models.policy_area.train import DEFAULT_ANNOTATIONS, DEFAULT_TEXTS, HERE
+
+    annotations, texts = annotations or DEFAULT_ANNOTATIONS, texts or DEFAULT_TEXTS
+    for folder in (annotations, texts):
+        if not folder.is_dir():
+            raise fail(f"{folder}: no such folder")
+    try:
+        card = train_flow(annotations=str(annotations), texts=str(texts), out=str(out or HERE), folds=folds)
+    except (TiltakError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    overall = card["evaluation"]["cross_validation"]["overall"]
+    console.print(f"{card['name']} {card['version']}: {overall['measures']} real measures, grouped cross-validated "
+                  f"top-1 {overall['top1_accuracy']:.3f}, top-2 {overall['top2_accuracy']:.3f} → {out or HERE}",
+                  highlight=False)
+
+
 # Commands that live in their own modules (each module's register() adds its commands to this app).
 from pipeline.cli_compare import register as _register_compare  # noqa: E402
 from pipeline.cli_doctor import register as _register_doctor  # noqa: E402

@@ -32,7 +32,7 @@ from pipeline.errors import TiltakError
 from pipeline.io import atomic_write_text
 from pipeline.schema import DocumentResult, Measure
 
-COMPARISON_SCHEMA_VERSION = "1.0.0"
+COMPARISON_SCHEMA_VERSION = "1.1.0"
 COMPARISON_SCHEMA_ID = (
     f"https://tiltak.invalid/schemas/tiltak-comparison-{COMPARISON_SCHEMA_VERSION}.schema.json")
 COMPARISON_SCHEMA_FILE = f"tiltak-comparison-{COMPARISON_SCHEMA_VERSION}.schema.json"
@@ -106,6 +106,13 @@ class FocusAreaShare(_Model):
     share: float = Field(ge=0.0, le=1.0)
 
 
+class PolicyAreaShare(_Model):
+    code: int | None = Field(description="CAP major topic code; null for measures without a policy area.")
+    label: str = Field(description="The policy area's label; 'unclassified' for measures without one.")
+    count: int = Field(ge=0)
+    share: float = Field(ge=0.0, le=1.0)
+
+
 class ComparedDocument(_Model):
     index: int = Field(ge=0, description="Position in the comparison (documents are compared in this order).")
     id: str
@@ -116,6 +123,9 @@ class ComparedDocument(_Model):
     measure_count: int = Field(ge=0)
     focus_areas: list[FocusAreaShare] = Field(description="The measures over focus areas, largest first; "
                                                           "shares sum to 1.")
+    policy_areas: list[PolicyAreaShare] = Field(
+        default_factory=list, description="The measures over policy areas (CAP major topics), largest first; shares "
+        "sum to 1.")
     strength_profile: StrengthProfile
     actors: list[str] = Field(description="Canonical names of the document's actors (organisations), sorted.")
     measure_actors: list[str] = Field(description="Actors named inside the document's measures, sorted.")
@@ -142,6 +152,8 @@ class AlignedMeasure(_Model):
     actors_removed: list[str] = Field(default_factory=list)
     a_focus_area: str | None = None
     b_focus_area: str | None = None
+    a_policy_area: int | None = None
+    b_policy_area: int | None = None
 
 
 class UnalignedMeasure(_Model):
@@ -152,6 +164,7 @@ class UnalignedMeasure(_Model):
     text: str
     strength: str | None = None
     focus_area: str | None = None
+    policy_area: int | None = None
     nearest_id: str | None = None
     nearest_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
 
@@ -331,6 +344,13 @@ def _focus_areas(measures: list[Measure]) -> list[FocusAreaShare]:
             for label, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
+def _policy_areas(measures: list[Measure]) -> list[PolicyAreaShare]:
+    counts = Counter((m.policy_area, m.policy_area_label or "unclassified") for m in measures)
+    total = len(measures)
+    return [PolicyAreaShare(code=code, label=label, count=count, share=_round(count / total))
+            for (code, label), count in sorted(counts.items(), key=lambda item: (-item[1], item[0][0] or 0))]
+
+
 def _measure_actors(measures: list[Measure]) -> set[str]:
     return {actor for m in measures for actor in m.actors}
 
@@ -340,7 +360,8 @@ def _describe(index: int, result: DocumentResult) -> ComparedDocument:
     return ComparedDocument(
         index=index, id=doc.id, title=doc.title, sha256=doc.sha256, file_name=doc.file_name,
         document_type=str(doc.document_type), measure_count=len(result.measures),
-        focus_areas=_focus_areas(result.measures), strength_profile=_strength_profile(result.measures),
+        focus_areas=_focus_areas(result.measures), policy_areas=_policy_areas(result.measures),
+        strength_profile=_strength_profile(result.measures),
         actors=sorted({a.name for a in result.actors}), measure_actors=sorted(_measure_actors(result.measures)),
     )
 
@@ -369,7 +390,8 @@ def classify_pair(a: Measure, b: Measure, similarity: float, text_similarity: fl
         text_similarity=_round(text_similarity), status=status,
         changed=changed, a_strength=a.strength, b_strength=b.strength,
         actors_added=sorted(set(b.actors) - set(a.actors)), actors_removed=sorted(set(a.actors) - set(b.actors)),
-        a_focus_area=a.focus_area, b_focus_area=b.focus_area,
+        a_focus_area=a.focus_area, b_focus_area=b.focus_area, a_policy_area=a.policy_area,
+        b_policy_area=b.policy_area,
     )
 
 
@@ -377,6 +399,7 @@ def _unaligned(measure: Measure, row, others: list[Measure]) -> UnalignedMeasure
     nearest = int(row.argmax()) if len(row) else None
     return UnalignedMeasure(
         id=measure.id, text=measure.text, strength=measure.strength, focus_area=measure.focus_area,
+        policy_area=measure.policy_area,
         nearest_id=others[nearest].id if nearest is not None else None,
         nearest_similarity=_round(row[nearest]) if nearest is not None else None,
     )

@@ -51,6 +51,10 @@ class PipelineConfig(BaseModel):
     min_confidence: float | None = Field(
         default=None, ge=0.0, le=1.0, description="With measure_detector = 'model': keep the measures the detector "
         "gives at least this confidence (default: the threshold in its card, chosen in cross-validation).")
+    policy_areas: Path = Field(default=MODELS / "policy_area" / "data" / "policy_areas.yaml",
+                               description="The policy-area taxonomy (CAP major topics).")
+    policy_model: Path = Field(default=MODELS / "policy_area", description="Folder of the policy-area classifier "
+                               "(card.json and its skops artifact).")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
     pdf_backend: Literal["pdfplumber", "pypdfium2"] = Field(
@@ -93,6 +97,8 @@ class PipelineConfig(BaseModel):
         # The classifier's card names its artifact's sha256: a retrained classifier changes the hash.
         card = self.classifier / "card.json"
         digest.update(card.read_bytes() if card.is_file() else b"no classifier")
+        policy_card = self.policy_model / "card.json"  # a retrained policy-area classifier changes the hash
+        digest.update(policy_card.read_bytes() if policy_card.is_file() else b"no policy-area classifier")
         if self.measure_detector == "model":  # a retrained detector changes the hash
             detector_card = self.measure_model / "card.json"
             digest.update(detector_card.read_bytes() if detector_card.is_file() else b"no detector")
@@ -105,7 +111,7 @@ class PipelineConfig(BaseModel):
     @staticmethod
     def _data_files() -> tuple[str, ...]:
         return ("list_intros", "prose_measures", "commitments", "actors", "taxonomy", "document_types",
-                "languages")
+                "languages", "policy_areas")
 
     @classmethod
     def from_toml(cls, path: Path, **overrides) -> PipelineConfig:
@@ -115,7 +121,7 @@ class PipelineConfig(BaseModel):
             raise TiltakError(f"{path}: cannot read config: {exc}") from exc
         values = values.get("tiltak", values)
         base = path.parent
-        for name in (*cls._data_files(), "classifier", "measure_model"):
+        for name in (*cls._data_files(), "classifier", "measure_model", "policy_model"):
             if name in values:
                 values[name] = (base / values[name]).resolve()
         return cls(**{**values, **{k: v for k, v in overrides.items() if v is not None}})

@@ -164,6 +164,8 @@ MEASURE_COLUMNS = (
     _c("focus_area_name", "text", "The focus area's name."),
     _c("focus_area_score", "real", "Classifier score of the focus area (0–1)."),
     _c("focus_area_runner_up", "text", "Second most likely focus area (id)."),
+    _c("policy_area", "integer", "Policy area: CAP major topic code (1–23); empty if not classified."),
+    _c("policy_area_label", "text", "The policy area's Norwegian label."),
     _c("section", "text", f"Heading path above the measure (kapittel), outermost first, joined with "
                           f"'{SECTION_SEPARATOR}' (searchable)."),
     _c("intro", "text", "The line that introduces the measure's list (e.g. '… vil regjeringen:'; searchable)."),
@@ -613,6 +615,8 @@ def add_document(tables: Tables, result: DocumentResult, *, run_id: str | None =
                                 if measure.focus_area else None),
             "focus_area_score": measure.focus_area_score,
             "focus_area_runner_up": measure.focus_area_runner_up,
+            "policy_area": measure.policy_area,
+            "policy_area_label": measure.policy_area_label,
             "section": SECTION_SEPARATOR.join(measure.section) or None,
             "intro": measure.intro,
             "actors": LIST_SEPARATOR.join(named) or None,

@@ -32,6 +32,7 @@ from pipeline.document_info import not_norwegian_warning
 from pipeline.errors import DocumentError
 from pipeline.loaders import LoadLimits, load_document, raise_hint, time_limit_reason
 from pipeline.nlp import BLANK_WARNING, LoadedNlp, load_nlp, parse, parse_many
+from pipeline.policy_area import classify_policy_areas, load_policy_classifier
 from pipeline.schema import DocumentResult
 from pipeline.source import SourceDocument
 from pipeline.structure import StructuredDocument, build_structure
@@ -114,6 +115,9 @@ def _finish(prepared: _Prepared, doc: Doc, loaded: LoadedNlp, config: PipelineCo
         extraction = extract(prepared.structured, doc, config)
     prepared.limits.check_time(path, "classify")
     with stage(path, "classify", timings):
+        policy_classifier = load_policy_classifier(config.policy_model, config.policy_areas)
+        # Policy areas first: the focus-area taxonomy's scope is a set of policy areas.
+        policy_areas = classify_policy_areas(extraction.measures, prepared.structured.text, policy_classifier)
         classifier = load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
         focus_areas = classify_measures(extraction.measures, classifier)
     prepared.limits.check_time(path, "assemble")
@@ -125,6 +129,8 @@ def _finish(prepared: _Prepared, doc: Doc, loaded: LoadedNlp, config: PipelineCo
             extraction=extraction,
             classifier=classifier.info,
             focus_areas=focus_areas,
+            policy_classifier=policy_classifier.info,
+            policy_areas=policy_areas,
             config=config,
             timings=timings,
             warnings=prepared.warnings,
@@ -240,6 +246,7 @@ def load_models(settings: dict) -> None:
     config = PipelineConfig(**settings)
     load_nlp(config.nlp, trusted=config.trust_nlp)
     load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+    load_policy_classifier(config.policy_model, config.policy_areas)
     if config.config_hash in _warmed_up:  # a worker forked from a fork server that warmed these models up already
         return
     _warmed_up.add(config.config_hash)

@@ -91,11 +91,19 @@ class Measure(Span):
         default=None, description="binding / intention / exploratory; null if not assessed."
     )
     focus_area: str | None = Field(
-        default=None, description="Label from the focus-area taxonomy; null if not classified."
+        default=None, description="Label from the focus-area (domain) taxonomy; null if not classified or if the "
+        "measure's policy area lies outside the taxonomy's scope."
     )
     focus_area_score: float | None = Field(default=None, ge=0.0, le=1.0)
     focus_area_runner_up: str | None = Field(default=None, description="The second most likely focus area.")
     focus_area_runner_up_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    policy_area: int | None = Field(
+        default=None, description="Policy area: the Comparative Agendas Project (CAP) major topic code (1–23); null "
+        "if not classified.")
+    policy_area_label: str | None = Field(default=None, description="The policy area's Norwegian label.")
+    policy_area_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    policy_area_runner_up: int | None = Field(default=None, description="The second most likely policy area.")
+    policy_area_runner_up_score: float | None = Field(default=None, ge=0.0, le=1.0)
     actors: list[str] = Field(default_factory=list, description="Canonical names of the actors named in the measure.")
     block_id: str | None = Field(default=None, description="The block the measure was found in.")
     section: list[str] = Field(default_factory=list, description="Heading path above the measure, outermost first.")
@@ -215,6 +223,16 @@ class FocusAreaSummary(_Model):
     measures: list[str] = Field(description="Ids of the measures in this area.")
 
 
+class PolicyAreaSummary(_Model):
+    """One policy area (CAP major topic) of the document: how many of its measures fall there, and which."""
+
+    code: int
+    label: str
+    count: int = Field(ge=0)
+    share: float = Field(ge=0.0, le=1.0)
+    measures: list[str] = Field(description="Ids of the measures in this policy area.")
+
+
 class OcrInfo(_Model):
     """Pages of a PDF that had no text layer and were read by OCR (``--ocr``)."""
 
@@ -232,6 +250,8 @@ class Provenance(_Model):
     schema_version: str = SCHEMA_VERSION
     nlp_model: NlpModelInfo
     classifier: ClassifierInfo | None = None
+    policy_area_classifier: ClassifierInfo | None = Field(
+        default=None, description="The policy-area (CAP) classifier; its taxonomy is the policy-area taxonomy.")
     ocr: OcrInfo | None = Field(default=None, description="Set when pages without a text layer were read by OCR.")
     config_hash: str
     created_at: str = Field(description="UTC timestamp (ISO 8601) of the analysis.")
@@ -258,6 +278,9 @@ class DocumentResult(_Model):
     commitments: list[Commitment]
     focus_areas: list[FocusAreaSummary] = Field(
         default_factory=list, description="The document's measures over focus areas, largest first.")
+    policy_areas: list[PolicyAreaSummary] = Field(
+        default_factory=list, description="The document's measures over policy areas (CAP major topics), largest "
+        "first.")
     provenance: Provenance
 
 

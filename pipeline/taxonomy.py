@@ -29,6 +29,12 @@ class Taxonomy(BaseModel):
     description: str = ""
     fallback: str = Field(description="The label for measures no other label fits, and below the threshold.")
     labels: list[TaxonomyLabel] = Field(min_length=2)
+    scope: list[int] | None = Field(
+        default=None, description="The policy areas (CAP major topic codes) this domain taxonomy covers: a measure "
+        "whose policy area lies outside gets no focus area (null). None: every policy area.")
+
+    def in_scope(self, policy_area: int | None) -> bool:
+        return self.scope is None or policy_area is None or policy_area in self.scope
 
     @model_validator(mode="after")
     def _consistent(self) -> Taxonomy:

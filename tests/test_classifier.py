@@ -84,7 +84,7 @@ def test_a_tampered_artifact_is_refused(tmp_path: Path):
 
 def test_a_classifier_for_another_taxonomy_is_refused(tmp_path: Path):
     other = tmp_path / "taksonomi.yaml"
-    other.write_text(DEFAULT_TAXONOMY.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.0.1"),
+    other.write_text(DEFAULT_TAXONOMY.read_text(encoding="utf-8").replace("version: 1.1.0", "version: 1.1.1"),
                      encoding="utf-8")
     with pytest.raises(ClassifierError, match="trained on another taxonomy"):
         load_classifier(SHIPPED, other)

@@ -1,0 +1,1 @@
+"""The policy-area (CAP major topic) classifier: training recipe (train.py), data (data/), artifact and card."""
