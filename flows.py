@@ -138,6 +138,26 @@ def progress_listener(listener: ProgressListener) -> Iterator[None]:
         _progress_listeners.remove(listener)
 
 
+StageListener = Callable[[str], None]
+_stage_listeners: list[StageListener] = []
+
+
+@contextmanager
+def stage_listener(listener: StageListener) -> Iterator[None]:
+    """Call ``listener`` with the name of each stage of ``process_corpus`` as it begins: ``loading models``,
+    ``reading``, ``analysing``, ``writing`` (the CLI's progress)."""
+    _stage_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _stage_listeners.remove(listener)
+
+
+def _notify_stage(stage: str) -> None:
+    for listener in list(_stage_listeners):
+        listener(stage)
+
+
 def _notify_listeners(entry: DocumentRecord) -> None:
     # A module-level function: under Dask the flow is pickled with the tasks it submits, and a reference to the
     # listeners from inside the flow would pickle them (the CLI's progress bar cannot be pickled).
@@ -345,6 +365,7 @@ def process_corpus(
     with interruptible(), _analysis_workers(run_id, config):
         found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
         files = found.files
+        _notify_stage("loading models")
         loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         # refuse a bad or untrusted classifier or taxonomy before any work (the analysis workers load it)
         check_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
@@ -383,6 +404,7 @@ def process_corpus(
 
             try:
                 _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
+                _notify_stage("writing")
             except BaseException as exc:
                 stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt) or interrupted() is not None
                 manifest.status = "interrupted" if stopped else "failed"
@@ -457,6 +479,7 @@ def _process_files(
 ) -> None:
     """Fingerprint, analyse (cached) and write every file, calling ``record`` as each document finishes.
     A document whose output already holds this analysis (``index``) is recorded without any task."""
+    _notify_stage("reading")
     plan = plan_outputs(_fingerprints(files, record))
     written: dict[str, str] = {}
     to_analyse = []
@@ -470,6 +493,7 @@ def _process_files(
         written[doc.sha256] = fresh.output
         record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="cached", output=fresh.output,
                               analysed_in_run=fresh.analysed_in_run, measures=fresh.measures))
+    _notify_stage("analysing")
     for doc, outcome in _analyses(to_analyse, config, identity, refresh_cache, run_id):
         if "error" in outcome:
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=outcome["stage"],

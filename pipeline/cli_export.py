@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from pipeline.console import JsonOption, QuietOption
+
 DEFAULT_OUTPUTS = Path("outputs")
 DATASETS_SUBDIR = "datasets"
 
@@ -21,9 +23,15 @@ def export(
         DEFAULT_OUTPUTS),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the datasets go "
                                              "(default OUTPUTS_DIR/datasets).")] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Measures, actors and commitments of all documents as JSONL, CSV, Parquet and a searchable SQLite database."""
     from rich.table import Table
+
+    from pipeline import console as output
+
+    output.configure("export", quiet=quiet, as_json=as_json)
 
     from pipeline.cli import EXIT_DOCUMENTS_FAILED, console, errors, fail
     from pipeline.errors import TiltakError
@@ -44,6 +52,10 @@ def export(
     except OSError as exc:
         raise fail(f"{out_dir}: cannot write: {exc.strerror or exc}") from exc
 
+    exit_code = EXIT_DOCUMENTS_FAILED if tables.skipped else 0
+    output.emit_json({"ok": not exit_code, "exit_code": exit_code, "out": str(out_dir),
+                      "outputs": [str(path) for path in written], "counts": tables.counts(),
+                      "skipped": [{"file": str(outputs_dir / s.name), "reason": s.reason} for s in tables.skipped]})
     table = Table(title=f"Datasets in {out_dir}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -53,8 +65,8 @@ def export(
     for path in written:
         console.print(f"wrote {path}", markup=False, highlight=False)
     console.print(f"browse: tiltak browse {out_dir}", markup=False, highlight=False)
-    if tables.skipped:
-        raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -95,7 +95,7 @@ def start_local_server(prefect_home: Path | None = None, *, port: int | None = N
     home = Path(prefect_home or base.get("PREFECT_HOME") or default_prefect_home()).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    child_env = {**base, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    child_env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **base, "PREFECT_HOME": str(home),  # unless set
                  "PREFECT_UI_ENABLED": "true" if ui else "false"}
     child_env.pop("PREFECT_API_URL", None)
     if not any(key in child_env for key in ("PREFECT_SERVER_DATABASE_CONNECTION_URL",
@@ -150,7 +150,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        config: Annotated[Path | None, typer.Option(help="TOML file with a [serve] table.")] = None,
+        config: Annotated[Path | None, typer.Option(
+            help="TOML file: a \\[serve] table (schedule, sources, out) and, optionally, a \\[tiltak] table of run "
+                 "settings as in `tiltak run --config` (pdf_backend, taxonomy, classifier, measure_detector, limits …)."
+        )] = None,
         inbox: Annotated[Path | None, typer.Option(help="Folder to watch for new documents.")] = None,
         url: Annotated[list[str] | None, typer.Option("--url", help="A source URL to watch (repeatable).")] = None,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,

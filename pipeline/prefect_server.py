@@ -504,7 +504,8 @@ def prefect_api(*, port: int | None = None, announce: Callable[[str], None] | No
 
 
 def _server_environment(home: Path) -> dict[str, str]:
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Telemetry off unless the user set it; the dashboard on.
+    env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **os.environ, "PREFECT_HOME": str(home),
            "PREFECT_UI_ENABLED": "true", "PREFECT_SERVER_UI_ENABLED": "true"}
     for name in ("PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_UI_API_URL"):
         env.pop(name, None)
