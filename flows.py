@@ -661,8 +661,10 @@ def ingest(
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     retries: int = DEFAULT_RETRIES,
     fetch_budget: float | None = None,
+    overrides: dict[str, str | bool | None] | None = None,
 ) -> dict:
-    """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed, each new
+    """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed (with the run
+    settings ``overrides``, as in ``process_corpus``), each new
     version is compared with the source's previous one. Inbox files modified in the last ``settle_seconds`` may
     still be being copied in: they are left for a later run (``waiting``). A URL's response must come whole within
     ``timeout`` seconds; transient errors are retried (``retries``) within ``fetch_budget`` seconds per URL.
@@ -723,7 +725,7 @@ def ingest(
 
         if todo:
             manifest = process_corpus(paths=[str(stored[item.candidate.source]) for item in todo],
-                                      out_dir=str(out), nlp=nlp)
+                                      out_dir=str(out), nlp=nlp, overrides=overrides)
             summary["run_id"] = manifest["run_id"]
             records = {record["source"]: record for record in manifest["documents"]}
             for item in todo:

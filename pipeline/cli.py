@@ -229,29 +229,13 @@ def run(
     if not documents:
         raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
 
-    from pydantic import ValidationError
-
-    from pipeline.classify import check_classifier
-    from pipeline.config import PipelineConfig
-    from pipeline.nlp import check_nlp_source
-
     overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
                  "pdf_backend": pdf_backend, "ocr": ocr or None, "trust_classifier": trust_classifier or None,
                  "trust_nlp": trust_nlp or None, "measure_detector": measure_detector,
                  # as text: the flow's overrides are strings and flags (PipelineConfig reads the number back)
                  "min_confidence": None if min_confidence is None else repr(min_confidence)}
     try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
-        settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
-                    else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
-        check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
-        check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
-        if settings.measure_detector == "model":
-            from extractors.detector import load_detector
-
-            load_detector(settings.measure_model)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise fail(f"{config or 'settings'}: {problems}") from exc
+        settings = checked_run_settings(config, nlp, overrides)
     except TiltakError as exc:
         raise fail(str(exc)) from exc
     if settings.ocr:
@@ -273,6 +257,48 @@ def run(
         manifest = _run_flow(progress, paths, out, nlp, follow_symlinks, config, refresh, overrides, wait_lock, runner,
                              dask_address, workers, len(documents))
     _report_run(manifest, out, server)
+
+
+def checked_run_settings(config: Path | None, nlp: str, overrides: dict, *, table: str = ""):
+    """The settings of a run (``PipelineConfig``, the one list of what a run can be told, shared by ``run`` and
+    ``serve``): a TOML file's, with ``overrides`` (the command line's, None for not given) over them, checked before
+    any Prefect server is contacted. A bad value or unknown key, or a missing, broken or untrusted taxonomy,
+    classifier, NLP model or measure detector raises a TiltakError naming the file and the key. ``table``: the
+    TOML table the settings are read from, for the message (``[tiltak]`` in a serve file)."""
+    from pydantic import ValidationError
+
+    from pipeline.classify import check_classifier
+    from pipeline.config import PipelineConfig
+    from pipeline.nlp import check_nlp_source
+
+    try:
+        settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
+                    else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
+    except ValidationError as exc:
+        known = ", ".join(sorted(PipelineConfig.model_fields))
+        problems = "; ".join(
+            f"{table}{'.'.join(map(str, e['loc']))}: "
+            + (f"unknown setting (known: {known})" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors())
+        raise TiltakError(f"{config or 'settings'}: {problems}") from exc
+    check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
+    check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+    if settings.measure_detector == "model":
+        from extractors.detector import load_detector
+
+        load_detector(settings.measure_model)
+    return settings
+
+
+def flow_overrides(settings, keys) -> dict[str, str | bool]:
+    """``keys`` of ``settings`` as the flows' ``overrides`` parameter: flags stay flags, everything else is text
+    (PipelineConfig reads numbers and paths back)."""
+    values = {}
+    for key in keys:
+        value = getattr(settings, key)
+        if value is not None:
+            values[key] = value if isinstance(value, bool) else repr(value) if isinstance(value, float) else str(value)
+    return values
 
 
 def _run_flow(progress, paths, out, nlp, follow_symlinks, config, refresh, overrides, wait_lock, runner, dask_address,

@@ -194,17 +194,17 @@ def register(app: typer.Typer) -> None:
         settings.out = str(Path(settings.out).resolve())
         try:
             settings.check(scheduled=not once)
-            if settings.inbox and not Path(settings.inbox).is_dir():
-                raise IngestError(f"{settings.inbox}: the inbox is not a folder")
         except IngestError as exc:
-            raise fail(str(exc)) from exc
+            raise fail(f"{config}: {exc}" if config else str(exc)) from exc
+        if settings.inbox and not Path(settings.inbox).is_dir():
+            raise fail(f"{settings.inbox}: the inbox is not a folder")
         from pipeline.errors import TiltakError
-        from pipeline.nlp import check_nlp_source
 
-        try:  # before any Prefect server is contacted or started
-            check_nlp_source(settings.nlp)
+        try:  # the run settings: checked before any Prefect server is contacted or started
+            run_overrides = _run_overrides(config, settings, nlp_given=nlp is not None)
         except TiltakError as exc:
             raise fail(str(exc)) from exc
+        parameters = {**settings.parameters(), **({"overrides": run_overrides} if run_overrides else {})}
         if port is not None and os.environ.get("PREFECT_API_URL"):
             raise fail(f"--port is for tiltak's local Prefect server; PREFECT_API_URL={os.environ['PREFECT_API_URL']} "
                        "names the server to use")
@@ -225,13 +225,33 @@ def register(app: typer.Typer) -> None:
                     raise IngestError(f"PREFECT_API_URL={api.api_url}: no Prefect server answers at "
                                       f"{api.api_url.rstrip('/')}/health")
                 if once:
-                    _serve_once(settings, api)
+                    _serve_once(settings, parameters, api)
                 else:
-                    _serve_scheduled(settings, api)
+                    _serve_scheduled(settings, parameters, api)
         except (IngestError, ServerError) as exc:
             raise fail(str(exc)) from exc
         except KeyboardInterrupt:
             console.print("stopped")
+
+
+def _run_overrides(config: Path | None, settings, *, nlp_given: bool) -> dict[str, str | bool]:
+    """The run settings of the serve file's ``[tiltak]`` table (any setting of ``tiltak run --config``: PDF backend,
+    OCR, taxonomy, classifier, measure detector, minimum confidence, limits …), checked as ``tiltak run`` checks
+    them, as the ``ingest`` flow's ``overrides``. The NLP model is ``--nlp``, else ``[serve] nlp``, else
+    ``[tiltak] nlp``."""
+    import tomllib
+
+    from pipeline.cli import checked_run_settings, flow_overrides
+    from pipeline.errors import TiltakError
+
+    tables = tomllib.loads(config.read_text(encoding="utf-8")) if config else {}  # read once already: it parses
+    run_table = tables.get("tiltak", {})
+    if not isinstance(run_table, dict):
+        raise TiltakError(f"{config}: tiltak must be a table ([tiltak]) of run settings")
+    if not nlp_given and "nlp" not in tables.get("serve", {}) and "nlp" in run_table:
+        settings.nlp = run_table["nlp"]
+    checked = checked_run_settings(config if run_table else None, settings.nlp, {}, table="[tiltak] ")
+    return flow_overrides(checked, [key for key in run_table if key != "nlp"])
 
 
 def _where(api) -> str:
@@ -240,7 +260,7 @@ def _where(api) -> str:
     return f"Prefect server {api.api_url}" + (f", dashboard {api.dashboard_url}" if api.dashboard_url else "")
 
 
-def _serve_once(settings, api) -> None:
+def _serve_once(settings, parameters: dict, api) -> None:
     import typer
 
     from pipeline.cli import console, fail
@@ -250,6 +270,9 @@ def _serve_once(settings, api) -> None:
         [f"{len(settings.urls)} URL{'s' if len(settings.urls) != 1 else ''}"] if settings.urls else [])
     console.print(f"ingesting {' and '.join(sources) or 'nothing'} → {settings.out}; {_where(api)}",
                   markup=False, highlight=False, soft_wrap=True)
+    if parameters.get("overrides"):
+        console.print(f"run settings: {_settings_text(parameters['overrides'])}", markup=False, highlight=False,
+                      soft_wrap=True)
     from flows import ingest, progress_listener
 
     def report(record) -> None:
@@ -259,7 +282,7 @@ def _serve_once(settings, api) -> None:
 
     with progress_listener(report):
         try:
-            summary = ingest(**settings.parameters())
+            summary = ingest(**parameters)
         except (IngestError, OSError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
@@ -277,13 +300,20 @@ def _serve_once(settings, api) -> None:
         raise typer.Exit(1)
 
 
-def _serve_scheduled(settings, api) -> None:
+def _settings_text(overrides: dict) -> str:
+    return ", ".join(f"{key} = {value}" for key, value in overrides.items())
+
+
+def _serve_scheduled(settings, parameters: dict, api) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from pipeline.cli import console
 
     ingest = _ingest_flow()
     console.print(_where(api), highlight=False, soft_wrap=True)
+    if parameters.get("overrides"):
+        console.print(f"run settings: {_settings_text(parameters['overrides'])}", markup=False, highlight=False,
+                      soft_wrap=True)
     if api.dashboard_url:
         console.print(f"deployment: {api.dashboard_url}/deployments; runs: {api.dashboard_url}/runs", highlight=False,
                       soft_wrap=True)
@@ -294,7 +324,7 @@ def _serve_scheduled(settings, api) -> None:
             name=DEPLOYMENT_NAME,
             cron=settings.cron,
             interval=settings.interval_minutes * 60 if settings.interval_minutes else None,
-            parameters=settings.parameters(),
+            parameters=parameters,
             limit=1,
             description="tiltak: ingest the inbox and source URLs; compare new versions",
             print_starting_message=False,
