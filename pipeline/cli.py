@@ -265,6 +265,8 @@ def checked_run_settings(config: Path | None, nlp: str, overrides: dict, *, tabl
     any Prefect server is contacted. A bad value or unknown key, or a missing, broken or untrusted taxonomy,
     classifier, NLP model or measure detector raises a TiltakError naming the file and the key. ``table``: the
     TOML table the settings are read from, for the message (``[tiltak]`` in a serve file)."""
+    import tomllib
+
     from pydantic import ValidationError
 
     from pipeline.classify import check_classifier
@@ -281,12 +283,27 @@ def checked_run_settings(config: Path | None, nlp: str, overrides: dict, *, tabl
             + (f"unknown setting (known: {known})" if e["type"] == "extra_forbidden" else e["msg"])
             for e in exc.errors())
         raise TiltakError(f"{config or 'settings'}: {problems}") from exc
-    check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
-    check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
+
+    def checked(keys: tuple[str, ...], check, *args, **kwargs) -> None:
+        try:
+            check(*args, **kwargs)
+        except TiltakError as exc:
+            key = next((key for key in keys if key in set_in_file), None)
+            if key is None:
+                raise
+            # set in a serve file's [tiltak] table: say which file and key
+            raise TiltakError(f"{config}: {table}{key}: {exc}") from exc
+
+    set_in_file = set()
+    if config is not None and table:
+        set_in_file = set(tomllib.loads(config.read_text(encoding="utf-8")).get("tiltak", {}))
+    checked(("nlp", "trust_nlp"), check_nlp_source, settings.nlp, trusted=settings.trust_nlp)
+    checked(("classifier", "taxonomy", "trust_classifier"), check_classifier, settings.classifier, settings.taxonomy,
+            trusted=settings.trust_classifier)
     if settings.measure_detector == "model":
         from extractors.detector import load_detector
 
-        load_detector(settings.measure_model)
+        checked(("measure_model", "measure_detector"), load_detector, settings.measure_model)
     return settings
 
 
