@@ -10,19 +10,39 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import UsageError  # typer carries its own Click
+from typer.core import TyperGroup
 
 from pipeline import __version__
 from pipeline import console as output
 from pipeline.console import JsonOption, QuietOption
 from pipeline.errors import TiltakError
 
+
+class _Commands(TyperGroup):
+    """The ``tiltak`` command group: with ``--json``, a command line that does not parse (an unknown option, a
+    missing argument) still gives one JSON object on stdout, beside Click's message on stderr."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if "--json" in sys.argv[1:]:
+                command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+                output.configure(command or "tiltak", as_json=True)
+                output.failed_json(exc.format_message(), exc.exit_code)
+            raise
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="tiltak",
     help="Read Norwegian policy documents and turn their measures, actors and commitments into data.",
     no_args_is_help=True,
