@@ -504,11 +504,11 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Output JSON files
         problems = validate_file(file)
         if problems:
             invalid += 1
-            console.print(f"[red]invalid[/red] {file}", highlight=False)
+            console.print(f"[red]invalid[/red] {escape(str(file))}", highlight=False)
             for problem in problems[:10]:
                 console.print(f"  {problem}", markup=False, highlight=False)
         else:
-            console.print(f"[green]valid[/green]   {file}", highlight=False)
+            console.print(f"[green]valid[/green]   {escape(str(file))}", highlight=False)
     console.print(f"{len(files) - invalid} valid, {invalid} invalid")
     if invalid:
         raise typer.Exit(EXIT_DOCUMENTS_FAILED)
