@@ -96,7 +96,9 @@ def start_local_server(prefect_home: Path | None = None, *, port: int | None = N
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     child_env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **base, "PREFECT_HOME": str(home),  # unless set
-                 "PREFECT_UI_ENABLED": "true" if ui else "false"}
+                 "PREFECT_UI_ENABLED": "true" if ui else "false",
+                 # its own address, which the dashboard is told as the API's (else the default port's, 4200)
+                 "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port)}
     child_env.pop("PREFECT_API_URL", None)
     if not any(key in child_env for key in ("PREFECT_SERVER_DATABASE_CONNECTION_URL",
                                             "PREFECT_API_DATABASE_CONNECTION_URL")):
