@@ -85,8 +85,10 @@ def test_mistakes_are_reported_before_any_prefect_server(tmp_path: Path, mistake
     assert {"missing path": "mangler: no such file", "unknown --nlp": "'nb_finnes_ikke' is not installed",
             "missing --config": "mangler.toml: no such config file",
             "no --nlp folder": "ingen-modell: no such folder"}[mistake] in lines[0]
-    assert seconds < 10, f"took {seconds:.1f} s (a Prefect server start takes 20-40 s here)"
     assert not state_folder(home).exists()  # no server was started, none was even looked for
+    # Seconds, not a server start's 20-40 s on top of them; 4-5 s here with seven test runs on two cores, and 10.5 s
+    # once, niced: a bound at 10 s failed on nothing but load.
+    assert seconds < 25, f"took {seconds:.1f} s (a Prefect server start takes 20-40 s here)"
     assert not (tmp_path / "out").exists()
 
 
