@@ -6,6 +6,11 @@ so does ``tiltak serve --once`` (for cron): the runs of both show in the same da
 With ``TILTAK_PREFECT_SERVER=temporary`` the scheduled mode starts a server of its own (``start_local_server``) and
 stops it on exit, and ``--once`` runs on Prefect's temporary server.
 
+The config file's ``[serve]`` table says what to ingest and when; its optional ``[tiltak]`` table holds run settings,
+the same as a ``tiltak run --config`` file's (``PipelineConfig``: PDF backend, OCR, taxonomy, classifier, measure
+detector, limits …). They are checked before any Prefect server is contacted and passed to every run as the
+``ingest`` flow's ``overrides`` parameter.
+
 Wired into the ``tiltak`` app by ``register(app)``; ``python -m pipeline.cli_serve serve …`` runs it standalone.
 """
 
