@@ -139,6 +139,26 @@ def progress_listener(listener: ProgressListener) -> Iterator[None]:
         _progress_listeners.remove(listener)
 
 
+StageListener = Callable[[str], None]
+_stage_listeners: list[StageListener] = []
+
+
+@contextmanager
+def stage_listener(listener: StageListener) -> Iterator[None]:
+    """Call ``listener`` with the name of each stage of ``process_corpus`` as it begins: ``loading models``,
+    ``reading``, ``analysing``, ``writing`` (the CLI's progress)."""
+    _stage_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _stage_listeners.remove(listener)
+
+
+def _notify_stage(stage: str) -> None:
+    for listener in list(_stage_listeners):
+        listener(stage)
+
+
 def _notify_listeners(entry: DocumentRecord) -> None:
     # A module-level function: under Dask the flow is pickled with the tasks it submits, and a reference to the
     # listeners from inside the flow would pickle them (the CLI's progress bar cannot be pickled).
@@ -348,6 +368,7 @@ def process_corpus(
     with interruptible(), _analysis_workers(run_id, config):
         found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
         files = found.files
+        _notify_stage("loading models")
         loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         # refuse a bad or untrusted classifier or taxonomy before any work (the analysis workers load it)
         check_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
@@ -386,6 +407,7 @@ def process_corpus(
 
             try:
                 _process_files(files, out, config, identity, refresh_cache, run_id, record, index)
+                _notify_stage("writing")
             except BaseException as exc:
                 stopped = isinstance(exc, RunInterrupted | KeyboardInterrupt) or interrupted() is not None
                 manifest.status = "interrupted" if stopped else "failed"
@@ -460,6 +482,7 @@ def _process_files(
 ) -> None:
     """Fingerprint, analyse (cached) and write every file, calling ``record`` as each document finishes.
     A document whose output already holds this analysis (``index``) is recorded without any task."""
+    _notify_stage("reading")
     plan = plan_outputs(_fingerprints(files, record))
     written: dict[str, str] = {}
     to_analyse = []
@@ -474,6 +497,7 @@ def _process_files(
         written[doc.sha256] = fresh.output
         record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="cached", output=fresh.output,
                               analysed_in_run=fresh.analysed_in_run, measures=fresh.measures))
+    _notify_stage("analysing")
     for doc, outcome in _analyses(to_analyse, config, identity, refresh_cache, run_id):
         if "error" in outcome:
             record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=outcome["stage"],
@@ -662,8 +686,10 @@ def ingest(
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     retries: int = DEFAULT_RETRIES,
     fetch_budget: float | None = None,
+    overrides: dict[str, str | bool | None] | None = None,
 ) -> dict:
-    """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed, each new
+    """Ingest the inbox folder and the URLs into ``out_dir``: new and changed documents are processed (with the run
+    settings ``overrides``, as in ``process_corpus``), each new
     version is compared with the source's previous one. Inbox files modified in the last ``settle_seconds`` may
     still be being copied in: they are left for a later run (``waiting``). A URL's response must come whole within
     ``timeout`` seconds; transient errors are retried (``retries``) within ``fetch_budget`` seconds per URL.
@@ -724,7 +750,7 @@ def ingest(
 
         if todo:
             manifest = process_corpus(paths=[str(stored[item.candidate.source]) for item in todo],
-                                      out_dir=str(out), nlp=nlp)
+                                      out_dir=str(out), nlp=nlp, overrides=overrides)
             summary["run_id"] = manifest["run_id"]
             records = {record["source"]: record for record in manifest["documents"]}
             for item in todo:

@@ -10,18 +10,39 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import UsageError  # typer carries its own Click
+from typer.core import TyperGroup
 
 from pipeline import __version__
+from pipeline import console as output
+from pipeline.console import JsonOption, QuietOption
 from pipeline.errors import TiltakError
 
+
+class _Commands(TyperGroup):
+    """The ``tiltak`` command group: with ``--json``, a command line that does not parse (an unknown option, a
+    missing argument) still gives one JSON object on stdout, beside Click's message on stderr."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if "--json" in sys.argv[1:]:
+                command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+                output.configure(command or "tiltak", as_json=True)
+                output.failed_json(exc.format_message(), exc.exit_code)
+            raise
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="tiltak",
     help="Read Norwegian policy documents and turn their measures, actors and commitments into data.",
     no_args_is_help=True,
@@ -29,8 +50,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-errors = Console(stderr=True)
+console = output.stdout  # results; not wrapped, no markup when stdout is not a terminal (pipeline.console)
+errors = output.stderr  # errors and notes
 
 EXIT_DOCUMENTS_FAILED = 1
 EXIT_CANNOT_START = 2
@@ -40,7 +61,9 @@ def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
     from pipeline.io import display_path
 
     # display_path: a file name that is not UTF-8 is shown with U+FFFD, never a crash of the error message itself.
-    errors.print(f"tiltak: error: {display_path(message)}", markup=False, highlight=False, soft_wrap=True)
+    text = display_path(message)
+    output.error(f"tiltak: error: {text}")
+    output.failed_json(text, code)  # with --json: stdout still carries one JSON object
     return typer.Exit(code)
 
 
@@ -50,11 +73,8 @@ def use_prefect_api(ctx: typer.Context, port: int | None = None):
     import)."""
     from pipeline.prefect_server import ServerError, prefect_api
 
-    def announce(message: str) -> None:
-        errors.print(message, markup=False, highlight=False, soft_wrap=True)
-
     try:
-        return ctx.with_resource(prefect_api(port=port, announce=announce))
+        return ctx.with_resource(prefect_api(port=port, announce=output.note))
     except ServerError as exc:
         raise fail(str(exc)) from exc
 
@@ -71,6 +91,38 @@ def main(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """tiltak: Norwegian policy documents in, structured measures out."""
+    output.quiet_prefect()
+
+
+def _plain_help_labels() -> None:
+    """Typer's help shows a value type after every option, ``<bool>`` even for a flag, and required arguments as
+    ``{paths}`` in the usage line. Shown instead: nothing for a flag, the value in capitals (PATH, TEXT, NUMBER) for
+    an option that takes one, and arguments as PATHS / [PATH]."""
+    from typer.core import TyperArgument, TyperOption
+
+    names = {"path": "PATH", "str": "TEXT", "int": "INTEGER", "float": "NUMBER", "bool": None}
+
+    def value_label(param, ctx) -> str | None:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            return None
+        if param.metavar is not None:
+            return param.metavar
+        label = param.display_type(ctx).strip("<>")
+        label = label.removeprefix("list[").removesuffix("]").removesuffix(" range").lower()
+        return names.get(label, label.upper())
+
+    def usage_name(param) -> str:
+        name = param.metavar or param.name.upper()
+        name = name if param.required else f"[{name}]"
+        return name + ("..." if param.nargs != 1 else "")
+
+    TyperOption.display_type_rich = value_label
+    TyperArgument.display_type_rich = lambda param, ctx: None  # the name column already says it
+    TyperArgument._usage_display_name = usage_name
+    TyperArgument.display_name_raw = property(lambda param: param.metavar or param.name.upper())
+
+
+_plain_help_labels()
 
 
 # Enough of a file to tell its format (pipeline.loaders.sniff_format looks at the first 64 KiB).
@@ -163,8 +215,11 @@ def run(
     workers: Annotated[int | None, typer.Option(
         help="With --runner dask: start a local Dask cluster of this many worker processes (default: one per core).",
         min=1)] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Process documents into one schema-valid JSON each, plus a run manifest in OUT/runs/."""
+    output.configure("run", quiet=quiet, as_json=as_json)
     if runner not in ("default", "dask"):
         raise fail(f"--runner must be default or dask, not {runner!r}")
     if pdf_backend not in (None, "pdfplumber", "pypdfium2"):
@@ -182,24 +237,17 @@ def run(
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "error")  # read by Dask's workers too
 
-    from pipeline.batch import InputError, discover, display_path, path_param
+    from pipeline.batch import InputError, discover, display_path
 
     try:
         found = discover(paths, exclude=out, follow_symlinks=follow_symlinks)
     except InputError as exc:  # a path removed since it was checked above
         raise fail(str(exc)) from exc
     for skipped in found.skipped:  # also listed in the run manifest
-        errors.print(f"skipped: {display_path(skipped.path)}: {skipped.reason}", markup=False, highlight=False,
-                     soft_wrap=True)
+        output.note(f"skipped: {display_path(skipped.path)}: {skipped.reason}")
     documents = found.files
     if not documents:
         raise fail(f"no documents found in {', '.join(map(str, paths))} (looked for .pdf .html .docx .txt .md)")
-
-    from pydantic import ValidationError
-
-    from pipeline.classify import check_classifier
-    from pipeline.config import PipelineConfig
-    from pipeline.nlp import check_nlp_source
 
     overrides = {"taxonomy": str(taxonomy) if taxonomy else None, "classifier": str(classifier) if classifier else None,
                  "pdf_backend": pdf_backend, "ocr": ocr or None, "trust_classifier": trust_classifier or None,
@@ -207,32 +255,94 @@ def run(
                  # as text: the flow's overrides are strings and flags (PipelineConfig reads the number back)
                  "min_confidence": None if min_confidence is None else repr(min_confidence)}
     try:  # a bad or untrusted taxonomy, classifier or NLP folder is refused before Prefect starts
-        settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
-                    else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
-        check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
-        check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
-        if settings.measure_detector == "model":
-            from extractors.detector import load_detector
-
-            load_detector(settings.measure_model)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise fail(f"{config or 'settings'}: {problems}") from exc
+        settings = checked_run_settings(config, nlp, overrides)
     except TiltakError as exc:
         raise fail(str(exc)) from exc
     if settings.ocr:
         from pipeline.loaders.ocr import availability
 
         if problem := availability().problem:  # the scanned pages will carry the same warning; the run goes on
-            errors.print(f"warning: --ocr: {problem}", markup=False, highlight=False, soft_wrap=True)
+            output.note(f"warning: --ocr: {problem}")
 
     if runner == "default":  # the models load in the analysis workers' fork server while Prefect gets ready
         from pipeline.process import prestart_analysis_workers
 
         prestart_analysis_workers(settings)
     # Everything above is checked before any Prefect server is contacted or started.
-    server = use_prefect_api(ctx)
-    from flows import dask_runner, process_corpus, progress_listener
+    progress = output.RunProgress(len(documents))
+    with progress:
+        progress.stage("connecting to Prefect")
+        server = use_prefect_api(ctx)
+        progress.stage("starting the flow run")
+        manifest = _run_flow(progress, paths, out, nlp, follow_symlinks, config, refresh, overrides, wait_lock, runner,
+                             dask_address, workers, len(documents))
+    _report_run(manifest, out, server)
+
+
+def checked_run_settings(config: Path | None, nlp: str, overrides: dict, *, table: str = ""):
+    """The settings of a run (``PipelineConfig``, the one list of what a run can be told, shared by ``run`` and
+    ``serve``): a TOML file's, with ``overrides`` (the command line's, None for not given) over them, checked before
+    any Prefect server is contacted. A bad value or unknown key, or a missing, broken or untrusted taxonomy,
+    classifier, NLP model or measure detector raises a TiltakError naming the file and the key. ``table``: the
+    TOML table the settings are read from, for the message (``[tiltak]`` in a serve file)."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from pipeline.classify import check_classifier
+    from pipeline.config import PipelineConfig
+    from pipeline.nlp import check_nlp_source
+
+    try:
+        settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
+                    else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
+    except ValidationError as exc:
+        known = ", ".join(sorted(PipelineConfig.model_fields))
+        problems = "; ".join(
+            f"{table}{'.'.join(map(str, e['loc']))}: "
+            + (f"unknown setting (known: {known})" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors())
+        raise TiltakError(f"{config or 'settings'}: {problems}") from exc
+
+    def checked(keys: tuple[str, ...], check, *args, **kwargs) -> None:
+        try:
+            check(*args, **kwargs)
+        except TiltakError as exc:
+            key = next((key for key in keys if key in set_in_file), None)
+            if key is None:
+                raise
+            # set in a serve file's [tiltak] table: say which file and key
+            raise TiltakError(f"{config}: {table}{key}: {exc}") from exc
+
+    set_in_file = set()
+    if config is not None and table:
+        set_in_file = set(tomllib.loads(config.read_text(encoding="utf-8")).get("tiltak", {}))
+    checked(("nlp", "trust_nlp"), check_nlp_source, settings.nlp, trusted=settings.trust_nlp)
+    checked(("classifier", "taxonomy", "trust_classifier"), check_classifier, settings.classifier, settings.taxonomy,
+            trusted=settings.trust_classifier)
+    if settings.measure_detector == "model":
+        from extractors.detector import load_detector
+
+        checked(("measure_model", "measure_detector"), load_detector, settings.measure_model)
+    return settings
+
+
+def flow_overrides(settings, keys) -> dict[str, str | bool]:
+    """``keys`` of ``settings`` as the flows' ``overrides`` parameter: flags stay flags, everything else is text
+    (PipelineConfig reads numbers and paths back)."""
+    values = {}
+    for key in keys:
+        value = getattr(settings, key)
+        if value is not None:
+            values[key] = value if isinstance(value, bool) else repr(value) if isinstance(value, float) else str(value)
+    return values
+
+
+def _run_flow(progress, paths, out, nlp, follow_symlinks, config, refresh, overrides, wait_lock, runner, dask_address,
+              workers, total: int) -> dict:
+    """The ``process-corpus`` flow run of ``tiltak run``, its stages and documents told to ``progress``."""
+    from flows import dask_runner, process_corpus, progress_listener, stage_listener
+    from pipeline.batch import path_param
     from pipeline.outputs import new_run_id
     from pipeline.workers import RunInterrupted, interruptible
 
@@ -243,21 +353,16 @@ def run(
         except TiltakError as exc:
             raise fail(str(exc)) from exc
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"), console=console, transient=False,
-    )
     run_id = new_run_id()  # named here so the Prefect flow run carries it
     try:
         # SIGINT / SIGTERM: the run stops its workers, writes what finished and raises RunInterrupted; a second
         # signal kills every process the run started and exits at once.
-        with interruptible(), progress:
-            bar = progress.add_task("starting the flow run", total=len(documents), current="")
+        with interruptible():
 
             def advance(record) -> None:
-                progress.update(bar, description="processing", advance=1, current=Path(record.source).name)
+                progress.document_done(Path(record.source).name)
 
-            with progress_listener(advance):
+            with progress_listener(advance), stage_listener(progress.stage):
                 try:
                     manifest = flow(  # the paths named, in a JSON-safe form; the flow finds the same documents
                         paths=[path_param(p) for p in paths], out_dir=str(out), nlp=nlp,
@@ -266,31 +371,47 @@ def run(
                     )
                 except TiltakError as exc:
                     raise fail(str(exc), getattr(exc, "exit_code", EXIT_CANNOT_START)) from exc
-            progress.update(bar, description="done", current="")
+            progress.stage("done")
     except RunInterrupted as exc:
-        raise _interrupted(exc, out, run_id, len(documents)) from None
+        raise _interrupted(exc, out, run_id, total) from None
     except Exception as exc:
         # A signal that landed inside Prefect's engine while it was creating a task run: Prefect's crash handling
         # then fails with an error of its own ("Task run is not set"), with the interruption as its context.
         if (signalled := _interruption_behind(exc, RunInterrupted)) is None:
             raise
-        raise _interrupted(signalled, out, run_id, len(documents)) from None
+        raise _interrupted(signalled, out, run_id, total) from None
+    return manifest
 
+
+def _report_run(manifest: dict, out: Path, server) -> None:
+    """The run's summary (stdout, or one JSON object with --json), its failures (stderr) and its exit code."""
     counts = manifest["counts"]
+    manifest_path = out / "runs" / f"{manifest['run_id']}.json"
+    link = server.flow_run_url(manifest["flow_run_id"]) if manifest.get("flow_run_id") else None
+    failures = [{"source": record["source"], "stage": record["stage"], "error": record["error"]}
+                for record in manifest["documents"] if record["status"] == "failed"]
+    exit_code = EXIT_DOCUMENTS_FAILED if counts["failed"] else 0
+    output.emit_json({
+        "ok": not failures, "exit_code": exit_code, "run_id": manifest["run_id"], "status": manifest["status"],
+        "out": str(out), "manifest": str(manifest_path), "counts": counts,
+        "measures": sum(record.get("measures") or 0 for record in manifest["documents"]
+                        if record["status"] in ("processed", "cached")),
+        "outputs": sorted({str(out / record["output"]) for record in manifest["documents"] if record.get("output")}),
+        "failures": failures, "skipped": manifest.get("skipped", []), "nlp_model": manifest["nlp_model"],
+        "flow_run_id": manifest.get("flow_run_id"), "flow_run_url": link,
+    })
     console.print(
         f"{counts['processed']} processed, {counts['cached']} cached, {counts['duplicate']} duplicate, "
-        f"{counts['failed']} failed → {out}/  (manifest: {out}/runs/{manifest['run_id']}.json)"
+        f"{counts['failed']} failed → {out}/  (manifest: {manifest_path})", markup=False, highlight=False,
     )
     model = manifest["nlp_model"]
     console.print(f"NLP model: {model['name']} {model['version']} ({model['kind']})", highlight=False)
-    if manifest.get("flow_run_id") and (link := server.flow_run_url(manifest["flow_run_id"])):
+    if link:
         console.print(f"Prefect flow run: {link}", highlight=False, soft_wrap=True)
-    for record in manifest["documents"]:
-        if record["status"] == "failed":
-            errors.print(f"failed: {record['source']}: {record['stage']}: {record['error']}",
-                         markup=False, highlight=False, soft_wrap=True)
-    if counts["failed"]:
-        raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+    for failure in failures:
+        output.error(f"failed: {failure['source']}: {failure['stage']}: {failure['error']}")
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def _interruption_behind(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -311,15 +432,20 @@ def _interrupted(exc, out: Path, run_id: str, total: int) -> typer.Exit:
         where = f"{finished} of {total} documents finished; run manifest: {manifest} (status interrupted)"
     except (OSError, ValueError, KeyError):
         where = "no document finished and no run manifest was written"
-    errors.print(f"tiltak: {exc}: {where}; run the same command again to finish the rest", markup=False,
-                 highlight=False, soft_wrap=True)
+    message = f"{exc}: {where}; run the same command again to finish the rest"
+    output.error(f"tiltak: {message}")
+    output.emit_json({"ok": False, "exit_code": exc.exit_code, "status": "interrupted", "error": message,
+                      "run_id": run_id, "manifest": str(manifest) if manifest.is_file() else None})
     return typer.Exit(exc.exit_code)
 
 
 @app.command()
 def show(file: Annotated[Path, typer.Argument(
-        help="A document JSON written by `tiltak run` (a folder: a list of its documents).")]) -> None:
-    """A readable summary of one output file (or a list of the documents in an output folder)."""
+        help="A document JSON written by `tiltak run` (a folder: a list of its documents).")],
+         quiet: QuietOption = False, as_json: JsonOption = False) -> None:
+    """A readable summary of one output file, or a list of the documents in an output folder (with --json: the
+    document's facts, counts and measures)."""
+    output.configure("show", quiet=quiet, as_json=as_json)
     from pipeline.schema import DocumentResult
 
     if file.is_dir():
@@ -336,7 +462,17 @@ def show(file: Annotated[Path, typer.Argument(
     except ValueError as exc:
         raise fail(f"{file}: not a tiltak document JSON: {str(exc).splitlines()[0]}") from exc
     doc, prov = result.document, result.provenance
-    console.print(f"[bold]{doc.title or doc.file_name}[/bold]")
+    output.emit_json({
+        "ok": True, "exit_code": 0, "file": str(file), "title": doc.title, "file_name": doc.file_name,
+        "format": doc.format, "document_type": doc.document_type, "language": doc.language,
+        "pages": doc.page_count, "chars": doc.char_count, "sha256": doc.sha256, "blocks": len(result.blocks),
+        "measures_count": len(result.measures), "actors_count": len(result.actors), "warnings": list(doc.warnings),
+        "identifier": doc.identifier, "date": doc.date, "year": doc.year, "issuer": doc.issuer,
+        "nlp_model": prov.nlp_model.model_dump(mode="json"), "tool_version": prov.tool_version,
+        "measures": [{"id": m.id, "page": m.page, "strength": m.strength, "focus_area": m.focus_area, "text": m.text}
+                     for m in result.measures],
+    })
+    console.print(doc.title or doc.file_name, style="bold", markup=False, highlight=False)
     if cited := " · ".join(str(part) for part in (doc.identifier, doc.date or doc.year, doc.issuer) if part):
         console.print(cited, markup=False, highlight=False)
     console.print(
@@ -350,15 +486,15 @@ def show(file: Annotated[Path, typer.Argument(
         highlight=False,
     )
     for warning in doc.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     if result.measures:
-        table = Table(show_lines=False, expand=True)
+        table = Table(show_lines=False, expand=console.is_terminal)
         for column, style in (("#", "dim"), ("page", ""), ("strength", ""), ("focus area", ""), ("measure", "")):
             table.add_column(column, style=style, overflow="fold")
         for measure in result.measures:
             table.add_row(
-                measure.id, str(measure.page or "–"), measure.strength or "–", measure.focus_area or "–",
-                measure.text if len(measure.text) <= 200 else measure.text[:197] + "…",
+                measure.id, str(measure.page or "–"), measure.strength or "–", escape(measure.focus_area or "–"),
+                escape(measure.text if len(measure.text) <= 200 else measure.text[:197] + "…"),
             )
         console.print(table)
 
@@ -367,7 +503,7 @@ def _list_documents(folder: Path) -> None:
     """``show FOLDER``: one line per document JSON in the folder (title, measures, file); fails when there is none."""
     from pipeline.validate import is_tiltak_output
 
-    listed = 0
+    listed: list[dict] = []
     for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -376,12 +512,15 @@ def _list_documents(folder: Path) -> None:
         if not is_tiltak_output(data) or "document" not in data:
             continue
         document = data["document"]
-        console.print(f"{path.name}  {len(data.get('measures', []))} measures  "
-                      f"{document.get('title') or document.get('file_name')}", markup=False, highlight=False)
-        listed += 1
+        listed.append({"file": str(path), "title": document.get("title") or document.get("file_name"),
+                       "measures_count": len(data.get("measures", []))})
+        console.print(f"{path.name}  {listed[-1]['measures_count']} measures  {listed[-1]['title']}",
+                      markup=False, highlight=False)
     if not listed:
         raise fail(f"{folder}: a folder with no tiltak document JSON; give one document JSON written by `tiltak run`")
-    console.print(f"{listed} documents; `tiltak show {folder / 'NAME.json'}` shows one", markup=False, highlight=False)
+    output.emit_json({"ok": True, "exit_code": 0, "folder": str(folder), "documents": listed})
+    console.print(f"{len(listed)} documents; `tiltak show {folder / 'NAME.json'}` shows one", markup=False,
+                  highlight=False)
 
 
 @app.command()
@@ -408,11 +547,11 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Output JSON files
         problems = validate_file(file)
         if problems:
             invalid += 1
-            console.print(f"[red]invalid[/red] {file}", highlight=False)
+            console.print(f"[red]invalid[/red] {escape(str(file))}", highlight=False)
             for problem in problems[:10]:
                 console.print(f"  {problem}", markup=False, highlight=False)
         else:
-            console.print(f"[green]valid[/green]   {file}", highlight=False)
+            console.print(f"[green]valid[/green]   {escape(str(file))}", highlight=False)
     console.print(f"{len(files) - invalid} valid, {invalid} invalid")
     if invalid:
         raise typer.Exit(EXIT_DOCUMENTS_FAILED)

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from pipeline.console import JsonOption, QuietOption
+
 TOP_CHANGES = 8
 
 
@@ -25,6 +27,7 @@ def _pct(value: float) -> str:
 
 def print_summary(comparison: dict, console) -> None:
     """A readable summary: per pair the counts, the top changes, focus-area and strength shifts, actors."""
+    from rich.markup import escape
     from rich.table import Table
 
     documents = comparison["documents"]
@@ -38,8 +41,8 @@ def print_summary(comparison: dict, console) -> None:
     console.print(counts)
     for pair in comparison["pairs"]:
         a, b = documents[pair["a"]], documents[pair["b"]]
-        console.print(f"\n[bold]{a['id']} → {b['id']}[/bold] ({a['measure_count']} → {b['measure_count']} measures)",
-                      highlight=False)
+        console.print(f"\n[bold]{escape(a['id'])} → {escape(b['id'])}[/bold] ({a['measure_count']} → "
+                      f"{b['measure_count']} measures)", highlight=False)
         # Top changes: strength shifts first, then the most reworded pairs.
         modified = sorted((p for p in pair["aligned"] if p["status"] == "modified"),
                           key=lambda p: ("strength" not in p["changed"], p["similarity"]))
@@ -75,12 +78,17 @@ def register(app: typer.Typer) -> None:
         files: Annotated[list[Path], typer.Argument(help="Document JSONs written by `tiltak run`, oldest first.")],
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison JSON here.")] = None,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+        quiet: QuietOption = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Compare documents, each with the next: measures continued, modified, new and dropped; focus-area,
         strength and actor changes."""
+        from pipeline import console as output
         from pipeline.cli import console, fail
         from pipeline.compare import load_result
         from pipeline.errors import TiltakError
+
+        output.configure("compare", quiet=quiet, as_json=as_json)
 
         if len(files) < 2:
             raise fail("compare needs at least two document JSONs")
@@ -95,13 +103,23 @@ def register(app: typer.Typer) -> None:
         from pipeline.prefect_server import prefect_api
 
         try:
-            with prefect_api(announce=lambda message: console.print(message, markup=False, highlight=False,
-                                                                     soft_wrap=True)):
+            with prefect_api(announce=output.note) as api:
                 from flows import compare_flow
 
                 comparison = compare_flow(paths=[str(f) for f in files], out=str(out) if out else None)
         except (TiltakError, OSError) as exc:
             raise fail(f"{out}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)) from exc
+        output.emit_json({"ok": True, "exit_code": 0, "outputs": [str(out)] if out is not None else [],
+                          "dashboard_url": api.dashboard_url,
+                          "pairs": [summary_of(pair) for pair in comparison["pairs"]],
+                          "comparison": None if out is not None else comparison})
         print_summary(comparison, console)
         if out is not None:
-            console.print(f"\nwrote {out}", highlight=False)
+            console.print(f"\nwrote {out}", markup=False, highlight=False)
+
+
+def summary_of(pair: dict) -> dict:
+    """One pair of documents in ``compare --json``: which, and how many measures continued, changed, are new or
+    dropped."""
+    return {"from": pair["a_id"], "to": pair["b_id"], "counts": pair["counts"],
+            "actors_gained": pair["actors_gained"], "actors_lost": pair["actors_lost"]}

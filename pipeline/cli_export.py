@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from pipeline.console import JsonOption, QuietOption
+
 DEFAULT_OUTPUTS = Path("outputs")
 DATASETS_SUBDIR = "datasets"
 
@@ -24,10 +26,16 @@ def export(
     report: Annotated[bool, typer.Option("--report/--no-report", help="Also write the HTML report (report.html) "
                                          "beside the datasets, where each measure's report_url points.")] = True,
     lang: Annotated[str, typer.Option("--lang", help="The report's language: nb or en.")] = "nb",
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Measures, amounts, deadlines, actors and focus areas of all documents as JSONL, CSV, Parquet and a SQLite
     database with Norwegian full-text search; and the HTML report the rows link to."""
     from rich.table import Table
+
+    from pipeline import console as output
+
+    output.configure("export", quiet=quiet, as_json=as_json)
 
     from pipeline.cli import EXIT_DOCUMENTS_FAILED, console, errors, fail
     from pipeline.errors import TiltakError
@@ -57,6 +65,10 @@ def export(
     except OSError as exc:
         raise fail(f"{out_dir}: cannot write: {exc.strerror or exc}") from exc
 
+    exit_code = EXIT_DOCUMENTS_FAILED if tables.skipped else 0
+    output.emit_json({"ok": not exit_code, "exit_code": exit_code, "out": str(out_dir),
+                      "outputs": [str(path) for path in written], "counts": tables.counts(),
+                      "skipped": [{"file": str(outputs_dir / s.name), "reason": s.reason} for s in tables.skipped]})
     table = Table(title=f"Datasets in {out_dir}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -66,8 +78,8 @@ def export(
     for path in written:
         console.print(f"wrote {path}", markup=False, highlight=False)
     console.print(f"browse: tiltak browse {out_dir}", markup=False, highlight=False)
-    if tables.skipped:
-        raise typer.Exit(EXIT_DOCUMENTS_FAILED)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def _port_free(host: str, port: int) -> bool:

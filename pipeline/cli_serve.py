@@ -6,6 +6,11 @@ so does ``tiltak serve --once`` (for cron): the runs of both show in the same da
 With ``TILTAK_PREFECT_SERVER=temporary`` the scheduled mode starts a server of its own (``start_local_server``) and
 stops it on exit, and ``--once`` runs on Prefect's temporary server.
 
+The config file's ``[serve]`` table says what to ingest and when; its optional ``[tiltak]`` table holds run settings,
+the same as a ``tiltak run --config`` file's (``PipelineConfig``: PDF backend, OCR, taxonomy, classifier, measure
+detector, limits …). They are checked before any Prefect server is contacted and passed to every run as the
+``ingest`` flow's ``overrides`` parameter.
+
 Wired into the ``tiltak`` app by ``register(app)``; ``python -m pipeline.cli_serve serve …`` runs it standalone.
 """
 
@@ -95,8 +100,10 @@ def start_local_server(prefect_home: Path | None = None, *, port: int | None = N
     home = Path(prefect_home or base.get("PREFECT_HOME") or default_prefect_home()).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    child_env = {**base, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                 "PREFECT_UI_ENABLED": "true" if ui else "false"}
+    child_env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **base, "PREFECT_HOME": str(home),  # unless set
+                 "PREFECT_UI_ENABLED": "true" if ui else "false",
+                 # its own address, which the dashboard is told as the API's (else the default port's, 4200)
+                 "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port)}
     child_env.pop("PREFECT_API_URL", None)
     if not any(key in child_env for key in ("PREFECT_SERVER_DATABASE_CONNECTION_URL",
                                             "PREFECT_API_DATABASE_CONNECTION_URL")):
@@ -150,7 +157,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        config: Annotated[Path | None, typer.Option(help="TOML file with a [serve] table.")] = None,
+        config: Annotated[Path | None, typer.Option(
+            help="TOML file: a \\[serve] table (schedule, sources, out) and, optionally, a \\[tiltak] table of run "
+                 "settings as in `tiltak run --config` (pdf_backend, taxonomy, classifier, measure_detector, limits …)."
+        )] = None,
         inbox: Annotated[Path | None, typer.Option(help="Folder to watch for new documents.")] = None,
         url: Annotated[list[str] | None, typer.Option("--url", help="A source URL to watch (repeatable).")] = None,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
@@ -191,17 +201,17 @@ def register(app: typer.Typer) -> None:
         settings.out = str(Path(settings.out).resolve())
         try:
             settings.check(scheduled=not once)
-            if settings.inbox and not Path(settings.inbox).is_dir():
-                raise IngestError(f"{settings.inbox}: the inbox is not a folder")
         except IngestError as exc:
-            raise fail(str(exc)) from exc
+            raise fail(f"{config}: {exc}" if config else str(exc)) from exc
+        if settings.inbox and not Path(settings.inbox).is_dir():
+            raise fail(f"{settings.inbox}: the inbox is not a folder")
         from pipeline.errors import TiltakError
-        from pipeline.nlp import check_nlp_source
 
-        try:  # before any Prefect server is contacted or started
-            check_nlp_source(settings.nlp)
+        try:  # the run settings: checked before any Prefect server is contacted or started
+            run_overrides = _run_overrides(config, settings, nlp_given=nlp is not None)
         except TiltakError as exc:
             raise fail(str(exc)) from exc
+        parameters = {**settings.parameters(), **({"overrides": run_overrides} if run_overrides else {})}
         if port is not None and os.environ.get("PREFECT_API_URL"):
             raise fail(f"--port is for tiltak's local Prefect server; PREFECT_API_URL={os.environ['PREFECT_API_URL']} "
                        "names the server to use")
@@ -222,13 +232,33 @@ def register(app: typer.Typer) -> None:
                     raise IngestError(f"PREFECT_API_URL={api.api_url}: no Prefect server answers at "
                                       f"{api.api_url.rstrip('/')}/health")
                 if once:
-                    _serve_once(settings, api)
+                    _serve_once(settings, parameters, api)
                 else:
-                    _serve_scheduled(settings, api)
+                    _serve_scheduled(settings, parameters, api)
         except (IngestError, ServerError) as exc:
             raise fail(str(exc)) from exc
         except KeyboardInterrupt:
             console.print("stopped")
+
+
+def _run_overrides(config: Path | None, settings, *, nlp_given: bool) -> dict[str, str | bool]:
+    """The run settings of the serve file's ``[tiltak]`` table (any setting of ``tiltak run --config``: PDF backend,
+    OCR, taxonomy, classifier, measure detector, minimum confidence, limits …), checked as ``tiltak run`` checks
+    them, as the ``ingest`` flow's ``overrides``. The NLP model is ``--nlp``, else ``[serve] nlp``, else
+    ``[tiltak] nlp``."""
+    import tomllib
+
+    from pipeline.cli import checked_run_settings, flow_overrides
+    from pipeline.errors import TiltakError
+
+    tables = tomllib.loads(config.read_text(encoding="utf-8")) if config else {}  # read once already: it parses
+    run_table = tables.get("tiltak", {})
+    if not isinstance(run_table, dict):
+        raise TiltakError(f"{config}: tiltak must be a table ([tiltak]) of run settings")
+    if not nlp_given and "nlp" not in tables.get("serve", {}) and "nlp" in run_table:
+        settings.nlp = run_table["nlp"]
+    checked = checked_run_settings(config if run_table else None, settings.nlp, {}, table="[tiltak] ")
+    return flow_overrides(checked, [key for key in run_table if key != "nlp"])
 
 
 def _where(api) -> str:
@@ -237,7 +267,7 @@ def _where(api) -> str:
     return f"Prefect server {api.api_url}" + (f", dashboard {api.dashboard_url}" if api.dashboard_url else "")
 
 
-def _serve_once(settings, api) -> None:
+def _serve_once(settings, parameters: dict, api) -> None:
     import typer
 
     from pipeline.cli import console, fail
@@ -247,6 +277,9 @@ def _serve_once(settings, api) -> None:
         [f"{len(settings.urls)} URL{'s' if len(settings.urls) != 1 else ''}"] if settings.urls else [])
     console.print(f"ingesting {' and '.join(sources) or 'nothing'} → {settings.out}; {_where(api)}",
                   markup=False, highlight=False, soft_wrap=True)
+    if parameters.get("overrides"):
+        console.print(f"run settings: {_settings_text(parameters['overrides'])}", markup=False, highlight=False,
+                      soft_wrap=True)
     from flows import ingest, progress_listener
 
     def report(record) -> None:
@@ -256,7 +289,7 @@ def _serve_once(settings, api) -> None:
 
     with progress_listener(report):
         try:
-            summary = ingest(**settings.parameters())
+            summary = ingest(**parameters)
         except (IngestError, OSError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{len(summary['new'])} new, {len(summary['changed'])} changed, "
@@ -274,13 +307,20 @@ def _serve_once(settings, api) -> None:
         raise typer.Exit(1)
 
 
-def _serve_scheduled(settings, api) -> None:
+def _settings_text(overrides: dict) -> str:
+    return ", ".join(f"{key} = {value}" for key, value in overrides.items())
+
+
+def _serve_scheduled(settings, parameters: dict, api) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from pipeline.cli import console
 
     ingest = _ingest_flow()
     console.print(_where(api), highlight=False, soft_wrap=True)
+    if parameters.get("overrides"):
+        console.print(f"run settings: {_settings_text(parameters['overrides'])}", markup=False, highlight=False,
+                      soft_wrap=True)
     if api.dashboard_url:
         console.print(f"deployment: {api.dashboard_url}/deployments; runs: {api.dashboard_url}/runs", highlight=False,
                       soft_wrap=True)
@@ -291,7 +331,7 @@ def _serve_scheduled(settings, api) -> None:
             name=DEPLOYMENT_NAME,
             cron=settings.cron,
             interval=settings.interval_minutes * 60 if settings.interval_minutes else None,
-            parameters=settings.parameters(),
+            parameters=parameters,
             limit=1,
             description="tiltak: ingest the inbox and source URLs; compare new versions",
             print_starting_message=False,

@@ -123,5 +123,7 @@ class PipelineConfig(BaseModel):
         base = path.parent
         for name in (*cls._data_files(), "classifier", "measure_model", "policy_model"):
             if name in values:
+                if not isinstance(values[name], str):
+                    raise TiltakError(f"{path}: {name}: must be a path (a string), not {values[name]!r}")
                 values[name] = (base / values[name]).resolve()
         return cls(**{**values, **{k: v for k, v in overrides.items() if v is not None}})

@@ -903,7 +903,10 @@ def load_serve_config(path: Path) -> ServeConfig:
     for key in ("inbox", "out"):
         if key in table:
             table[key] = str(base / Path(table[key]).expanduser())
-    try:
-        return ServeConfig(**table)
-    except TypeError as exc:
-        raise IngestError(f"{path}: {exc}") from exc
+    from pydantic import TypeAdapter, ValidationError
+
+    try:  # each value checked against its field's type: a bad one is named with its key
+        return TypeAdapter(ServeConfig).validate_python(table)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise IngestError(f"{path}: [serve] {'.'.join(map(str, problem['loc']))}: {problem['msg']}") from exc

@@ -503,9 +503,14 @@ def prefect_api(*, port: int | None = None, announce: Callable[[str], None] | No
 # --- the supervisor ------------------------------------------------------------------------------------------------
 
 
-def _server_environment(home: Path) -> dict[str, str]:
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": "true", "PREFECT_SERVER_UI_ENABLED": "true"}
+def _server_environment(home: Path, port: int | None = None) -> dict[str, str]:
+    # Telemetry off unless the user set it; the dashboard on. The server's own address in its settings too: the
+    # dashboard asks the server where its API is, and without them the answer is the default port's (4200), where
+    # the browser finds no server, or another one.
+    env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **os.environ, "PREFECT_HOME": str(home),
+           "PREFECT_UI_ENABLED": "true", "PREFECT_SERVER_UI_ENABLED": "true", "PREFECT_SERVER_API_HOST": HOST}
+    if port is not None:
+        env["PREFECT_SERVER_API_PORT"] = str(port)
     for name in ("PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_UI_API_URL"):
         env.pop(name, None)
     if not any(name in env for name in ("PREFECT_SERVER_DATABASE_CONNECTION_URL",
@@ -541,7 +546,7 @@ def supervise(home: Path, port: int, minutes: float) -> int:
         signal.signal(signum, lambda *_: stop.set())
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(port)],
-        stdin=subprocess.DEVNULL, env=_server_environment(home),
+        stdin=subprocess.DEVNULL, env=_server_environment(home, port),
     )
     me = os.getpid()
     _write_state(folder, ServerState(port=port, prefect_home=str(home), supervisor_pid=me,

@@ -169,12 +169,17 @@ def _worker_main(connection: Connection, initializer: Callable | None, initargs:
         if initializer is not None:
             initializer(*initargs)
     except MemoryError:
-        connection.send(("failed", f"out of memory while starting (max_memory_mb = {max_memory_mb})"))
-        return
+        started = ("failed", f"out of memory while starting (max_memory_mb = {max_memory_mb})")
     except BaseException as exc:
-        connection.send(("failed", f"{type(exc).__name__}: {exc}"))
+        started = ("failed", f"{type(exc).__name__}: {exc}")
+    else:
+        started = ("ready", os.getpid())
+    try:
+        connection.send(started)
+    except OSError:  # the pool closed while this worker started (a run with nothing left to analyse): no traceback
         return
-    connection.send(("ready", os.getpid()))
+    if started[0] != "ready":
+        return
     while True:
         try:
             function, args = connection.recv()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.prefect_server import process_token, read_state, state_folder, stop_server
+from pipeline.prefect_server import STOP_TIMEOUT, process_token, read_state, state_folder, stop_server
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 TEXT = ("# Plan for bedre veier\n\nFor å gjøre vegane tryggere vil regjeringen:\n\n"
@@ -85,8 +85,10 @@ def test_mistakes_are_reported_before_any_prefect_server(tmp_path: Path, mistake
     assert {"missing path": "mangler: no such file", "unknown --nlp": "'nb_finnes_ikke' is not installed",
             "missing --config": "mangler.toml: no such config file",
             "no --nlp folder": "ingen-modell: no such folder"}[mistake] in lines[0]
-    assert seconds < 10, f"took {seconds:.1f} s (a Prefect server start takes 20-40 s here)"
     assert not state_folder(home).exists()  # no server was started, none was even looked for
+    # Seconds, not a server start's 20-40 s on top of them; 4-5 s here with seven test runs on two cores, and 10.5 s
+    # once, niced: a bound at 10 s failed on nothing but load.
+    assert seconds < 25, f"took {seconds:.1f} s (a Prefect server start takes 20-40 s here)"
     assert not (tmp_path / "out").exists()
 
 
@@ -192,14 +194,19 @@ def test_a_crashed_server_is_replaced_once_by_concurrent_commands_and_an_idle_on
     assert sum("starting tiltak's local Prefect server" in err for _, err in outputs) == 1
 
     # Unused for 15 s (0.25 minutes), it stops by itself and leaves no process.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and read_state(state_folder(local_home)) is not None:
         time.sleep(0.5)
     assert read_state(state_folder(local_home)) is None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and process_token(replacement.server_pid) == replacement.server_token:
+    # The supervisor gives the server STOP_TIMEOUT (20 s) to stop before it kills it, and writes its last log line
+    # after that: wait for both processes to be gone (a 20 s wait for the server alone raced the kill when the
+    # machine was busy, and the log was read before that line was written).
+    processes = [(replacement.server_pid, replacement.server_token),
+                 (replacement.supervisor_pid, replacement.supervisor_token)]
+    deadline = time.monotonic() + STOP_TIMEOUT + 60
+    while time.monotonic() < deadline and any(process_token(pid) == token for pid, token in processes):
         time.sleep(0.2)
-    assert process_token(replacement.server_pid) != replacement.server_token
+    assert all(process_token(pid) != token for pid, token in processes)
     log = (state_folder(local_home) / "server.log").read_text()
     assert "local Prefect server stopped: idle for 0.25 minutes" in log
 
