@@ -142,7 +142,7 @@ def _tables_in_memory(folder: Path) -> dict[str, pyarrow.Table]:
     from pipeline.export import collect, write_exports
 
     collected = collect(folder)
-    if not any(collected.rows.values()):
+    if not collected.rows["documents"]:
         raise FileNotFoundError(f"{folder}: no tiltak document JSON (write some with `tiltak run --out {folder}`)")
     # The export's own writer keeps the tables and their types exactly as `tiltak export` writes them.
     with tempfile.TemporaryDirectory(prefix="tiltak-read-outputs-") as scratch:
