@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import __version__
+from pipeline import __version__, similarity
 from pipeline.config import EXTRACTOR_DATA
 from pipeline.errors import TiltakError
 from pipeline.io import atomic_write_text
@@ -53,6 +53,7 @@ MIN_SIMILARITY = 0.2
 # → "videreutvikle", "vurdere" → "etablere", a word dropped and a clause added) 0.75–0.80. Continued also needs the
 # same strength and the same actors. (``benchmarks/compare_dev.py`` prints these figures.)
 CONTINUED_SIMILARITY = 0.82
+CONTINUED_OVERLAP = 0.8
 # Character n-grams catch inflection and compounds ("immaterielle rettigheter" / "immaterialrettigheter",
 # "programmene" / "programmer") and carried most of the signal on the calibration pairs (alone they separated
 # same from different best); word n-grams reward shared phrases; the token overlap (the evaluation's measure, on
@@ -358,6 +359,23 @@ def changes(a: Measure, b: Measure) -> list[Change]:
     if a.focus_area and b.focus_area and a.focus_area != b.focus_area:
         found.add("focus_area")
     return [change for change in CHANGE_ORDER if change in found]
+
+
+def wording_overlap(a_text: str, b_text: str) -> float:
+    """Shared roots (lemmas, Bokmål for Nynorsk, compound parts) over the root count of the longer text: 1.0 for
+    the same sentence in Bokmål and Nynorsk, or with only inflection changed."""
+    a_roots, b_roots = similarity.roots(a_text), similarity.roots(b_text)
+    longer = max(len(a_roots), len(b_roots))
+    return sum((Counter(a_roots) & Counter(b_roots)).values()) / longer if longer else 0.0
+
+
+def status_of(a_text: str, b_text: str, a_strength: str | None, b_strength: str | None,
+              a_actors: list[str], b_actors: list[str]) -> Status:
+    """continued: near-identical wording (``CONTINUED_OVERLAP`` of the roots), the same strength and actors."""
+    same_strength = not (a_strength and b_strength and a_strength != b_strength)
+    if wording_overlap(a_text, b_text) >= CONTINUED_OVERLAP and same_strength and set(a_actors) == set(b_actors):
+        return "continued"
+    return "modified"
 
 
 def classify_pair(a: Measure, b: Measure, similarity: float, text_similarity: float) -> AlignedMeasure:
