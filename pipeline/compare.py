@@ -32,7 +32,7 @@ from pipeline.errors import TiltakError
 from pipeline.io import atomic_write_text
 from pipeline.schema import DocumentResult, Measure
 
-COMPARISON_SCHEMA_VERSION = "1.0.0"
+COMPARISON_SCHEMA_VERSION = "1.1.0"
 COMPARISON_SCHEMA_ID = (
     f"https://tiltak.invalid/schemas/tiltak-comparison-{COMPARISON_SCHEMA_VERSION}.schema.json")
 COMPARISON_SCHEMA_FILE = f"tiltak-comparison-{COMPARISON_SCHEMA_VERSION}.schema.json"
@@ -122,6 +122,26 @@ class ComparedDocument(_Model):
     measure_actors: list[str] = Field(description="Actors named inside the document's measures, sorted.")
 
 
+class PairEvidence(_Model):
+    """What decided an aligned pair: the pair scorer's signals, each signal's part of the score and what the two
+    measures share."""
+
+    signals: dict[str, float] = Field(description="The pair scorer's signals in [0, 1] (pipeline/similarity.py): "
+                                      "char (character n-gram TF-IDF cosine), roots (IDF-weighted overlap of lemmas "
+                                      "and compound parts), verb (same action verb), amounts (both name an amount), "
+                                      "same_amount, actors (overlap of the actors named), best (how close the pair "
+                                      "comes to each side's best candidate).")
+    contributions: dict[str, float] = Field(description="Each signal's part of the score: weight × value, in "
+                                            "log-odds (the intercept not included).")
+    shared_roots: list[str] = Field(description="Lemmas and compound parts both measures contain (Nynorsk mapped to "
+                                    "Bokmål, verbal nouns to their verbs), rarest first.")
+    shared_amounts: list[float] = Field(description="Amounts both name (scaled by their unit word: millions, "
+                                        "billions).")
+    shared_actors: list[str] = Field(description="Actors both name.")
+    a_action: str | None = Field(default=None, description="A's action verb (its root), when found.")
+    b_action: str | None = Field(default=None, description="B's action verb (its root), when found.")
+
+
 class AlignedMeasure(_Model):
     """A measure of A and the measure of B it continues or modifies."""
 
@@ -129,10 +149,11 @@ class AlignedMeasure(_Model):
     b_id: str
     a_text: str
     b_text: str
-    similarity: float = Field(ge=0.0, le=1.0, description="What the alignment used: the two texts without their "
-                              "leading action wording.")
-    text_similarity: float = Field(ge=0.0, le=1.0, description="The whole texts, action wording included (decides "
-                                   "continued).")
+    similarity: float = Field(ge=0.0, le=1.0, description="What the alignment used: the pair scorer's probability "
+                              "that the two are the same measure (on the texts without their leading action "
+                              "wording).")
+    text_similarity: float = Field(ge=0.0, le=1.0, description="Wording overlap of the whole texts: shared roots "
+                                   "over the root count of the longer one (decides continued).")
     status: Status = Field(description="continued: near-identical, same strength and actors; modified: the same "
                                        "measure with changed wording, strength or actors.")
     changed: list[Change] = Field(description="What differs between the two: wording (the words, ignoring case "
@@ -143,6 +164,7 @@ class AlignedMeasure(_Model):
     actors_removed: list[str] = Field(default_factory=list)
     a_focus_area: str | None = None
     b_focus_area: str | None = None
+    evidence: PairEvidence | None = Field(default=None, description="The signals that decided the pair.")
 
 
 class UnalignedMeasure(_Model):
@@ -298,6 +320,19 @@ def similarity_matrix(a_texts: list[str], b_texts: list[str]):
     return np.clip(total, 0.0, 1.0)
 
 
+def score_matrix(a_measures: list[Measure], b_measures: list[Measure]):
+    """The pair scorer's probabilities (``len(a) × len(b)`` numpy array) and the signals behind them, on the texts
+    without their leading action wording."""
+    import numpy as np
+
+    signals = similarity.pair_signals([alignment_text(m.text) for m in a_measures],
+                                      [alignment_text(m.text) for m in b_measures],
+                                      [list(m.actors) for m in a_measures], [list(m.actors) for m in b_measures])
+    scores = np.array([[similarity.probability(s) for s in row] for row in signals]).reshape(
+        len(a_measures), len(b_measures))
+    return scores, signals
+
+
 def align(similarity, min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int, float]]:
     """One-to-one (a index, b index, similarity) pairs maximising the total similarity of pairs at or above
     ``min_similarity``; pairs below it never take part (they would otherwise displace better ones)."""
@@ -378,16 +413,26 @@ def status_of(a_text: str, b_text: str, a_strength: str | None, b_strength: str 
     return "modified"
 
 
-def classify_pair(a: Measure, b: Measure, similarity: float, text_similarity: float) -> AlignedMeasure:
+def _evidence(signals: similarity.Signals) -> PairEvidence:
+    return PairEvidence(
+        signals={name: _round(value) for name, value in zip(similarity.Signals.FEATURES, signals.vector(),
+                                                             strict=True)},
+        contributions=similarity.contributions(signals), shared_roots=signals.shared_roots,
+        shared_amounts=signals.shared_amounts, shared_actors=signals.shared_actors,
+        a_action=signals.a_verb, b_action=signals.b_verb)
+
+
+def classify_pair(a: Measure, b: Measure, score: float, signals: similarity.Signals | None = None) -> AlignedMeasure:
+    """An aligned pair with its status, what changed and (given the signals) the evidence."""
     changed = changes(a, b)
-    near_identical = text_similarity >= CONTINUED_SIMILARITY
-    status: Status = "continued" if near_identical and not {"strength", "actors"} & set(changed) else "modified"
+    status = status_of(a.text, b.text, a.strength, b.strength, a.actors, b.actors)
     return AlignedMeasure(
-        a_id=a.id, b_id=b.id, a_text=a.text, b_text=b.text, similarity=_round(similarity),
-        text_similarity=_round(text_similarity), status=status,
+        a_id=a.id, b_id=b.id, a_text=a.text, b_text=b.text, similarity=_round(score),
+        text_similarity=_round(wording_overlap(a.text, b.text)), status=status,
         changed=changed, a_strength=a.strength, b_strength=b.strength,
         actors_added=sorted(set(b.actors) - set(a.actors)), actors_removed=sorted(set(a.actors) - set(b.actors)),
         a_focus_area=a.focus_area, b_focus_area=b.focus_area,
+        evidence=_evidence(signals) if signals is not None else None,
     )
 
 
@@ -402,16 +447,14 @@ def _unaligned(measure: Measure, row, others: list[Measure]) -> UnalignedMeasure
 
 def compare_pair(a_index: int, a: DocumentResult, b_index: int, b: DocumentResult,
                  a_doc: ComparedDocument, b_doc: ComparedDocument) -> PairComparison:
-    similarity = similarity_matrix([alignment_text(m.text) for m in a.measures],
-                                   [alignment_text(m.text) for m in b.measures])
-    text_similarity = similarity_matrix([m.text for m in a.measures], [m.text for m in b.measures])
-    pairs = align(similarity)
-    aligned = sorted((classify_pair(a.measures[i], b.measures[j], score, float(text_similarity[i, j]))
-                      for i, j, score in pairs),
-                     key=lambda pair: [m.id for m in b.measures].index(pair.b_id))
+    scores, signals = score_matrix(a.measures, b.measures)
+    pairs = align(scores, similarity.MIN_PROBABILITY)
+    b_order = {m.id: j for j, m in enumerate(b.measures)}
+    aligned = sorted((classify_pair(a.measures[i], b.measures[j], score, signals[i][j]) for i, j, score in pairs),
+                     key=lambda pair: b_order[pair.b_id])
     used_a, used_b = {i for i, _, _ in pairs}, {j for _, j, _ in pairs}
-    new = [_unaligned(m, similarity[:, j], a.measures) for j, m in enumerate(b.measures) if j not in used_b]
-    dropped = [_unaligned(m, similarity[i, :], b.measures) for i, m in enumerate(a.measures) if i not in used_a]
+    new = [_unaligned(m, scores[:, j], a.measures) for j, m in enumerate(b.measures) if j not in used_b]
+    dropped = [_unaligned(m, scores[i, :], b.measures) for i, m in enumerate(a.measures) if i not in used_a]
     a_shares = {f.label: f.share for f in a_doc.focus_areas}
     b_shares = {f.label: f.share for f in b_doc.focus_areas}
     deltas = [FocusAreaDelta(label=label, a_share=a_shares.get(label, 0.0), b_share=b_shares.get(label, 0.0),
@@ -443,12 +486,13 @@ def compare_documents(results: list[DocumentResult]) -> ComparisonResult:
     return ComparisonResult(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         method=ComparisonMethod(
-            similarity=f"TF-IDF cosine over character {CHAR_NGRAMS[0]}-{CHAR_NGRAMS[1]}-grams and word "
-                       f"{WORD_NGRAMS[0]}-{WORD_NGRAMS[1]}-grams of the content words (fitted on both documents' "
-                       "measures), plus content-token overlap; aligned on the texts without their leading action "
+            similarity="pair scorer (pipeline/similarity.py): logistic regression over character n-gram TF-IDF, "
+                       "IDF-weighted overlap of lemmas and compound parts (treebank lexicon; Nynorsk mapped to "
+                       "Bokmål, verbal nouns to verbs), same action verb, amounts, shared actors and mutual-best "
+                       "closeness, fitted on real document pairs; aligned on the texts without their leading action "
                        "wording, one-to-one by linear_sum_assignment",
-            weights={"char": _round(WEIGHT_CHAR), "word": _round(WEIGHT_WORD), "overlap": _round(WEIGHT_OVERLAP)},
-            min_similarity=MIN_SIMILARITY, continued_similarity=CONTINUED_SIMILARITY,
+            weights={name: _round(weight) for name, weight in similarity.WEIGHTS.items()},
+            min_similarity=similarity.MIN_PROBABILITY, continued_similarity=CONTINUED_OVERLAP,
         ),
         documents=documents,
         pairs=pairs,
