@@ -277,9 +277,10 @@ def _benchmark():
     return module
 
 
-# Measured (blank NLP, thresholds from benchmarks/compare_dev.py): 4 predicted pairs, 2 correct, of 8 gold pairs:
-# precision 0.50, recall 0.25; the correct pairs agree with gold on modified. A regression check, with a margin.
-SEED_PRECISION, SEED_RECALL, MARGIN = 0.50, 0.25, 0.1
+# Measured (blank NLP, the pair scorer of pipeline/similarity.py, fitted on real document pairs and the development
+# pair, never on the seeds): 7 predicted pairs, 3 correct, of 8 gold pairs: precision 0.43, recall 0.375 (the earlier
+# TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A regression check, with a margin.
+SEED_PRECISION, SEED_RECALL, MARGIN = 0.43, 0.375, 0.1
 
 
 def test_seed_alignment_against_the_gold_alignment(seeds_dir):
