@@ -227,6 +227,35 @@ class ComparisonMethod(_Model):
     continued_similarity: float
 
 
+class HistoryStep(_Model):
+    """One measure in one document of a history."""
+
+    document: int = Field(ge=0, description="Index in ``documents``.")
+    measure_id: str
+    text: str
+    status: Literal["first", "continued", "modified"] = Field(description="first: where the history starts (the "
+                                                             "first document, or new there); otherwise how it "
+                                                             "relates to the previous step.")
+    strength: str | None = None
+    amounts: list[float] = Field(default_factory=list, description="Amounts the measure names (scaled by their unit "
+                                 "word: millions, billions).")
+    similarity: float | None = Field(default=None, ge=0.0, le=1.0, description="The pair score with the previous "
+                                     "step.")
+
+
+class MeasureHistory(_Model):
+    """The same measure across the documents, following the aligned pairs A→B→C…: one step per document it is in.
+    A history ends where the measure is dropped; one that only appears later starts as new there."""
+
+    id: str = Field(description="h<first document>-<measure id there>.")
+    steps: list[HistoryStep] = Field(min_length=1)
+    first_document: int = Field(ge=0)
+    last_document: int = Field(ge=0)
+    dropped_after: int | None = Field(default=None, description="The document after which it was dropped (None "
+                                      "when it reaches the last document).")
+    strengths: list[str | None] = Field(description="The strength at each step, in order.")
+
+
 class ComparisonResult(_Model):
     """The comparison of two or more document JSONs."""
 
@@ -244,6 +273,8 @@ class ComparisonResult(_Model):
     method: ComparisonMethod
     documents: list[ComparedDocument] = Field(min_length=2)
     pairs: list[PairComparison] = Field(description="Each document against the next, in the order given.")
+    histories: list[MeasureHistory] = Field(default_factory=list, description="Every measure's history across the "
+                                            "documents (chained through the aligned pairs), longest first.")
 
 
 def comparison_json_schema() -> dict:
@@ -476,6 +507,38 @@ def compare_pair(a_index: int, a: DocumentResult, b_index: int, b: DocumentResul
     )
 
 
+def measure_histories(results: list[DocumentResult], pairs: list[PairComparison]) -> list[MeasureHistory]:
+    """Chain the aligned pairs of A→B, B→C, … into one history per measure (longest first, then by where it
+    starts)."""
+    open_histories: dict[str, list[HistoryStep]] = {}  # measure id in the current document -> its history's steps
+    finished: list[tuple[list[HistoryStep], int | None]] = []
+
+    def step(index: int, measure: Measure, status, score: float | None) -> HistoryStep:
+        return HistoryStep(document=index, measure_id=measure.id, text=measure.text, status=status,
+                           strength=measure.strength, amounts=sorted(similarity.amounts(measure.text)),
+                           similarity=score)
+
+    for measure in results[0].measures:
+        open_histories[measure.id] = [step(0, measure, "first", None)]
+    for pair in pairs:
+        later = {m.id: m for m in results[pair.b].measures}
+        following: dict[str, list[HistoryStep]] = {}
+        for aligned in pair.aligned:
+            steps = open_histories.pop(aligned.a_id)
+            steps.append(step(pair.b, later[aligned.b_id], aligned.status, aligned.similarity))
+            following[aligned.b_id] = steps
+        finished.extend((steps, pair.a) for steps in open_histories.values())  # dropped in b
+        for measure in results[pair.b].measures:
+            following.setdefault(measure.id, [step(pair.b, measure, "first", None)])
+        open_histories = following
+    finished.extend((steps, None) for steps in open_histories.values())
+    histories = [MeasureHistory(id=f"h{steps[0].document}-{steps[0].measure_id}", steps=steps,
+                                first_document=steps[0].document, last_document=steps[-1].document,
+                                dropped_after=dropped, strengths=[s.strength for s in steps])
+                 for steps, dropped in finished]
+    return sorted(histories, key=lambda h: (-len(h.steps), h.first_document, h.id))
+
+
 def compare_documents(results: list[DocumentResult]) -> ComparisonResult:
     """Compare each document with the next, in the order given (at least two)."""
     if len(results) < 2:
@@ -496,6 +559,7 @@ def compare_documents(results: list[DocumentResult]) -> ComparisonResult:
         ),
         documents=documents,
         pairs=pairs,
+        histories=measure_histories(results, pairs),
     )
 
 

@@ -142,3 +142,45 @@ def test_the_committed_weights_are_what_fitting_on_all_pairs_gives(real_pairs):
     assert weights == pytest.approx(similarity.WEIGHTS, abs=0.01)
     assert intercept == pytest.approx(similarity.INTERCEPT, abs=0.01)
     assert module.choose_threshold(pairs, weights, intercept) == pytest.approx(similarity.MIN_PROBABILITY)
+
+
+def test_three_documents_chain_into_measure_histories_with_amounts_over_time(tmp_path):
+    first = _document(tmp_path, "plan-2020", [
+        "etablere en ordning for helseteknologi i kommunene med 50 millioner kroner",
+        "vurdere et nasjonalt register for kliniske studier",
+        "styrke samarbeidet med Sverige om legemiddelberedskap",
+    ])
+    second = _document(tmp_path, "plan-2022", [  # Nynorsk
+        "vidareutvikle helseteknologiordninga i kommunane med 80 millionar kroner",
+        "etablere eit nasjonalt register for kliniske studiar",
+        "opprette eit fond for kommersialisering av forsking",
+    ])
+    third = _document(tmp_path, "plan-2024", [
+        "Videreutvikle helseteknologiordningen i kommunene med 120 millioner kroner",
+        "opprette et fond for kommersialisering av forskning",
+        "legge fram en stortingsmelding om eldreomsorg",
+    ])
+    for result, expected in ((first, 3), (second, 3), (third, 3)):
+        assert len(result.measures) == expected, [m.text for m in result.measures]
+    comparison = compare_documents([first, second, third])
+    by_start = {h.steps[0].text: h for h in comparison.histories}
+
+    technology = by_start[first.measures[0].text]
+    assert [s.document for s in technology.steps] == [0, 1, 2]
+    assert [s.amounts for s in technology.steps] == [[5e7], [8e7], [1.2e8]]
+    assert [s.status for s in technology.steps] == ["first", "modified", "modified"]
+    assert technology.dropped_after is None and comparison.histories[0] is technology
+
+    register = by_start[first.measures[1].text]
+    assert [s.document for s in register.steps] == [0, 1] and register.dropped_after == 1
+    assert register.strengths[0] != register.strengths[1]  # vurdere → etablere
+
+    fund = by_start[second.measures[2].text]
+    assert [s.document for s in fund.steps] == [1, 2] and fund.first_document == 1
+
+    assert by_start[first.measures[2].text].dropped_after == 0
+    assert by_start[third.measures[2].text].steps[0].status == "first"
+    # every measure of every document is in exactly one history
+    ids = [(s.document, s.measure_id) for h in comparison.histories for s in h.steps]
+    assert sorted(ids) == sorted((i, m.id) for i, r in enumerate((first, second, third)) for m in r.measures)
+    assert comparison_errors(comparison.model_dump(mode="json")) == []
