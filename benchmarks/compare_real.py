@@ -86,12 +86,12 @@ def development_pair() -> dict:
             "gold": {(k, k): "modified" for k in range(len(RESTATED))}, "about": "development set", "dev": True}
 
 
-def _features(pair: dict) -> list[list[similarity.Signals]]:
-    if "signals" not in pair:
-        pair["signals"] = similarity.pair_signals(
+def _context(pair: dict) -> similarity.PairContext:
+    if "context" not in pair:
+        pair["context"] = similarity.signal_array(
             [compare.alignment_text(t) for t in pair["a"]["texts"]],
             [compare.alignment_text(t) for t in pair["b"]["texts"]], pair["a"]["actors"], pair["b"]["actors"])
-    return pair["signals"]
+    return pair["context"]
 
 
 def _score(found: list[set], pairs: list[dict]) -> dict:
@@ -117,9 +117,10 @@ def before(pairs: list[dict]) -> tuple[dict, list[set]]:
 def _training_set(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     rows, labels = [], []
     for pair in pairs:
-        for i, row in enumerate(_features(pair)):
-            for j, signals in enumerate(row):
-                rows.append(signals.vector())
+        features = _context(pair).features
+        for i in range(features.shape[0]):
+            for j in range(features.shape[1]):
+                rows.append(features[i, j])
                 labels.append(int((i, j) in pair["gold"]))
     return np.array(rows), np.array(labels)
 
@@ -133,12 +134,8 @@ def fit(pairs: list[dict]) -> tuple[dict[str, float], float]:
     return weights, round(float(model.intercept_[0]), 3)
 
 
-def _probabilities(pair: dict, weights: dict[str, float], intercept: float) -> np.ndarray:
-    return np.array([[similarity.probability(s, weights, intercept) for s in row] for row in _features(pair)])
-
-
 def _align(pair: dict, weights: dict[str, float], intercept: float, threshold: float) -> set:
-    matrix = _probabilities(pair, weights, intercept)
+    matrix = similarity.probabilities(_context(pair), weights, intercept)
     if matrix.size == 0:
         return set()
     return {(i, j) for i, j, _ in compare.align(matrix, threshold)}

@@ -352,16 +352,12 @@ def similarity_matrix(a_texts: list[str], b_texts: list[str]):
 
 
 def score_matrix(a_measures: list[Measure], b_measures: list[Measure]):
-    """The pair scorer's probabilities (``len(a) × len(b)`` numpy array) and the signals behind them, on the texts
-    without their leading action wording."""
-    import numpy as np
-
-    signals = similarity.pair_signals([alignment_text(m.text) for m in a_measures],
+    """The pair scorer's probabilities (``len(a) × len(b)`` numpy array) and the context their evidence comes from,
+    on the texts without their leading action wording."""
+    context = similarity.signal_array([alignment_text(m.text) for m in a_measures],
                                       [alignment_text(m.text) for m in b_measures],
                                       [list(m.actors) for m in a_measures], [list(m.actors) for m in b_measures])
-    scores = np.array([[similarity.probability(s) for s in row] for row in signals]).reshape(
-        len(a_measures), len(b_measures))
-    return scores, signals
+    return similarity.probabilities(context), context
 
 
 def align(similarity, min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int, float]]:
@@ -478,10 +474,11 @@ def _unaligned(measure: Measure, row, others: list[Measure]) -> UnalignedMeasure
 
 def compare_pair(a_index: int, a: DocumentResult, b_index: int, b: DocumentResult,
                  a_doc: ComparedDocument, b_doc: ComparedDocument) -> PairComparison:
-    scores, signals = score_matrix(a.measures, b.measures)
+    scores, context = score_matrix(a.measures, b.measures)
     pairs = align(scores, similarity.MIN_PROBABILITY)
     b_order = {m.id: j for j, m in enumerate(b.measures)}
-    aligned = sorted((classify_pair(a.measures[i], b.measures[j], score, signals[i][j]) for i, j, score in pairs),
+    aligned = sorted((classify_pair(a.measures[i], b.measures[j], score, context.signals(i, j))
+                      for i, j, score in pairs),
                      key=lambda pair: b_order[pair.b_id])
     used_a, used_b = {i for i, _, _ in pairs}, {j for _, j, _ in pairs}
     new = [_unaligned(m, scores[:, j], a.measures) for j, m in enumerate(b.measures) if j not in used_b]

@@ -244,17 +244,8 @@ def _idf(bags: list[list[str]]) -> dict[str, float]:
     return {word: math.log((1 + total) / (1 + count)) + 1.0 for word, count in documents.items()}
 
 
-def _weighted_overlap(a: Counter, b: Counter, idf: dict[str, float]) -> float:
-    """Shared weight over the weight of the heavier side (like the evaluation's overlap, IDF-weighted)."""
-    weight_a = sum(idf.get(w, 1.0) * n for w, n in a.items())
-    weight_b = sum(idf.get(w, 1.0) * n for w, n in b.items())
-    shared = sum(idf.get(w, 1.0) * n for w, n in (a & b).items())
-    heavier = max(weight_a, weight_b)
-    return shared / heavier if heavier else 0.0
-
-
 def char_similarity(a_texts: list[str], b_texts: list[str]):
-    """TF-IDF cosine over character 3–5-grams of the lower-cased texts, fitted on both lists."""
+    """TF-IDF cosine over character 3–5-grams of the texts' roots, fitted on both lists."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -269,54 +260,114 @@ def char_similarity(a_texts: list[str], b_texts: list[str]):
     return (matrix[:n] @ matrix[n:].T).toarray()
 
 
-def pair_signals(a_texts: list[str], b_texts: list[str], a_actors: list[list[str]] | None = None,
-                 b_actors: list[list[str]] | None = None) -> list[list[Signals]]:
-    """``len(a) × len(b)`` signals; IDF and character TF-IDF are fitted on both lists together."""
+def _count_matrix(bags: list[list[str]], vocabulary: dict[str, int], at_least: int):
+    """Sparse 0/1 matrix: bag i holds word w at least ``at_least`` times."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols = [], []
+    for i, bag in enumerate(bags):
+        for word, count in Counter(bag).items():
+            if count >= at_least:
+                rows.append(i)
+                cols.append(vocabulary[word])
+    return csr_matrix(([1.0] * len(rows), (rows, cols)), shape=(len(bags), len(vocabulary)))
+
+
+def _root_overlap(a_bags: list[list[str]], b_bags: list[list[str]], idf: dict[str, float]):
+    """IDF-weighted shared roots (counted with multiplicity) over the weight of the heavier side, for every pair:
+    the evaluation's overlap rule, weighted. Σ_w idf(w)·min(a_w, b_w) is summed as Σ_t [a_w ≥ t][b_w ≥ t]."""
+    import numpy as np
+    from scipy.sparse import diags
+
+    vocabulary = {word: k for k, word in enumerate(sorted(idf))}
+    weights = np.array([idf[word] for word in sorted(idf)])
+    top = max((max(Counter(bag).values()) for bag in a_bags + b_bags if bag), default=0)
+    shared = np.zeros((len(a_bags), len(b_bags)))
+    for t in range(1, top + 1):
+        a_matrix, b_matrix = _count_matrix(a_bags, vocabulary, t), _count_matrix(b_bags, vocabulary, t)
+        shared += (a_matrix @ diags(weights) @ b_matrix.T).toarray()
+    a_weight = np.array([sum(idf[w] for w in bag) for bag in a_bags])
+    b_weight = np.array([sum(idf[w] for w in bag) for bag in b_bags])
+    heavier = np.maximum(a_weight[:, None], b_weight[None, :])
+    return np.divide(shared, heavier, out=np.zeros_like(shared), where=heavier > 0)
+
+
+@dataclass
+class PairContext:
+    """What the signals of one document pair were computed from; ``explain`` gives a pair's evidence."""
+
+    a_bags: list[list[str]]
+    b_bags: list[list[str]]
+    idf: dict[str, float]
+    a_amounts: list[set[float]]
+    b_amounts: list[set[float]]
+    a_actors: list[list[str]]
+    b_actors: list[list[str]]
+    a_verbs: list[str | None]
+    b_verbs: list[str | None]
+    features: object  # numpy array len(a) × len(b) × len(Signals.FEATURES)
+
+    def signals(self, i: int, j: int, evidence: bool = True) -> Signals:
+        values = dict(zip(Signals.FEATURES, (float(v) for v in self.features[i, j]), strict=True))
+        if not evidence:
+            return Signals(**values)
+        shared = Counter(self.a_bags[i]) & Counter(self.b_bags[j])
+        return Signals(**values,
+                       shared_roots=sorted(shared, key=lambda w: (-self.idf.get(w, 1.0), w))[:12],
+                       shared_amounts=sorted(self.a_amounts[i] & self.b_amounts[j]),
+                       shared_actors=sorted(set(self.a_actors[i]) & set(self.b_actors[j])),
+                       a_verb=self.a_verbs[i], b_verb=self.b_verbs[j])
+
+
+def signal_array(a_texts: list[str], b_texts: list[str], a_actors: list[list[str]] | None = None,
+                 b_actors: list[list[str]] | None = None) -> PairContext:
+    """Every pair's signals as one ``len(a) × len(b) × len(FEATURES)`` array (IDF and character TF-IDF fitted on
+    both lists together), with what ``explain`` needs."""
+    import numpy as np
+
     a_actors = a_actors or [[] for _ in a_texts]
     b_actors = b_actors or [[] for _ in b_texts]
     a_bags, b_bags = [roots(t) for t in a_texts], [roots(t) for t in b_texts]
     idf = _idf(a_bags + b_bags)
-    chars = char_similarity(a_texts, b_texts)
+    n, m = len(a_texts), len(b_texts)
+    features = np.zeros((n, m, len(Signals.FEATURES)))
     a_verbs, b_verbs = [action_verb(t) for t in a_texts], [action_verb(t) for t in b_texts]
     a_amounts, b_amounts = [amounts(t) for t in a_texts], [amounts(t) for t in b_texts]
-    rows = []
-    for i, a_bag in enumerate(a_bags):
-        a_counts = Counter(a_bag)
-        row = []
-        for j, b_bag in enumerate(b_bags):
-            b_counts = Counter(b_bag)
-            shared_amounts = sorted(a_amounts[i] & b_amounts[j])
-            shared_actors = sorted(set(a_actors[i]) & set(b_actors[j]))
-            either_actors = set(a_actors[i]) | set(b_actors[j])
-            row.append(Signals(
-                char=float(chars[i, j]),
-                roots=_weighted_overlap(a_counts, b_counts, idf),
-                verb=float(a_verbs[i] is not None and a_verbs[i] == b_verbs[j]),
-                amounts=float(bool(a_amounts[i]) and bool(b_amounts[j])),
-                same_amount=float(bool(shared_amounts)),
-                actors=len(shared_actors) / len(either_actors) if either_actors else 0.0,
-                shared_roots=sorted((a_counts & b_counts).keys(), key=lambda w: (-idf.get(w, 1.0), w))[:12],
-                shared_amounts=shared_amounts, shared_actors=shared_actors,
-                a_verb=a_verbs[i], b_verb=b_verbs[j],
-            ))
-        rows.append(row)
-    _relative(rows)
-    return rows
+    context = PairContext(a_bags, b_bags, idf, a_amounts, b_amounts, a_actors, b_actors, a_verbs, b_verbs, features)
+    if not n or not m:
+        return context
+    column = {name: k for k, name in enumerate(Signals.FEATURES)}
+    features[:, :, column["char"]] = char_similarity(a_texts, b_texts)
+    features[:, :, column["roots"]] = _root_overlap(a_bags, b_bags, idf)
+    b_verb_index: dict[str, list[int]] = {}
+    for j, verb in enumerate(b_verbs):
+        if verb is not None:
+            b_verb_index.setdefault(verb, []).append(j)
+    for i, verb in enumerate(a_verbs):
+        features[i, b_verb_index.get(verb, []), column["verb"]] = 1.0
+    a_has, b_has = np.array([bool(x) for x in a_amounts]), np.array([bool(x) for x in b_amounts])
+    features[:, :, column["amounts"]] = np.outer(a_has, b_has)
+    for i in np.flatnonzero(a_has):
+        for j in np.flatnonzero(b_has):
+            features[i, j, column["same_amount"]] = float(bool(a_amounts[i] & b_amounts[j]))
+    for i in [i for i, actors in enumerate(a_actors) if actors]:
+        for j in [j for j, actors in enumerate(b_actors) if actors]:
+            a_set, b_set = set(a_actors[i]), set(b_actors[j])
+            features[i, j, column["actors"]] = len(a_set & b_set) / len(a_set | b_set)
+    # best: how close the pair's text similarity (char + roots) comes to the best either measure has with any
+    # measure of the other document (1.0 for a mutual best match). Documents differ in how alike their measures are
+    # overall; being the best candidate on both sides says more than the raw figure.
+    raw = features[:, :, column["char"]] + features[:, :, column["roots"]]
+    top = np.maximum(raw.max(axis=1)[:, None], raw.max(axis=0)[None, :])
+    features[:, :, column["best"]] = np.divide(raw, top, out=np.zeros_like(raw), where=top > 0)
+    return context
 
 
-def _relative(rows: list[list[Signals]]) -> None:
-    """``best``: how close the pair's text similarity (char + roots) comes to the best either measure has with any
-    measure of the other document (1.0 for a mutual best match). Documents differ in how alike their measures are
-    overall; being the best candidate on both sides says more than the raw figure."""
-    if not rows or not rows[0]:
-        return
-    raw = [[s.char + s.roots for s in row] for row in rows]
-    row_best = [max(row) for row in raw]
-    col_best = [max(raw[i][j] for i in range(len(raw))) for j in range(len(raw[0]))]
-    for i, row in enumerate(rows):
-        for j, signals in enumerate(row):
-            top = max(row_best[i], col_best[j])
-            signals.best = raw[i][j] / top if top > 0 else 0.0
+def pair_signals(a_texts: list[str], b_texts: list[str], a_actors: list[list[str]] | None = None,
+                 b_actors: list[list[str]] | None = None) -> list[list[Signals]]:
+    """``len(a) × len(b)`` signals with their evidence (``signal_array`` is the fast path for large documents)."""
+    context = signal_array(a_texts, b_texts, a_actors, b_actors)
+    return [[context.signals(i, j) for j in range(len(b_texts))] for i in range(len(a_texts))]
 
 
 # Fitted by ``benchmarks/compare_real.py --fit`` (logistic regression, balanced class weights, C=1) on the 19 real
@@ -338,6 +389,16 @@ def probability(signals: Signals, weights: dict[str, float] | None = None, inter
     intercept = INTERCEPT if intercept is None else intercept
     z = intercept + sum(weights[name] * value for name, value in zip(Signals.FEATURES, signals.vector(), strict=True))
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def probabilities(context: PairContext, weights: dict[str, float] | None = None, intercept: float | None = None):
+    """The probability of every pair of ``context`` (a ``len(a) × len(b)`` numpy array)."""
+    import numpy as np
+
+    weights = WEIGHTS if weights is None else weights
+    intercept = INTERCEPT if intercept is None else intercept
+    vector = np.array([weights[name] for name in Signals.FEATURES])
+    return 1.0 / (1.0 + np.exp(-(intercept + context.features @ vector)))
 
 
 def contributions(signals: Signals, weights: dict[str, float] | None = None) -> dict[str, float]:
