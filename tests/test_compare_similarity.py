@@ -39,6 +39,14 @@ def test_nynorsk_and_bokmal_forms_of_one_sentence_have_the_same_roots():
     assert status_of(nynorsk, bokmal, "binding", "intention", [], []) == "modified"  # strength changed
 
 
+def test_a_new_action_verb_makes_a_near_identical_wording_modified():
+    before = "styrke rådgivningen om patenter for gründere i havnæringen"
+    after = "videreutvikle rådgivningen om patenter for gründere i havnæringen"
+    assert wording_overlap(before, after) >= 0.8
+    assert status_of(before, after, None, None, [], []) == "modified"
+    assert status_of(before, "Regjeringen vil " + before, None, None, [], []) == "continued"
+
+
 def test_a_phrasal_verb_in_nynorsk_matches_the_one_word_verb():
     assert similarity.roots("No skal planen setjast i verk") == similarity.roots("Nå skal planen iverksettes")
 
