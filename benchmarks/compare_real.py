@@ -90,7 +90,8 @@ def _context(pair: dict) -> similarity.PairContext:
     if "context" not in pair:
         pair["context"] = similarity.signal_array(
             [compare.alignment_text(t) for t in pair["a"]["texts"]],
-            [compare.alignment_text(t) for t in pair["b"]["texts"]], pair["a"]["actors"], pair["b"]["actors"])
+            [compare.alignment_text(t) for t in pair["b"]["texts"]], pair["a"]["actors"], pair["b"]["actors"],
+            pair["a"]["texts"], pair["b"]["texts"])
     return pair["context"]
 
 
@@ -147,6 +148,15 @@ def choose_threshold(pairs: list[dict], weights: dict[str, float], intercept: fl
     return max(scored)[1]
 
 
+def cross_validated_threshold(pairs: list[dict]) -> tuple[float, dict[float, float]]:
+    """The threshold with the best pooled F1 on held-out document pairs (each aligned by a model fitted on the
+    others), and the F1 of every threshold tried."""
+    models = [fit(pairs[:k] + pairs[k + 1:]) for k in range(len(pairs))]
+    f1 = {t: _score([_align(p, w, b, t) for p, (w, b) in zip(pairs, models, strict=True)], pairs)["f1"]
+          for t in THRESHOLDS}
+    return max((score, t) for t, score in f1.items())[1], f1
+
+
 def cross_validate(pairs: list[dict]) -> tuple[dict, list[set], list[dict]]:
     found, folds = [], []
     for k, held_out in enumerate(pairs):
@@ -191,8 +201,10 @@ def main() -> None:
               "thresholds": sorted({f["threshold"] for f in folds})}
     if args.fit:
         weights, intercept = fit(pairs)
-        report["fit"] = {"weights": weights, "intercept": intercept,
-                         "threshold": choose_threshold(pairs, weights, intercept)}
+        threshold, by_threshold = cross_validated_threshold(pairs)
+        report["fit"] = {"weights": weights, "intercept": intercept, "threshold": threshold,
+                         "in_sample_threshold": choose_threshold(pairs, weights, intercept),
+                         "held_out_f1_by_threshold": by_threshold}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return

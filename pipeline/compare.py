@@ -349,7 +349,8 @@ def score_matrix(a_measures: list[Measure], b_measures: list[Measure]):
     on the texts without their leading action wording."""
     context = similarity.signal_array([alignment_text(m.text) for m in a_measures],
                                       [alignment_text(m.text) for m in b_measures],
-                                      [list(m.actors) for m in a_measures], [list(m.actors) for m in b_measures])
+                                      [list(m.actors) for m in a_measures], [list(m.actors) for m in b_measures],
+                                      [m.text for m in a_measures], [m.text for m in b_measures])
     return similarity.probabilities(context), context
 
 

@@ -149,7 +149,7 @@ def test_the_committed_weights_are_what_fitting_on_all_pairs_gives(real_pairs):
     weights, intercept = module.fit(pairs)
     assert weights == pytest.approx(similarity.WEIGHTS, abs=0.01)
     assert intercept == pytest.approx(similarity.INTERCEPT, abs=0.01)
-    assert module.choose_threshold(pairs, weights, intercept) == pytest.approx(similarity.MIN_PROBABILITY)
+    assert module.cross_validated_threshold(pairs)[0] == pytest.approx(similarity.MIN_PROBABILITY)
 
 
 def test_three_documents_chain_into_measure_histories_with_amounts_over_time(tmp_path):
