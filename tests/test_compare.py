@@ -161,9 +161,10 @@ def test_three_documents_are_compared_each_with_the_next(documents):
 
 
 @pytest.mark.xfail(strict=True, reason="known limitation of the pair scorer (pipeline/similarity.py): in a very small "
-                   "document two different measures that are each other's only candidate (mutual best) score high "
-                   "even with little in common; the real document pairs it was fitted on favour that signal")
-def test_a_mutual_best_with_little_in_common_is_not_aligned(documents):
+                   "document the leftover measures are each other's best candidate by elimination, and at the "
+                   "threshold fitted on the real pairs (0.35) two with little in common ('gi Innovasjon Norge … "
+                   "eksportrådgivningen' / 'utrede et fond … helseinnovasjoner') are aligned")
+def test_leftovers_with_little_in_common_are_not_aligned(documents):
     later = compare_documents([documents[n] for n in ("plan-2024", "plan-2026")]).pairs[0]
     assert [(p.status, p.changed) for p in later.aligned] == [("continued", [])]
     assert later.counts.dropped == 4 and [m.text[:20] for m in later.new] == ["utrede et fond for k"]
@@ -286,9 +287,10 @@ def _benchmark():
 
 
 # Measured (blank NLP, the pair scorer of pipeline/similarity.py, fitted on real document pairs and the development
-# pair, never on the seeds): 9 predicted pairs, 3 correct, of 8 gold pairs: precision 0.33, recall 0.375 (the earlier
-# TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A regression check, with a margin.
-SEED_PRECISION, SEED_RECALL, MARGIN = 0.33, 0.375, 0.1
+# pair, never on the seeds): 9 predicted pairs, 4 correct, of 8 gold pairs: precision 0.44, recall 0.50, all 3 clear
+# pairs found (the earlier TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A regression
+# check, with a margin.
+SEED_PRECISION, SEED_RECALL, MARGIN = 0.44, 0.50, 0.1
 
 
 def test_seed_alignment_against_the_gold_alignment(seeds_dir):

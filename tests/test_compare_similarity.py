@@ -71,7 +71,7 @@ def test_signals_carry_the_shared_evidence_and_the_best_candidate_scores_highest
     pair = signals[0][0]
     assert {"helse", "teknologi"} <= set(pair.shared_roots)
     assert pair.same_amount == 1.0 and pair.shared_amounts == [1.4e9]
-    assert pair.best == 1.0
+    assert pair.best == pytest.approx((pair.char + pair.roots) / 2)  # a mutual best: closeness 1 × similarity
     scores = [[similarity.probability(s) for s in row] for row in signals]
     assert scores[0][0] >= similarity.MIN_PROBABILITY
     assert max(scores[0][1], scores[1][0], scores[1][1]) < similarity.MIN_PROBABILITY
@@ -149,7 +149,7 @@ def test_the_committed_weights_are_what_fitting_on_all_pairs_gives(real_pairs):
     weights, intercept = module.fit(pairs)
     assert weights == pytest.approx(similarity.WEIGHTS, abs=0.01)
     assert intercept == pytest.approx(similarity.INTERCEPT, abs=0.01)
-    assert module.cross_validated_threshold(pairs)[0] == pytest.approx(similarity.MIN_PROBABILITY)
+    assert module.choose_threshold(pairs, weights, intercept) == pytest.approx(similarity.MIN_PROBABILITY)
 
 
 def test_three_documents_chain_into_measure_histories_with_amounts_over_time(tmp_path):
