@@ -68,6 +68,12 @@ def print_summary(comparison: dict, console) -> None:
         if pair["actors_gained"] or pair["actors_lost"]:
             console.print(f"  actors gained: {', '.join(pair['actors_gained']) or '—'}; "
                           f"lost: {', '.join(pair['actors_lost']) or '—'}", markup=False, highlight=False)
+    if len(documents) > 2:  # measure histories across all the documents
+        through = [h for h in comparison.get("histories", []) if len(h["steps"]) == len(documents)]
+        console.print(f"\n{len(through)} measures run through all {len(documents)} documents", highlight=False)
+        for history in through[:TOP_CHANGES]:
+            chain = " → ".join(f"{step['measure_id']} ({step['strength'] or '–'})" for step in history["steps"])
+            console.print(f"  {chain}: {_short(history['steps'][-1]['text'])}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
