@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 INTRO = "Tiltak\n\nFor å styrke helsenæringen vil regjeringen:\n\n"
 PLAN_2022 = (
-    "Handlingsplan for helseteknologi 2022\n\nInnledning\n\nHelse- og omsorgsdepartementet legger fram en "
-    "handlingsplan for helseteknologi. Helsedirektoratet har bidratt med kunnskapsgrunnlaget.\n\n" + INTRO
+    "Handlingsplan for helseteknologi 2022\n\nInnledning\n\nHelse- og omsorgsdepartementet har utarbeidet "
+    "en handlingsplan for helseteknologi. Helsedirektoratet har bidratt med kunnskapsgrunnlaget.\n\n" + INTRO
     + " • etablere et nasjonalt senter for testing av medisinsk utstyr og e-helseløsninger i samarbeid med "
       "universitetssykehusene\n"
       " • styrke veiledningen om immaterielle rettigheter for gründere i helsesektoren\n"
@@ -39,8 +39,8 @@ PLAN_2022 = (
       " • utarbeide en strategi for persontilpasset medisin\n"
 )
 PLAN_2024 = (
-    "Handlingsplan for helseteknologi 2024\n\nInnledning\n\nHelse- og omsorgsdepartementet legger fram en revidert "
-    "handlingsplan for helseteknologi. Norges forskningsråd har bidratt med kunnskapsgrunnlaget.\n\n" + INTRO
+    "Handlingsplan for helseteknologi 2024\n\nInnledning\n\nHelse- og omsorgsdepartementet har revidert "
+    "handlingsplanen for helseteknologi. Norges forskningsråd har bidratt med kunnskapsgrunnlaget.\n\n" + INTRO
     + " • etablere et nasjonalt senter for testing av medisinsk utstyr og e-helseløsninger i samarbeid med "
       "universitetssykehusene\n"
       " • videreutvikle veiledningen om immaterielle rettigheter for gründere og forskere i helsesektoren, blant "
