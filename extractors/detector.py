@@ -108,6 +108,22 @@ def select(candidates: list[Candidate], probabilities, threshold: float) -> list
     return sorted(taken, key=lambda i: candidates[i].start)
 
 
+def select_hybrid(candidates: list[Candidate], probabilities, threshold: float) -> list[int]:
+    """The hybrid policy: every candidate a rule took (the rules' measures, kept whatever the model says), plus the
+    model's candidates of probability ≥ ``threshold`` that overlap none of them (chosen among themselves by
+    ``select``); in document order."""
+    ruled = [i for i, candidate in enumerate(candidates) if candidate.rule_methods]
+    spans = [(candidates[i].start, candidates[i].end) for i in ruled]
+    keys = {_key(candidates[i].text) for i in ruled}
+    others = [p if not candidates[i].rule_methods and _key(candidates[i].text) not in keys
+              and not any(candidates[i].start < end and start < candidates[i].end for start, end in spans) else -1.0
+              for i, p in enumerate(probabilities)]
+    return sorted([*ruled, *select(candidates, others, threshold)], key=lambda i: candidates[i].start)
+
+
+POLICIES = ("model", "hybrid")
+
+
 # The feature hashing, in code rather than in the artifact: hashers keep no state, so the artifact holds only the
 # two logistic regressions' coefficients and these settings (checked at load: a model trained with other settings
 # is refused). No vocabulary, hence no text of a training page, is stored.
@@ -151,13 +167,21 @@ class MeasureDetector:
     strength: object
     threshold: float
     card: dict
+    hybrid_threshold: float = 0.5
 
-    def detect(self, data: DetectorInput, threshold: float | None = None) -> list[Detection]:
+    def detect(self, data: DetectorInput, threshold: float | None = None, policy: str = "model") -> list[Detection]:
+        """The candidates taken as measures: by the model alone (``policy`` "model": probability ≥ ``threshold``,
+        default the card's threshold) or "hybrid" (the rules' measures kept, the model's added at ≥ ``threshold``,
+        default the card's hybrid threshold)."""
         if not data.candidates:
             return []
         x = features(data.rows)
         probabilities = self.detector.predict_proba(x)[:, 1]
-        chosen = select(data.candidates, probabilities, self.threshold if threshold is None else threshold)
+        if policy == "hybrid":
+            chosen = select_hybrid(data.candidates, probabilities,
+                                   self.hybrid_threshold if threshold is None else threshold)
+        else:
+            chosen = select(data.candidates, probabilities, self.threshold if threshold is None else threshold)
         if not chosen:
             return []
         strength_probabilities = self.strength.predict_proba(x[chosen])
@@ -201,7 +225,8 @@ def _load(directory: Path) -> MeasureDetector:
         raise DetectorError(str(exc)) from exc
     try:
         models = skops.io.loads(data, trusted=untrusted)
-        detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card)
+        detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card,
+                                   float(card.get("hybrid_threshold", card["threshold"])))
         same_features = models["features"] == FEATURES
     except Exception as exc:
         raise DetectorError(f"{artifact}: cannot load the measure detector: {str(exc).splitlines()[0]}") from exc

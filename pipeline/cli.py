@@ -143,8 +143,9 @@ def run(
         "--ocr", help="Read PDF pages without a text layer (scans) by OCR: Tesseract, Norwegian (the ocr extra and "
         "apt-get install tesseract-ocr tesseract-ocr-nor; see tiltak doctor).")] = False,
     measure_detector: Annotated[str | None, typer.Option(
-        "--measure-detector", help="Who decides which candidates are measures: rules (the hand-written rules) or "
-        "model (the trained detector in models/measures, the rules among its features).")] = None,
+        "--measure-detector", help="Who decides which candidates are measures: rules (the hand-written rules), "
+        "model (the trained detector in models/measures, the rules among its features) or hybrid (the rules' "
+        "measures kept, the detector adds those it is confident of).")] = None,
     min_confidence: Annotated[float | None, typer.Option(
         "--min-confidence", min=0.0, max=1.0, help="With the model detector: keep measures of at least this "
         "confidence (default: the threshold chosen in cross-validation, in models/measures/card.json).")] = None,
@@ -169,8 +170,8 @@ def run(
         raise fail(f"--runner must be default or dask, not {runner!r}")
     if pdf_backend not in (None, "pdfplumber", "pypdfium2"):
         raise fail(f"--pdf-backend must be pdfplumber or pypdfium2, not {pdf_backend!r}")
-    if measure_detector not in (None, "rules", "model"):
-        raise fail(f"--measure-detector must be rules or model, not {measure_detector!r}")
+    if measure_detector not in (None, "rules", "model", "hybrid"):
+        raise fail(f"--measure-detector must be rules, model or hybrid, not {measure_detector!r}")
     if runner != "dask" and (dask_address or workers):
         raise fail("--dask-address and --workers need --runner dask")
     if dask_address and workers:
@@ -211,7 +212,7 @@ def run(
                     else PipelineConfig(nlp=nlp, **{k: v for k, v in overrides.items() if v is not None}))
         check_nlp_source(settings.nlp, trusted=settings.trust_nlp)
         check_classifier(settings.classifier, settings.taxonomy, trusted=settings.trust_classifier)
-        if settings.measure_detector == "model":
+        if settings.measure_detector != "rules":
             from extractors.detector import load_detector
 
             load_detector(settings.measure_model)

@@ -43,9 +43,10 @@ class PipelineConfig(BaseModel):
     trust_nlp: bool = Field(
         default=False, description="Load a spaCy pipeline folder whose config names factories or registered "
         "functions from outside spaCy and tiltak (an installed package's code would run), or sources components.")
-    measure_detector: Literal["rules", "model"] = Field(
+    measure_detector: Literal["rules", "model", "hybrid"] = Field(
         default="rules", description="Who decides which candidates are measures: 'rules' (the hand-written list, prose "
-        "and table rules) or 'model' (the trained detector in measure_model, with the rules among its features).")
+        "and table rules), 'model' (the trained detector in measure_model, with the rules among its features) or "
+        "'hybrid' (the rules' measures kept, the detector adds the candidates it is confident of).")
     measure_model: Path = Field(default=MODELS / "measures", description="Folder of the measure detector (card.json "
                                 "and its skops artifact); read when measure_detector = 'model'.")
     min_confidence: float | None = Field(
@@ -93,7 +94,7 @@ class PipelineConfig(BaseModel):
         # The classifier's card names its artifact's sha256: a retrained classifier changes the hash.
         card = self.classifier / "card.json"
         digest.update(card.read_bytes() if card.is_file() else b"no classifier")
-        if self.measure_detector == "model":  # a retrained detector changes the hash
+        if self.measure_detector != "rules":  # a retrained detector changes the hash
             detector_card = self.measure_model / "card.json"
             digest.update(detector_card.read_bytes() if detector_card.is_file() else b"no detector")
         return digest.hexdigest()
