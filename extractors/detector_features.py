@@ -70,21 +70,6 @@ _GAZETTEER_TYPE_CLASS = {
 }
 
 
-# Signs of a voting record or a debate's procedure (Bokmål and Nynorsk): there, "Stortinget ber regjeringen …" is
-# usually an opposition proposal put to the vote, not a decision, and "presidenten vil foreslå" is the day's order.
-_VOTING_RECORD = re.compile(r"\bforslag(?:ene|a)? nr\.|\bpå veg(?:ne|ner) av\b|\bvotering|\bmot \d+ røyst|"
-                            r"\bmot \d+ stemmer|\bblei? (?:vedtatt|vedteke)|\bvart vedteke|\bvedtatt mot\b",
-                            re.IGNORECASE)
-_PROCEDURE = re.compile(r"\b(?:taletid\w*|replikk\w*|presidenten|talerlist\w*|dagsorden\w*|voter\w*)\b",
-                        re.IGNORECASE)
-# A party named: a proposal "fra X på vegne av Arbeiderpartiet" or a party's demand is not the government's measure.
-_PARTY = re.compile(r"\b(?:\w+partiet|\w+partiets|\w+parti|Høyre|Venstre|KrF|MDG|SV|FrP|Frp|Rødt|Raudt|Sp|Ap|"
-                    r"Kristelig Folkeparti|Miljøpartiet De Grønne)\b")
-# Time already past: "i fjor", "har innført", a year before the text's own latest year is left to the n-grams.
-_PAST_MARKERS = re.compile(r"\b(?:i fjor|i fjar|tidligere|tidlegare|allerede|allereie|har (?:blitt|vorte)|ble|vart|"
-                           r"innførte|vedtok|la fram|la frem|gjennomførte)\b", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class FeatureRules:
     """The rule data the features read (loaded by the caller from the PipelineConfig)."""
@@ -209,9 +194,7 @@ def candidate_rows(structured: StructuredText, doc: Doc, candidates: list[Candid
         previous_block[after.id] = text[before.start:before.end][-200:]
     document_signals = {f"document_rule_measures={_bucket(len(rule_measures), (0, 1, 3, 8, 20))}": 1.0,
                         f"title_subject={subject_class(title, rules.gazetteer)}": 1.0,
-                        f"document_blocks={_bucket(len(structured.blocks), (5, 15, 40, 100))}": 1.0,
-                        f"document_voting_marks={_bucket(len(_VOTING_RECORD.findall(text, 0, 200_000)), (0, 2, 6))}":
-                        1.0}
+                        f"document_blocks={_bucket(len(structured.blocks), (5, 15, 40, 100))}": 1.0}
     intro_verdicts: dict[str, tuple[bool, str]] = {}
     ordered_rules = sorted(rule_measures, key=lambda m: m.start)
     rule_starts = [m.start for m in ordered_rules]
@@ -284,8 +267,6 @@ def candidate_rows(structured: StructuredText, doc: Doc, candidates: list[Candid
         section = structured.section_path(block)
         signals[f"heading_depth={min(len(section), 5)}"] = 1.0
         heading = section[-1] if section else ""
-        if _PARTY.search(heading) or _VOTING_RECORD.search(heading) or (intro_text and _PARTY.search(intro_text)):
-            signals["context_party_or_vote"] = 1.0
         if candidate.sentence is not None:
             sentence_start = candidate.sentence[0]
             signals["paragraph_first_sentence"] = float(sentence_start == block.start)
@@ -298,14 +279,6 @@ def candidate_rows(structured: StructuredText, doc: Doc, candidates: list[Candid
         signals["has_digit"] = float(any(ch.isdigit() for ch in candidate.text))
         signals["starts_lower"] = float(candidate.text[:1].islower())
         signals["item"] = float(candidate.kind == KIND_LIST_ITEM)
-        if _PROCEDURE.search(candidate.text):
-            signals["procedure_word"] = 1.0
-        if _VOTING_RECORD.search(candidate.text):
-            signals["voting_mark"] = 1.0
-        if _PARTY.search(candidate.text):
-            signals["party_named"] = 1.0
-        if _PAST_MARKERS.search(candidate.text):
-            signals["past_marker"] = 1.0
         if candidate.sentence is not None and candidate.sentence[0] > block.start:
             previous = text[max(block.start, candidate.sentence[0] - 200):candidate.sentence[0]]
         else:
