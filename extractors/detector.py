@@ -31,7 +31,8 @@ METHOD_MODEL = "model"
 
 
 # Every type a measure-detector artifact may contain, with the skops loader that rebuilds it: exactly what
-# models/measures/train.py writes (two LogisticRegression models and the feature settings as a dict); a test
+# models/measures/train.py writes (three LogisticRegression models: detector, strength and the Platt scaling of the
+# detector's probabilities; and the feature settings as a dict); a test
 # fails when the shipped artifact names anything else. Reviewed like pipeline.classify.ALLOWED_ARTIFACT_TYPES:
 # no function, method, partial, operator or reduce loader.
 DETECTOR_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
@@ -108,6 +109,17 @@ def select(candidates: list[Candidate], probabilities, threshold: float) -> list
     return sorted(taken, key=lambda i: candidates[i].start)
 
 
+def log_odds(probabilities) -> np.ndarray:
+    clipped = np.clip(np.asarray(probabilities, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+def apply_calibrator(calibrator, probabilities) -> np.ndarray:
+    """The detector's probabilities through its Platt scaling (a logistic regression on their log-odds, fitted on
+    grouped cross-validated probabilities by the recipe): what ``confidence`` reports."""
+    return calibrator.predict_proba(log_odds(probabilities).reshape(-1, 1))[:, 1]
+
+
 def select_hybrid(candidates: list[Candidate], probabilities, threshold: float) -> list[int]:
     """The hybrid policy: every candidate a rule took (the rules' measures, kept whatever the model says), plus the
     model's candidates of probability ≥ ``threshold`` that overlap none of them (chosen among themselves by
@@ -168,6 +180,7 @@ class MeasureDetector:
     threshold: float
     card: dict
     hybrid_threshold: float = 0.5
+    calibrator: object = None
 
     def detect(self, data: DetectorInput, threshold: float | None = None, policy: str = "model") -> list[Detection]:
         """The candidates taken as measures: by the model alone (``policy`` "model": probability ≥ ``threshold``,
@@ -177,6 +190,8 @@ class MeasureDetector:
             return []
         x = features(data.rows)
         probabilities = self.detector.predict_proba(x)[:, 1]
+        if self.calibrator is not None:
+            probabilities = apply_calibrator(self.calibrator, probabilities)
         if policy == "hybrid":
             chosen = select_hybrid(data.candidates, probabilities,
                                    self.hybrid_threshold if threshold is None else threshold)
@@ -226,7 +241,7 @@ def _load(directory: Path) -> MeasureDetector:
     try:
         models = skops.io.loads(data, trusted=untrusted)
         detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card,
-                                   float(card.get("hybrid_threshold", card["threshold"])))
+                                   float(card.get("hybrid_threshold", card["threshold"])), models.get("calibrator"))
         same_features = models["features"] == FEATURES
     except Exception as exc:
         raise DetectorError(f"{artifact}: cannot load the measure detector: {str(exc).splitlines()[0]}") from exc

@@ -196,12 +196,13 @@ def _model_measures(structured: StructuredText, doc: Doc, config: PipelineConfig
     measures, strengths = [], {}
     for detection in detector.detect(data, min_confidence, policy):
         candidate = detection.candidate
-        strengths[len(measures)] = detection.strength
         if policy == "hybrid" and (candidate.start, candidate.end) in by_span:
+            # A rule's measure keeps the rules' strength (on the seeds they are right where the model's are not).
             kept = by_span[(candidate.start, candidate.end)]
             kept.confidence = detection.confidence
             measures.append(kept)
             continue
+        strengths[len(measures)] = detection.strength
         measures.append(Measure(id="", text=candidate.text, start=candidate.start, end=candidate.end,
                                 page=structured.page_at(candidate.start) if hasattr(structured, "page_at")
                                 else candidate.block.page,

@@ -58,7 +58,9 @@ from extractors.detector import (  # noqa: E402
     STRENGTHS,
     DetectorInput,
     analyse_for_detector,
+    apply_calibrator,
     feature_rules,
+    log_odds,
     select,
     select_hybrid,
 )
@@ -184,8 +186,23 @@ def fit(pages: list[Page], with_strength: bool = True) -> tuple[LogisticRegressi
     return detector, strength
 
 
-def predict(models: tuple[LogisticRegression, LogisticRegression | None], pages: list[Page]
-            ) -> list[tuple[np.ndarray, list[str]]]:
+def fit_calibrator(pages: list[Page], predictions: list[tuple[np.ndarray, list[str]]]) -> LogisticRegression:
+    """Platt scaling: a logistic regression from the detector's log-odds to "is a measure", fitted on grouped
+    cross-validated probabilities (the balanced class weights of the detector overstate every probability)."""
+    probabilities = np.concatenate([p for p, _ in predictions])
+    labels = np.concatenate([page.labels for page in pages])
+    return LogisticRegression(C=100.0, max_iter=1000).fit(log_odds(probabilities).reshape(-1, 1), labels)
+
+
+def calibrated(calibrator: LogisticRegression | None, predictions: list[tuple[np.ndarray, list[str]]]
+               ) -> list[tuple[np.ndarray, list[str]]]:
+    if calibrator is None:
+        return predictions
+    return [(apply_calibrator(calibrator, p) if len(p) else p, s) for p, s in predictions]
+
+
+def predict(models: tuple[LogisticRegression, LogisticRegression | None], pages: list[Page],
+            calibrator: LogisticRegression | None = None) -> list[tuple[np.ndarray, list[str]]]:
     detector, strength = models
     out = []
     for page in pages:
@@ -194,6 +211,8 @@ def predict(models: tuple[LogisticRegression, LogisticRegression | None], pages:
             continue
         x = matrix([page])
         probabilities = detector.predict_proba(x)[:, 1]
+        if calibrator is not None:
+            probabilities = apply_calibrator(calibrator, probabilities)
         strengths = [STRENGTHS[i] for i in strength.predict(x)] if strength is not None else ["binding"] * x.shape[0]
         out.append((probabilities, strengths))
     return out
@@ -222,7 +241,11 @@ def fast_counts(page: Page, taken: list[int]) -> Counts:
 def page_counts(page: Page, probabilities: np.ndarray, strengths: list[str], threshold: float,
                 policy: str = "model"):
     taken = chosen(page, probabilities, threshold, policy)
-    measures = [SimpleNamespace(text=page.data.candidates[i].text, strength=strengths[i]) for i in taken]
+    # The hybrid keeps the rules' strength on the rules' measures (as extractors.extract does); the model's strength
+    # on those it adds.
+    rule_strength = {(m.start, m.end): m.strength for m in page.data.rule_measures} if policy == "hybrid" else {}
+    measures = [SimpleNamespace(text=page.data.candidates[i].text, strength=rule_strength.get(
+        (page.data.candidates[i].start, page.data.candidates[i].end), strengths[i])) for i in taken]
     return score_document(page.id, SimpleNamespace(measures=measures, actors=[]),
                           {"measures": page.gold, "actors": []})
 
@@ -233,7 +256,7 @@ def rule_scores(page: Page):
                           {"measures": page.gold, "actors": []})
 
 
-THRESHOLDS = np.round(np.arange(0.2, 0.96, 0.025), 3)
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.025), 3)
 
 
 def choose_threshold(pages: list[Page], predictions: list[tuple[np.ndarray, list[str]]], policy: str = "model"
@@ -264,22 +287,28 @@ def grouped_predictions(pages: list[Page], folds: int) -> list[tuple[np.ndarray,
 
 
 def nested_evaluation(pages: list[Page], folds: int) -> tuple[dict[str, list], dict[str, list[float]]]:
-    """Outer grouped folds; in each, each policy's threshold from an inner grouped cross-validation on its training
-    pages. Returns each page's DocumentScore per policy and the thresholds chosen."""
+    """Outer grouped folds; in each, the calibration and each policy's threshold from an inner grouped
+    cross-validation on its training pages. Returns each page's DocumentScore per policy, the thresholds chosen and
+    each page's calibrated probabilities (from the fold that did not see it)."""
     groups = [page.site for page in pages]
     scores: dict[str, list] = {policy: [None] * len(pages) for policy in POLICIES}
     thresholds: dict[str, list[float]] = {policy: [] for policy in POLICIES}
+    outer: list = [None] * len(pages)
     for train, test in GroupKFold(n_splits=min(folds, len(set(groups)))).split(pages, groups=groups):
         training = [pages[i] for i in train]
-        inner = grouped_predictions(training, folds - 1)
+        raw = grouped_predictions(training, folds - 1)
+        calibrator = fit_calibrator(training, raw)
+        inner = calibrated(calibrator, raw)
         models = fit(training)
-        predictions = predict(models, [pages[i] for i in test])
+        predictions = predict(models, [pages[i] for i in test], calibrator)
+        for i, prediction in zip(test, predictions, strict=True):
+            outer[i] = prediction
         for policy in POLICIES:
             threshold = choose_threshold(training, inner, policy)
             thresholds[policy].append(threshold)
             for i, (probabilities, strengths) in zip(test, predictions, strict=True):
                 scores[policy][i] = page_counts(pages[i], probabilities, strengths, threshold, policy)
-    return scores, thresholds
+    return scores, thresholds, outer
 
 
 def figures(pages: list[Page], scores: list) -> dict:
@@ -311,7 +340,24 @@ def figures(pages: list[Page], scores: list) -> dict:
                                        if without else None}}
 
 
-def seed_figures(models, thresholds: dict[str, float], config: PipelineConfig) -> dict:
+def calibration(pages: list[Page], predictions: list[tuple[np.ndarray, list[str]]]) -> dict:
+    """How far ``confidence`` can be read as a probability: on the grouped cross-validated probabilities of every
+    candidate, the Brier score and, per probability band, the share that were measures."""
+    probabilities = np.concatenate([p for p, _ in predictions]) if predictions else np.zeros(0)
+    labels = np.concatenate([page.labels for page in pages]) if pages else np.zeros(0)
+    bands = []
+    for low, high in ((0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
+        inside = (probabilities >= low) & (probabilities < high)
+        if inside.any():
+            bands.append({"band": f"{low:.1f}-{min(high, 1.0):.1f}", "candidates": int(inside.sum()),
+                          "mean_confidence": round(float(probabilities[inside].mean()), 3),
+                          "share_measures": round(float(labels[inside].mean()), 3)})
+    return {"brier": round(float(np.mean((probabilities - labels) ** 2)), 4) if len(labels) else None,
+            "bands": bands}
+
+
+def seed_figures(models, thresholds: dict[str, float], config: PipelineConfig,
+                 calibrator: LogisticRegression | None = None) -> dict:
     from pipeline.nlp import load_nlp
 
     if not SEEDS.is_dir():
@@ -326,7 +372,7 @@ def seed_figures(models, thresholds: dict[str, float], config: PipelineConfig) -
         page = Page(text_path.stem, "seed", "seed", gold.get("language", "?"),
                     [{"text": m["text"], "strength": m.get("strength")} for m in gold["measures"]],
                     analyse_for_detector(text_path, config, loaded, rules))
-        (probabilities, strengths), = predict(models, [page])
+        (probabilities, strengths), = predict(models, [page], calibrator)
         found = {policy: page_counts(page, probabilities, strengths, thresholds[policy], policy) for policy in POLICIES}
         found["rules"] = rule_scores(page)
         out[page.id] = {method: {**score.measures.summary(), "strength_accuracy": score.strength.summary()["accuracy"]}
@@ -339,7 +385,8 @@ def seed_figures(models, thresholds: dict[str, float], config: PipelineConfig) -
     return out
 
 
-def real_doc_figures(models, thresholds: dict[str, float], config: PipelineConfig) -> dict:
+def real_doc_figures(models, thresholds: dict[str, float], config: PipelineConfig,
+                     calibrator: LogisticRegression | None = None) -> dict:
     """Recall on the partial gold of ../shared/corpora/real-docs (only some measures of each document are in its
     gold, so precision is not measured). A long PDF is cut to its gold pages and a few pages around them
     (benchmarks/reading_gold.structured_gold_pages), which reads the 419-page Prop in seconds instead of minutes."""
@@ -369,6 +416,8 @@ def real_doc_figures(models, thresholds: dict[str, float], config: PipelineConfi
             row = {"gold": len(gold_texts),
                    "rules": len(match_measures([m.text for m in rule_measures], gold_texts))}
             probabilities = models[0].predict_proba(detector_features(data.rows))[:, 1] if data.rows else np.zeros(0)
+            if calibrator is not None and len(probabilities):
+                probabilities = apply_calibrator(calibrator, probabilities)
             for policy in POLICIES:
                 taken = (select_hybrid if policy == "hybrid" else select)(data.candidates, probabilities,
                                                                           thresholds[policy])
@@ -410,14 +459,16 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
           f"{sum(int(p.labels.sum()) for p in pages)} positive, {sum(len(p.gold) for p in pages)} gold measures "
           f"({time.time() - started:.0f} s)", file=sys.stderr)
     reachable = sum(any(overlap(c.text, g["text"]) >= MATCH for c in p.data.candidates) for p in pages for g in p.gold)
-    scores, fold_thresholds = nested_evaluation(pages, folds)
+    scores, fold_thresholds, outer_predictions = nested_evaluation(pages, folds)
     policy_figures = {policy: figures(pages, scores[policy]) for policy in POLICIES}
     rules_figures = figures(pages, [rule_scores(page) for page in pages])
-    every_page = grouped_predictions(pages, folds)
+    raw = grouped_predictions(pages, folds)
+    calibrator = fit_calibrator(pages, raw)
+    every_page = calibrated(calibrator, raw)
     thresholds = {policy: choose_threshold(pages, every_page, policy) for policy in POLICIES}
     models = fit(pages)
-    seeds = seed_figures(models, thresholds, config)
-    real_docs = real_doc_figures(models, thresholds, config)
+    seeds = seed_figures(models, thresholds, config, calibrator)
+    real_docs = real_doc_figures(models, thresholds, config, calibrator)
     print(json.dumps({**{policy: policy_figures[policy]["overall"] for policy in POLICIES},
                       "rules": rules_figures["overall"],
                       "held_out": {method: figures_["held_out_sites"] for method, figures_ in
@@ -425,13 +476,15 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
                       "seeds": {k: v for k, v in seeds.items() if k.startswith("overall")}, "real_docs": real_docs,
                       "thresholds": thresholds, "fold_thresholds": fold_thresholds}, indent=1), file=sys.stderr)
     evaluation = {"fold_thresholds": fold_thresholds, **policy_figures, "rules": rules_figures,
-                  "seeds_never_trained_on": seeds, "real_docs_recall": real_docs}
+                  "seeds_never_trained_on": seeds, "real_docs_recall": real_docs,
+                  "calibration": calibration(pages, outer_predictions)}
     if not save:
         return {"name": MODEL_NAME, "threshold": thresholds["model"], "hybrid_threshold": thresholds["hybrid"],
                 "evaluation": evaluation}
     artifact = out / ARTIFACT
     out.mkdir(parents=True, exist_ok=True)
-    data = skops.io.dumps({"detector": models[0], "strength": models[1], "features": FEATURES}, compression=8)
+    data = skops.io.dumps({"detector": models[0], "strength": models[1], "calibrator": calibrator,
+                           "features": FEATURES}, compression=8)
     temporary = artifact.with_suffix(".tmp")
     temporary.write_bytes(data)
     temporary.replace(artifact)
@@ -444,8 +497,9 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
         "strengths": list(STRENGTHS),
         "model": "hashed features (rule and parse signals; word 1-3-grams of the candidate; word 1-2-grams of its "
                  "list intro, heading, preceding words and the title; extractors.detector.features) -> "
-                 "LogisticRegression (liblinear, C=1, balanced) for measure / not; multinomial LogisticRegression "
-                 "(C=4) over the same features for strength",
+                 "LogisticRegression (liblinear, C=1, balanced) for measure / not, its probabilities Platt-scaled "
+                 "(a LogisticRegression on their log-odds, fitted on grouped cross-validated probabilities); "
+                 "multinomial LogisticRegression (C=4) over the same features for strength",
         "features": FEATURES,
         "training_data": {
             "annotations": str(annotations.resolve().relative_to(ROOT)) if annotations.resolve().is_relative_to(ROOT)
@@ -548,6 +602,16 @@ def _figures_table(evaluation: dict, key: str | None) -> list[str]:
     return head + rows
 
 
+def _calibration_lines(figures_: dict | None) -> list[str]:
+    if not figures_:
+        return []
+    return ["Calibration of `confidence` (grouped cross-validated probabilities of every candidate; a measure is a "
+            f"candidate matching a gold one): Brier score {figures_['brier']}.", "",
+            "| confidence | candidates | mean confidence | share that are measures |", "|---|---|---|---|",
+            *[f"| {b['band']} | {b['candidates']} | {b['mean_confidence']} | {b['share_measures']} |"
+              for b in figures_["bands"]], ""]
+
+
 def model_card(card: dict) -> str:
     evaluation = card["evaluation"]
     data = card["training_data"]
@@ -558,13 +622,15 @@ def model_card(card: dict) -> str:
         "each is. Policies (pipeline/config.py `measure_detector`, `tiltak run --measure-detector`): `rules` (the "
         "hand-written rules alone), `model` (the detector decides; the rules are among its features) and `hybrid` "
         "(every rule measure kept, with the rule's `method`; the detector adds the candidates it gives at least "
-        "the hybrid threshold, `method` \"model\"; each measure gets the detector's `confidence` and strength). "
-        "Recipe: `models/measures/train.py` (about 10 minutes on two busy cores).", "",
+        "the hybrid threshold, `method` \"model\"; every measure gets the detector's `confidence`; the rules' "
+        "measures keep the rules' strength, the added ones get the detector's). "
+        "Recipe: `models/measures/train.py` (`tiltak train-measures`; 5 minutes on two idle cores, about 25 "
+        "on two busy ones; `--card-only` rewrites this file from card.json).", "",
         f"Model: {card['model']}. Threshold {card['threshold']} for `model`, {card.get('hybrid_threshold')} for "
         "`hybrid` (each chosen on grouped cross-validated probabilities: best F1 with precision >= 0.90, or the best "
         "F1 when no threshold reaches that precision; `--min-confidence` overrides it). "
         f"Artifact `{card['artifact']}` (skops), sha256 `{card['artifact_sha256']}`, checked before loading; every "
-        "type in it is on the trust list extractors.detector.DETECTOR_ARTIFACT_TYPES (two logistic regressions and "
+        "type in it is on the trust list extractors.detector.DETECTOR_ARTIFACT_TYPES (three logistic regressions and "
         "the feature settings). Hashed features only: no vocabulary, no text of the training pages in the "
         "artifact.", "", *_verdict(card),
         "## Data", "",
@@ -590,6 +656,7 @@ def model_card(card: dict) -> str:
             for method in (*POLICIES, "rules"))
         + f" ({evaluation['rules']['pages_without_measures']['pages']} pages).", "",
         "By genre:", "", *_figures_table(evaluation, "by_genre"), "",
+        *_calibration_lines(evaluation.get("calibration")),
         "## Seeds (never trained on)", "",
         "| seed | " + " | ".join(f"{m} F1 | {m} strength" for m in (*POLICIES, "rules")) + " |",
         "|---|" + "---|---|" * (len(POLICIES) + 1),
