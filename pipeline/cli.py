@@ -548,7 +548,8 @@ def train_classifier(
 @app.command("train-measures")
 def train_measures(
     annotations: Annotated[Path | None, typer.Option(
-        help="Folder of page annotations (default corpus/annotations/policy-pages/first; texts from ../shared).",
+        help="Folder of page annotations (default corpus/annotations/policy-pages: adjudicated/ where a page has "
+        "one, else first/; texts from ../shared).",
     )] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default models/measures).")] = None,
     folds: Annotated[int, typer.Option(help="Grouped cross-validation folds (by site).", min=3)] = 5,
