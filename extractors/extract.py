@@ -220,9 +220,9 @@ def extract_with_rules(structured: StructuredText, doc: Doc, config: PipelineCon
 
 def extract(structured: StructuredText, doc: Doc, config: PipelineConfig, min_confidence: float | None = None
             ) -> Extraction:
-    """Measures by ``config.measure_detector`` ("rules", or "model": the trained detector, keeping measures of at
-    least ``min_confidence``, else ``config.min_confidence``, else its card's threshold), then actors and
-    commitments."""
+    """Measures by ``config.measure_detector`` ("rules"; "model": the trained detector, keeping measures of at
+    least ``min_confidence``, else ``config.min_confidence``, else its card's threshold; "hybrid": the rules'
+    measures and the detector's above that bar, else its card's hybrid threshold), then actors and commitments."""
     threshold = min_confidence if min_confidence is not None else config.min_confidence
     return _extract(structured, doc, config, config.measure_detector, threshold)
 

@@ -50,8 +50,9 @@ class PipelineConfig(BaseModel):
     measure_model: Path = Field(default=MODELS / "measures", description="Folder of the measure detector (card.json "
                                 "and its skops artifact); read when measure_detector = 'model'.")
     min_confidence: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="With measure_detector = 'model': keep the measures the detector "
-        "gives at least this confidence (default: the threshold in its card, chosen in cross-validation).")
+        default=None, ge=0.0, le=1.0, description="With measure_detector = 'model' or 'hybrid': keep the measures "
+        "the detector gives at least this confidence (default: the threshold in its card, chosen in cross-validation; "
+        "the hybrid keeps every rule measure).")
     document_types: Path = PIPELINE_DATA / "document_types.yaml"
     languages: Path = PIPELINE_DATA / "languages.yaml"
     pdf_backend: Literal["pdfplumber", "pypdfium2"] = Field(
