@@ -31,7 +31,8 @@ METHOD_MODEL = "model"
 
 
 # Every type a measure-detector artifact may contain, with the skops loader that rebuilds it: exactly what
-# models/measures/train.py writes (two LogisticRegression models and the feature settings as a dict); a test
+# models/measures/train.py writes (three LogisticRegression models: detector, strength and the Platt scaling of the
+# detector's probabilities; and the feature settings as a dict); a test
 # fails when the shipped artifact names anything else. Reviewed like pipeline.classify.ALLOWED_ARTIFACT_TYPES:
 # no function, method, partial, operator or reduce loader.
 DETECTOR_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
@@ -108,6 +109,33 @@ def select(candidates: list[Candidate], probabilities, threshold: float) -> list
     return sorted(taken, key=lambda i: candidates[i].start)
 
 
+def log_odds(probabilities) -> np.ndarray:
+    clipped = np.clip(np.asarray(probabilities, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+def apply_calibrator(calibrator, probabilities) -> np.ndarray:
+    """The detector's probabilities through its Platt scaling (a logistic regression on their log-odds, fitted on
+    grouped cross-validated probabilities by the recipe): what ``confidence`` reports."""
+    return calibrator.predict_proba(log_odds(probabilities).reshape(-1, 1))[:, 1]
+
+
+def select_hybrid(candidates: list[Candidate], probabilities, threshold: float) -> list[int]:
+    """The hybrid policy: every candidate a rule took (the rules' measures, kept whatever the model says), plus the
+    model's candidates of probability ≥ ``threshold`` that overlap none of them (chosen among themselves by
+    ``select``); in document order."""
+    ruled = [i for i, candidate in enumerate(candidates) if candidate.rule_methods]
+    spans = [(candidates[i].start, candidates[i].end) for i in ruled]
+    keys = {_key(candidates[i].text) for i in ruled}
+    others = [p if not candidates[i].rule_methods and _key(candidates[i].text) not in keys
+              and not any(candidates[i].start < end and start < candidates[i].end for start, end in spans) else -1.0
+              for i, p in enumerate(probabilities)]
+    return sorted([*ruled, *select(candidates, others, threshold)], key=lambda i: candidates[i].start)
+
+
+POLICIES = ("model", "hybrid")
+
+
 # The feature hashing, in code rather than in the artifact: hashers keep no state, so the artifact holds only the
 # two logistic regressions' coefficients and these settings (checked at load: a model trained with other settings
 # is refused). No vocabulary, hence no text of a training page, is stored.
@@ -151,13 +179,24 @@ class MeasureDetector:
     strength: object
     threshold: float
     card: dict
+    hybrid_threshold: float = 0.5
+    calibrator: object = None
 
-    def detect(self, data: DetectorInput, threshold: float | None = None) -> list[Detection]:
+    def detect(self, data: DetectorInput, threshold: float | None = None, policy: str = "model") -> list[Detection]:
+        """The candidates taken as measures: by the model alone (``policy`` "model": probability ≥ ``threshold``,
+        default the card's threshold) or "hybrid" (the rules' measures kept, the model's added at ≥ ``threshold``,
+        default the card's hybrid threshold)."""
         if not data.candidates:
             return []
         x = features(data.rows)
         probabilities = self.detector.predict_proba(x)[:, 1]
-        chosen = select(data.candidates, probabilities, self.threshold if threshold is None else threshold)
+        if self.calibrator is not None:
+            probabilities = apply_calibrator(self.calibrator, probabilities)
+        if policy == "hybrid":
+            chosen = select_hybrid(data.candidates, probabilities,
+                                   self.hybrid_threshold if threshold is None else threshold)
+        else:
+            chosen = select(data.candidates, probabilities, self.threshold if threshold is None else threshold)
         if not chosen:
             return []
         strength_probabilities = self.strength.predict_proba(x[chosen])
@@ -201,7 +240,8 @@ def _load(directory: Path) -> MeasureDetector:
         raise DetectorError(str(exc)) from exc
     try:
         models = skops.io.loads(data, trusted=untrusted)
-        detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card)
+        detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card,
+                                   float(card.get("hybrid_threshold", card["threshold"])), models.get("calibrator"))
         same_features = models["features"] == FEATURES
     except Exception as exc:
         raise DetectorError(f"{artifact}: cannot load the measure detector: {str(exc).splitlines()[0]}") from exc

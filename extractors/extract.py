@@ -184,16 +184,24 @@ def _rule_measures(structured: StructuredText, doc: Doc, config: PipelineConfig)
 
 
 def _model_measures(structured: StructuredText, doc: Doc, config: PipelineConfig, rule_measures: list[Measure],
-                    min_confidence: float | None) -> tuple[list[Measure], dict[int, str]]:
+                    min_confidence: float | None, policy: str = "model") -> tuple[list[Measure], dict[int, str]]:
     """The detector's measures (method "model", with its confidence), and the strength it gives each, by index.
-    The rule measures are among its features: they are not output themselves."""
+    With policy "model" the rule measures are among its features and not output themselves; with "hybrid" every
+    rule measure is kept (its rule's method, the model's confidence) and the model adds others."""
     from extractors.detector import METHOD_MODEL, detector_input, feature_rules, load_detector
 
     detector = load_detector(config.measure_model)
     data = detector_input(structured, doc, rule_measures, feature_rules(config))
+    by_span = {(m.start, m.end): m for m in rule_measures}
     measures, strengths = [], {}
-    for detection in detector.detect(data, min_confidence):
+    for detection in detector.detect(data, min_confidence, policy):
         candidate = detection.candidate
+        if policy == "hybrid" and (candidate.start, candidate.end) in by_span:
+            # A rule's measure keeps the rules' strength (on the seeds they are right where the model's are not).
+            kept = by_span[(candidate.start, candidate.end)]
+            kept.confidence = detection.confidence
+            measures.append(kept)
+            continue
         strengths[len(measures)] = detection.strength
         measures.append(Measure(id="", text=candidate.text, start=candidate.start, end=candidate.end,
                                 page=structured.page_at(candidate.start) if hasattr(structured, "page_at")
@@ -212,9 +220,9 @@ def extract_with_rules(structured: StructuredText, doc: Doc, config: PipelineCon
 
 def extract(structured: StructuredText, doc: Doc, config: PipelineConfig, min_confidence: float | None = None
             ) -> Extraction:
-    """Measures by ``config.measure_detector`` ("rules", or "model": the trained detector, keeping measures of at
-    least ``min_confidence``, else ``config.min_confidence``, else its card's threshold), then actors and
-    commitments."""
+    """Measures by ``config.measure_detector`` ("rules"; "model": the trained detector, keeping measures of at
+    least ``min_confidence``, else ``config.min_confidence``, else its card's threshold; "hybrid": the rules'
+    measures and the detector's above that bar, else its card's hybrid threshold), then actors and commitments."""
     threshold = min_confidence if min_confidence is not None else config.min_confidence
     return _extract(structured, doc, config, config.measure_detector, threshold)
 
@@ -227,8 +235,8 @@ def _extract(structured: StructuredText, doc: Doc, config: PipelineConfig, detec
 
     measures = _rule_measures(structured, doc, config)
     model_strengths: dict[int, str] = {}
-    if detector == "model":
-        measures, model_strengths = _model_measures(structured, doc, config, measures, min_confidence)
+    if detector in ("model", "hybrid"):
+        measures, model_strengths = _model_measures(structured, doc, config, measures, min_confidence, detector)
     for number, measure in enumerate(measures, start=1):
         measure.id = f"m{number}"
 

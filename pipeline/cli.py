@@ -195,8 +195,9 @@ def run(
         "--ocr", help="Read PDF pages without a text layer (scans) by OCR: Tesseract, Norwegian (the ocr extra and "
         "apt-get install tesseract-ocr tesseract-ocr-nor; see tiltak doctor).")] = False,
     measure_detector: Annotated[str | None, typer.Option(
-        "--measure-detector", help="Who decides which candidates are measures: rules (the hand-written rules) or "
-        "model (the trained detector in models/measures, the rules among its features).")] = None,
+        "--measure-detector", help="Who decides which candidates are measures: rules (the hand-written rules), "
+        "model (the trained detector in models/measures, the rules among its features) or hybrid (the rules' "
+        "measures kept, the detector adds those it is confident of).")] = None,
     min_confidence: Annotated[float | None, typer.Option(
         "--min-confidence", min=0.0, max=1.0, help="With the model detector: keep measures of at least this "
         "confidence (default: the threshold chosen in cross-validation, in models/measures/card.json).")] = None,
@@ -224,8 +225,8 @@ def run(
         raise fail(f"--runner must be default or dask, not {runner!r}")
     if pdf_backend not in (None, "pdfplumber", "pypdfium2"):
         raise fail(f"--pdf-backend must be pdfplumber or pypdfium2, not {pdf_backend!r}")
-    if measure_detector not in (None, "rules", "model"):
-        raise fail(f"--measure-detector must be rules or model, not {measure_detector!r}")
+    if measure_detector not in (None, "rules", "model", "hybrid"):
+        raise fail(f"--measure-detector must be rules, model or hybrid, not {measure_detector!r}")
     if runner != "dask" and (dask_address or workers):
         raise fail("--dask-address and --workers need --runner dask")
     if dask_address and workers:
@@ -320,7 +321,7 @@ def checked_run_settings(config: Path | None, nlp: str, overrides: dict, *, tabl
     checked(("nlp", "trust_nlp"), check_nlp_source, settings.nlp, trusted=settings.trust_nlp)
     checked(("classifier", "taxonomy", "trust_classifier"), check_classifier, settings.classifier, settings.taxonomy,
             trusted=settings.trust_classifier)
-    if settings.measure_detector == "model":
+    if settings.measure_detector != "rules":
         from extractors.detector import load_detector
 
         checked(("measure_model", "measure_detector"), load_detector, settings.measure_model)
@@ -724,7 +725,8 @@ def train_classifier(
 @app.command("train-measures")
 def train_measures(
     annotations: Annotated[Path | None, typer.Option(
-        help="Folder of page annotations (default corpus/annotations/policy-pages/first; texts from ../shared).",
+        help="Folder of page annotations (default corpus/annotations/policy-pages: adjudicated/ where a page has "
+        "one, else first/; texts from ../shared).",
     )] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default models/measures).")] = None,
     folds: Annotated[int, typer.Option(help="Grouped cross-validation folds (by site).", min=3)] = 5,

@@ -43,14 +43,16 @@ class PipelineConfig(BaseModel):
     trust_nlp: bool = Field(
         default=False, description="Load a spaCy pipeline folder whose config names factories or registered "
         "functions from outside spaCy and tiltak (an installed package's code would run), or sources components.")
-    measure_detector: Literal["rules", "model"] = Field(
+    measure_detector: Literal["rules", "model", "hybrid"] = Field(
         default="rules", description="Who decides which candidates are measures: 'rules' (the hand-written list, prose "
-        "and table rules) or 'model' (the trained detector in measure_model, with the rules among its features).")
+        "and table rules), 'model' (the trained detector in measure_model, with the rules among its features) or "
+        "'hybrid' (the rules' measures kept, the detector adds the candidates it is confident of).")
     measure_model: Path = Field(default=MODELS / "measures", description="Folder of the measure detector (card.json "
                                 "and its skops artifact); read when measure_detector = 'model'.")
     min_confidence: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="With measure_detector = 'model': keep the measures the detector "
-        "gives at least this confidence (default: the threshold in its card, chosen in cross-validation).")
+        default=None, ge=0.0, le=1.0, description="With measure_detector = 'model' or 'hybrid': keep the measures "
+        "the detector gives at least this confidence (default: the threshold in its card, chosen in cross-validation; "
+        "the hybrid keeps every rule measure).")
     policy_areas: Path = Field(default=MODELS / "policy_area" / "data" / "policy_areas.yaml",
                                description="The policy-area taxonomy (CAP major topics).")
     policy_model: Path = Field(default=MODELS / "policy_area", description="Folder of the policy-area classifier "
@@ -99,7 +101,7 @@ class PipelineConfig(BaseModel):
         digest.update(card.read_bytes() if card.is_file() else b"no classifier")
         policy_card = self.policy_model / "card.json"  # a retrained policy-area classifier changes the hash
         digest.update(policy_card.read_bytes() if policy_card.is_file() else b"no policy-area classifier")
-        if self.measure_detector == "model":  # a retrained detector changes the hash
+        if self.measure_detector != "rules":  # a retrained detector changes the hash
             detector_card = self.measure_model / "card.json"
             digest.update(detector_card.read_bytes() if detector_card.is_file() else b"no detector")
         return digest.hexdigest()

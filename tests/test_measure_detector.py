@@ -30,18 +30,21 @@ from extractors.extract import extract_with_rules
 from pipeline.classify import artifact_types
 from pipeline.cli import app
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import Counts, score_document
+from pipeline.evaluation import Accuracy, Counts, score_document
 from pipeline.loaders import load_document
 from pipeline.nlp import load_nlp, parse
 from pipeline.process import analyse_document
 from pipeline.structure import build_structure
 from pipeline.validate import document_errors
 
-DEFAULT_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations" / "policy-pages" / "first"
+CORPUS_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations" / "policy-pages"
+DEFAULT_ANNOTATIONS = CORPUS_ANNOTATIONS / "first"
+POLICY_TEXTS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "policy-pages" / "texts"
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 CONFIG = PipelineConfig()
 MODEL = PipelineConfig(measure_detector="model")
+HYBRID = PipelineConfig(measure_detector="hybrid")
 
 # Our own wording, in the forms the issue names.
 BOKMAAL = """Plan for bedre kollektivtrafikk
@@ -173,19 +176,27 @@ def test_a_detector_naming_code_is_refused_before_loading(tmp_path):
     assert not marker.exists()
 
 
-def test_seeds_with_the_model_detector(seeds_dir):
-    """The seeds were never trained on; the card's figures are what this run gives (the rules keep F1 1.00)."""
+@pytest.mark.parametrize("policy", ["model", "hybrid"])
+def test_seeds_with_the_detector(seeds_dir, policy):
+    """The seeds were never trained on; the card's figures are what the pipeline gives (the rules keep F1 1.00),
+    and the policy the card makes the default keeps the seeds at F1 >= 0.95 and strength >= 0.90."""
     card = json.loads((DEFAULT_DETECTOR / "card.json").read_text(encoding="utf-8"))
     total = Counts()
+    strength = Accuracy()
     for text in sorted(seeds_dir.glob("*.txt")):
         gold = json.loads(text.with_name(text.stem + ".gold.json").read_text(encoding="utf-8"))
-        result = analyse_document(text, MODEL)
+        result = analyse_document(text, PipelineConfig(measure_detector=policy))
         if result.provenance.nlp_model.kind != "shipped":
             pytest.skip(f"the card's figures are for nb_tiltak_core; {result.provenance.nlp_model.name} ran")
-        total.add(score_document(text.stem, result, gold).measures)
-    expected = card["evaluation"]["seeds_never_trained_on"]["overall_model"]
+        score = score_document(text.stem, result, gold)
+        total.add(score.measures)
+        strength.add(score.strength)
+    expected = card["evaluation"]["seeds_never_trained_on"][f"overall_{policy}"]
     assert (total.tp, total.fp, total.fn) == (expected["tp"], expected["fp"], expected["fn"])
-    assert total.recall >= 0.9
+    assert total.recall >= 0.75
+    if card.get("default_policy") == policy:
+        assert total.f1 >= 0.95 and strength.value >= 0.90
+        assert PipelineConfig().measure_detector == policy
 
 
 def test_tiltak_run_with_the_model_and_a_minimum_confidence(tmp_path):
@@ -204,8 +215,8 @@ def test_tiltak_run_with_the_model_and_a_minimum_confidence(tmp_path):
     wrong = CliRunner().invoke(app, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "o2"),
                                      "--measure-detector", "neural"])
     assert wrong.exit_code == 2
-    assert wrong.output.strip().splitlines() == ["tiltak: error: --measure-detector must be rules or model, not "
-                                                 "'neural'"]
+    assert wrong.output.strip().splitlines() == ["tiltak: error: --measure-detector must be rules, model or hybrid, "
+                                                 "not 'neural'"]
 
 
 def test_tiltak_train_measures_runs_the_recipe_as_a_prefect_flow(tmp_path):
@@ -234,3 +245,70 @@ def test_tiltak_train_measures_runs_the_recipe_as_a_prefect_flow(tmp_path):
     detector = _load(out)
     assert 0.0 < detector.threshold < 1.0
     assert "## Verdict" in (out / "README.md").read_text(encoding="utf-8")
+
+
+def test_hybrid_keeps_every_rule_measure_and_marks_the_models(tmp_path):
+    """The hybrid policy: the rules' measures all stay (their rule's method), the detector's additions say
+    "model"; every measure carries the detector's confidence."""
+    path = tmp_path / "plan.txt"
+    # Our own wording: a list the rules take (a "vil regjeringen:" intro), and a passive budget decision in prose.
+    path.write_text(BOKMAAL + "\nI budsjettet settes det av 300 millioner kroner til nye pendlerparkeringer.\n",
+                    encoding="utf-8")
+    rules = analyse_document(path, CONFIG)
+    hybrid = analyse_document(path, HYBRID)
+    assert rules.measures
+    by_span = {(m.start, m.end): m for m in hybrid.measures}
+    for measure in rules.measures:
+        kept = by_span[(measure.start, measure.end)]
+        assert kept.method == measure.method != "model"
+        assert 0.0 <= kept.confidence <= 1.0
+    added = [m for m in hybrid.measures if (m.start, m.end) not in {(r.start, r.end) for r in rules.measures}]
+    threshold = load_detector().hybrid_threshold
+    assert all(m.method == "model" and m.confidence >= threshold for m in added)
+    assert document_errors(hybrid.model_dump(mode="json")) == []
+    # With a bar above every probability, the hybrid is the rules.
+    strict = analyse_document(path, PipelineConfig(measure_detector="hybrid", min_confidence=1.0))
+    assert [(m.start, m.end) for m in strict.measures] == [(m.start, m.end) for m in rules.measures]
+
+
+def test_training_reads_the_adjudicated_annotation_where_a_page_has_one():
+    from models.measures.train import annotation_files, held_out_site
+
+    files = annotation_files(CORPUS_ANNOTATIONS)
+    adjudicated = {p.name for p in (CORPUS_ANNOTATIONS / "adjudicated").glob("*.json")}
+    assert len(files) == len(list(DEFAULT_ANNOTATIONS.glob("*.json")))
+    assert adjudicated and {p.name for p in files if p.parent.name == "adjudicated"} == adjudicated
+    assert all(p.parent.name == "first" for p in files if p.name not in adjudicated)
+    # A flat folder (a subset, as the flow test uses) is read as it is.
+    assert annotation_files(DEFAULT_ANNOTATIONS) == sorted(DEFAULT_ANNOTATIONS.glob("*.json"))
+    # The held-out split of sites is fixed by the site's name, about a third.
+    sites = {json.loads(line)["site"] for line in (CORPUS_ANNOTATIONS.parent / "policy-pages-sources.jsonl")
+             .read_text(encoding="utf-8").splitlines() if line.strip()}
+    held = {site for site in sites if held_out_site(site)}
+    assert 0.2 < len(held) / len(sites) < 0.5
+
+
+def test_a_real_page_gives_a_measure_the_rules_miss():
+    """On the annotated real pages, the detector's default policy finds a gold measure the rules do not (the
+    first such page of the sorted list)."""
+    if not POLICY_TEXTS.is_dir():
+        pytest.skip("needs ../shared/corpora/policy-pages/texts")
+    card = json.loads((DEFAULT_DETECTOR / "card.json").read_text(encoding="utf-8"))
+    detector = PipelineConfig(measure_detector=card.get("default_policy") if card.get("default_policy") in
+                              ("model", "hybrid") else "hybrid")
+    from pipeline.evaluation import match_measures
+
+    for annotation_path in sorted(DEFAULT_ANNOTATIONS.glob("b-0*.json"))[:40]:
+        annotation = json.loads(annotation_path.read_text(encoding="utf-8"))
+        if not annotation["measures"]:
+            continue
+        text_path = POLICY_TEXTS / f"{annotation['id']}.txt"
+        raw = text_path.read_text(encoding="utf-8")
+        gold = [raw[m["start"]:m["end"]] for m in annotation["measures"]]
+        found_by_rules = {j for _, j, _ in match_measures([m.text for m in analyse_document(text_path, CONFIG)
+                                                           .measures], gold)}
+        found = {j for _, j, _ in match_measures([m.text for m in analyse_document(text_path, detector).measures],
+                                                 gold)}
+        if found - found_by_rules:
+            return
+    pytest.fail("the detector found no gold measure the rules missed on 40 real pages")
