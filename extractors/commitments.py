@@ -3,7 +3,11 @@
 Strength follows eval/GUIDELINES.md: the wording that carries the action decides (``binding`` etablere,
 innføre …; ``intention`` styrke, legge til rette for …; ``exploratory`` vurdere, utrede …), and a binding verb
 wrapped around an investigation ("gi i oppdrag å utrede", "legge fram en vurdering") is exploratory. The word
-lists live in ``extractors/data/commitments.yaml``. Amounts are normalised to NOK with their period; deadlines
+lists live in ``extractors/data/commitments.yaml``. Beyond the word lists (the data card corpus/annotations/README.md
+"Strength"): a decided quantity (a sum in millions, a percentage, "økes til 45.000") makes a directional or verbless
+measure binding, so do presenting or proposing something ("legger nå fram", "gjer framlegg om"), a concrete action
+coordinated after a directional one, and a passive change to a tax or grant ("Sukkeravgifta skal reduserast").
+Amounts are normalised to NOK with their period; deadlines
 keep their year and kind (by / during / from / in).
 """
 
