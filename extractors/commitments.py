@@ -3,7 +3,11 @@
 Strength follows eval/GUIDELINES.md: the wording that carries the action decides (``binding`` etablere,
 innføre …; ``intention`` styrke, legge til rette for …; ``exploratory`` vurdere, utrede …), and a binding verb
 wrapped around an investigation ("gi i oppdrag å utrede", "legge fram en vurdering") is exploratory. The word
-lists live in ``extractors/data/commitments.yaml``. Amounts are normalised to NOK with their period; deadlines
+lists live in ``extractors/data/commitments.yaml``. Beyond the word lists (the data card corpus/annotations/README.md
+"Strength"): a decided quantity (a sum in millions, a percentage, "økes til 45.000") makes a directional or verbless
+measure binding, so do presenting or proposing something ("legger nå fram", "gjer framlegg om"), a concrete action
+coordinated after a directional one, and a passive change to a tax or grant ("Sukkeravgifta skal reduserast").
+Amounts are normalised to NOK with their period; deadlines
 keep their year and kind (by / during / from / in).
 """
 
@@ -108,7 +112,7 @@ def _investigation(text: str, after: int, rules: StrengthRules) -> StrengthVerdi
 
 # A prose measure opens with who commits ("Regjeringen vil …", "HOD skal også …"): the action follows it. Both
 # are used with ``match(text, offset)``, which anchors them at the offset (they have no "^" for that reason).
-_FRONTED_CLAUSE = re.compile(r"(?:for å|for at|gjennom|med|ved å)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
+_FRONTED_CLAUSE = re.compile(r"(?:for å|for at|gjennom|med|ved å|når|hvis|dersom)\b[^.]{0,200}?,\s*(?:vil|skal)\s+"
                              r"(?:regjeringen|regjeringa|vi|departementet)\s+"
                              r"(?:(?:også|derfor|nå|no|dessuten|fortsatt|framleis)\s+)*", re.IGNORECASE)
 _COMMITTING_SUBJECT = re.compile(r"(?=(?-i:[A-ZÆØÅ]))(?:[\wæøåÆØÅ-]+\s+){1,5}?"
@@ -129,9 +133,90 @@ def _action_start(text: str) -> int:
         offset = lead.end()
 
 
+# The author presents or proposes something concrete: "Regjeringen legger nå fram en handlingsplan …", "I dag legger
+# vi fram …", "Departementet gjer framlegg om at …", "I tillegg foreslår regjeringen …". Searched in the opening
+# words only (``_OPENING_CHARS``), so that a proposal quoted later in a long measure does not decide it.
+_PRESENTING = re.compile(r"\b(?:legger|legg)\s+(?:(?:nå|no|derfor|også|i dag|vi|regjeringen|regjeringa)\s+){0,3}"
+                         r"(?:fram|frem)\b", re.IGNORECASE)
+_PROPOSING = re.compile(r"\b(?:foreslår|føreslår|foreslås|føreslås|gjer framlegg om|gjør framlegg om|"
+                        r"fremmer forslag om|fremjar forslag om)\b", re.IGNORECASE)
+_OPENING_CHARS = 80
+# A decided quantity makes a directional or verbless measure concrete (the data card: budget decisions are binding):
+# a sum in millions or billions with or without "kroner" ("15 millioner til …", "3 milliardar ekstra"), a
+# percentage, or a target number after til/med/fra ("Heimevernet økes til 45.000", "fra én til tre brigader").
+# A bare year ("til 2030") is no quantity.
+_COUNT = (r"(?!(?:19|20)\d\d(?![\d.,]))\d{1,3}(?:[ \u00a0.]\d{3})+(?:,\d+)?|(?!(?:19|20)\d\d(?![\d.,]))\d+(?:,\d+)?|"
+          r"én|éin|eitt|ett|to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|tolv|femten|tjue|tretti|femti|hundre")
+_DECIDED_QUANTITY = re.compile(
+    rf"\b(?:{_COUNT})\s*(?:millioner|millionar|million|milliarder|milliardar|milliard|mill\.?|mrd\.?|prosent)"
+    rf"(?![\wæøå])|\d\s*%|\b(?:til|med|fra|frå)\s+(?:over\s+|minst\s+|om lag\s+)?(?:{_COUNT})(?![\wæøå])",
+    re.IGNORECASE)
+# Verbs that, coordinated after a directional one, make the measure concrete ("styrke lokaldemokratiet og
+# gjennomføre en kommunereform"); the all-purpose ones (gi, be, sende …) do not.
+_WEAK_BINDING = frozenset({"gi", "gje", "be", "be om", "sende", "samle", "lage", "laga", "sikre at", "sikra at"})
+_COORDINATION_WINDOW = 30
+# A passive change to a tax, fee or grant is a budget decision ("Sukkeravgifta skal reduserast"), where the same
+# verb about a state of things is direction ("Utsleppa skal reduserast").
+_FISCAL_NOUN = re.compile(r"avgift|skatt|fradrag|sats|takst|budsjett|bevilgning|løyving|tilskudd|tilskot|"
+                          r"egenandel|eigendel|gebyr", re.IGNORECASE)
+_CHANGE_PASSIVE = re.compile(r"(?:reduser|øk|auk|senk|hev|halver|dobl|kutt|trapp)(?:es|ast)", re.IGNORECASE)
+_PASSIVE_AUXILIARIES = frozenset({"skal", "vil", "bli", "blir"})
+
+
+def _fiscal_passive(text: str) -> bool:
+    """Word by word (no pattern over the whole text): a fiscal noun among the first four words, then at most the
+    auxiliaries, then a passive change verb."""
+    words = [m.group(0) for m in _words(text, 8)]
+    for index, word in enumerate(words[:4]):
+        if _FISCAL_NOUN.search(word):
+            rest = words[index + 1:]
+            while rest and rest[0].lower() in _PASSIVE_AUXILIARIES:
+                rest = rest[1:]
+            return bool(rest) and _CHANGE_PASSIVE.fullmatch(rest[0]) is not None
+    return False
+
+
+def _opening_proposal(text: str, rules: StrengthRules, verdict: StrengthVerdict) -> StrengthVerdict | None:
+    """Binding when the measure opens by presenting or proposing something and no stronger wording decided before."""
+    presenting = _PRESENTING.search(text, 0, _OPENING_CHARS)
+    if presenting and (verdict.verb_start is None or presenting.start() <= verdict.verb_start) \
+            and verdict.strength != Strength.EXPLORATORY:
+        study = _investigation(text, presenting.end(), rules)
+        return study or StrengthVerdict(Strength.BINDING, presenting.group(0), presenting.start(), presenting.end())
+    proposing = _PROPOSING.search(text, 0, _OPENING_CHARS)
+    if proposing and verdict.modality is None and verdict.strength == rules.default:
+        return StrengthVerdict(Strength.BINDING, proposing.group(0), proposing.start(), proposing.end())
+    return None
+
+
+def _coordinated_binding(text: str, rules: StrengthRules, verdict: StrengthVerdict) -> StrengthVerdict | None:
+    """A concrete action coordinated after a directional one ("Styrkje X og gjeninnføre Y")."""
+    matches = _words(text, _COORDINATION_WINDOW, verdict.verb_end or 0)
+    words = [m.group(0).lower() for m in matches]
+    for index, word in enumerate(words[:-1]):
+        if word != "og":
+            continue
+        for phrase, strength in rules.phrases:
+            if _phrase_at(words, index + 1, phrase):
+                if strength != Strength.BINDING or " ".join(phrase) in _WEAK_BINDING or phrase in rules.wrappers:
+                    break
+                start, end = matches[index + 1].start(), matches[index + len(phrase)].end()
+                return StrengthVerdict(Strength.BINDING, text[start:end], start, end)
+    return None
+
+
 def assess_strength(text: str, rules: StrengthRules) -> StrengthVerdict:
     """The strength of one measure from its wording."""
     verdict = _assess_wording(text, rules)
+    verdict = _opening_proposal(text, rules, verdict) or verdict
+    if verdict.strength == Strength.INTENTION and verdict.verb_end is not None:
+        verdict = _coordinated_binding(text, rules, verdict) or verdict
+    if verdict.strength == Strength.INTENTION and verdict.verb_start is None and _fiscal_passive(text):
+        return StrengthVerdict(Strength.BINDING, verdict.modality, None, None)
+    if verdict.strength == Strength.INTENTION and (
+            verdict.verb_start is None or tuple(verdict.modality.lower().split()) in rules.amount_binding) \
+            and _DECIDED_QUANTITY.search(text):
+        return StrengthVerdict(Strength.BINDING, verdict.modality, verdict.verb_start, verdict.verb_end)
     if (verdict.strength == Strength.INTENTION and verdict.verb_end is not None and verdict.modality
             and tuple(verdict.modality.lower().split()) in rules.deliverable_verbs):
         following = [m.group(0).lower() for m in _words(text, rules.deliverable_window, verdict.verb_end)]

@@ -516,7 +516,7 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
     found: list[Measure] = []
     seen = {_dedupe_key(m.text) for m in taken}
     intros: dict[str, str] = {}  # one string per intro, shared by the items under it
-    action_lists = _action_lists(doc, strength_rules)
+    _lists, action_items = _action_lists(doc, strength_rules)
     for block in doc.blocks:
         if block.kind != BlockKind.LIST_ITEM:
             continue
@@ -529,7 +529,7 @@ def extract_item_sentences(doc: StructuredText, rules: ProseRules, strength_rule
         verdict = _match_sentence(text, rules, strength_rules, True, named_before)
         if verdict is None and (_ALLOCATION.match(text.lstrip(" •-–*·\t"))
                                 or _item_clause(parsed, start, end, rules, named_before)
-                                or (block.list_id in action_lists and _starts_with_action(text, strength_rules))):
+                                or action_items.get(block.id, False)):
             verdict = (0, METHOD_LIST_SENTENCE)
         if verdict is None or verdict[0] != 0:
             continue
@@ -550,25 +550,88 @@ _ALLOCATION = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\.?|mill
                          r"(?:mer\s+|meir\s+|ekstra\s+|til\s+sammen\s+)?til\b", re.IGNORECASE)
 
 
-# A plan's own lists: the document names itself a plan, strategy or programme near its start.
+# A plan's own lists: the document's title names it a plan, strategy or programme ("HANDLINGSPLAN", "Tiltaksplan for
+# …"), or the list sits under a heading that names measures ("Tiltak", "Tiltak for …"). Only the title counts: a
+# page that mentions a plan ("… ligger til grunn for langtidsplanen", "miljøtiltak") is not one.
 _PLAN_DOCUMENT = re.compile(r"\b(?:\w*plan|\w*strategi|tiltak|handlingsprogram|plattform)\w*", re.IGNORECASE)
+_TITLE_BLOCKS = 4
+_TITLE_CHARS = 100
+_MEASURE_HEADING = re.compile(r"^\W*(?:\d+(?:\.\d+)*\.?\s+)?(?:tiltak|tiltaka|tiltakene|handlingsplan|oppfølging)\b",
+                              re.IGNORECASE)
 _PLAN_HEAD_CHARS = 400
 ACTION_LIST_MIN_ITEMS = 3
-ACTION_LIST_SHARE = 0.6
+ACTION_LIST_SHARE = 0.5
+# Words after which a capitalised -e/-a word opening an item is a noun or a subject, not an infinitive ("Tiltakene
+# skal …", "Kunnskapen er …").
+_NOT_AFTER_INFINITIVE = frozenset({"skal", "vil", "må", "er", "blir", "kan", "bør", "har", "var", "og", "eller",
+                                   "ble", "vert", "burde", "trengs"})
+_PASSIVE_MODALS = frozenset({"må", "skal"})
 
 
-def _action_lists(doc: StructuredText, strength_rules) -> set[str]:
-    """The lists of a plan whose items mostly open with an action ("Øke antall nattbusser …", "Styrke …"): a plan's
-    list of actions holds its measures whatever line introduces it ("Derfor trenger ungdom:")."""
-    if not _PLAN_DOCUMENT.search(doc.text[:_PLAN_HEAD_CHARS]):
-        return set()
-    items: dict[str, list[bool]] = defaultdict(list)
+_NOT_INFINITIVES = frozenset({"flere", "fleire", "andre", "mange", "store", "gode", "bedre", "betre", "nye", "økte",
+                              "auka", "alle", "hele", "heile", "første", "siste", "unge", "eldre", "ekstra", "disse",
+                              "desse", "dette", "denne", "samme", "same", "egne", "eigne", "rundt"})
+
+
+def _looks_infinitive(words: list[str]) -> bool:
+    """An item opening with a bare infinitive the word lists do not know ("Optimalisere ruter …", "Ansette flere
+    …"): a capitalised word ending in -e (Bokmål) or -a (Nynorsk) that is no common adjective or determiner,
+    followed by a lower-case word that is not a verb of its own ("Tiltakene skal …" is a subject)."""
+    if len(words) < 2 or not words[0][:1].isupper() or not words[1][:1].islower():
+        return False
+    first = words[0].lower()
+    return (len(first) >= 4 and first.endswith(("e", "a")) and first not in _NOT_INFINITIVES
+            and words[1].lower() not in _NOT_AFTER_INFINITIVE)
+
+
+def _passive_demand(words: list[str]) -> bool:
+    """"Laget rundt eleven må styrkes": a subject, then må/skal and a passive verb that ends the item."""
+    for index, word in enumerate(words[1:6], start=1):
+        if word.lower() in _PASSIVE_MODALS:
+            rest = words[index + 1:]
+            return len(rest) == 1 and rest[0].lower().endswith(("es", "ast"))
+    return False
+
+
+def _plan_action(text: str, strength_rules) -> bool:
+    """Whether a list item of a plan states an action: it opens with an action of the word lists or a bare
+    infinitive, with a directional noun of the verbless list ("Bedre oppfølging …"), with who acts and "skal"/"vil"
+    and an action ("Ungdomsrådet skal jobbe for …"), or demands a passive change ("… må styrkes")."""
+    from extractors.commitments import _action_start
+
+    text = text.lstrip(" •-–*·\t")
+    words = _WORD.findall(text[:240])
+    if not words:
+        return False
+    if _starts_with_action(text, strength_rules) or _looks_infinitive(words):
+        return True
+    first = words[0].lower()
+    if first in strength_rules.verbless or any(first == ending for ending, _s in strength_rules.verbless_endings):
+        return True
+    offset = _action_start(text)
+    # "Det skal være trygt …" states a goal: being and having are no action of the one who commits.
+    if offset and _WORD.findall(text[offset:offset + 40])[:1] not in (["være"], ["vere"], ["ha"], ["bli"]) \
+            and _starts_with_action(text[offset:], strength_rules, adverbials=True):
+        return True
+    return _passive_demand(words)
+
+
+def _action_lists(doc: StructuredText, strength_rules) -> tuple[set[str], dict[str, bool]]:
+    """The lists of a plan whose items mostly state actions ("Øke antall nattbusser …", "Optimalisere ruter …",
+    "Ungdomsrådet skal jobbe for …"): a plan's list of actions holds its measures whatever line introduces it
+    ("Derfor trenger ungdom:"). Returns those lists and, by block id, whether each of their items is an action."""
+    plan = any(_PLAN_DOCUMENT.search(doc.text[block.start:block.end]) for block in doc.blocks[:_TITLE_BLOCKS]
+               if block.start < _PLAN_HEAD_CHARS and (block.kind == BlockKind.HEADING
+                                                      or block.end - block.start <= _TITLE_CHARS))
+    items: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     for block in doc.blocks:
         if block.kind == BlockKind.LIST_ITEM and block.list_id:
-            items[block.list_id].append(_starts_with_action(doc.text[block.start:block.end].lstrip(" •-–*·\t"),
-                                                            strength_rules))
-    return {list_id for list_id, actions in items.items()
-            if len(actions) >= ACTION_LIST_MIN_ITEMS and sum(actions) >= ACTION_LIST_SHARE * len(actions)}
+            if not plan and not any(_MEASURE_HEADING.match(heading) for heading in doc.section_path(block)[-1:]):
+                continue
+            items[block.list_id].append((block.id, _plan_action(doc.text[block.start:block.end], strength_rules)))
+    lists = {list_id for list_id, actions in items.items() if len(actions) >= ACTION_LIST_MIN_ITEMS
+             and sum(action for _block, action in actions) >= ACTION_LIST_SHARE * len(actions)}
+    return lists, {block_id: action for list_id in lists for block_id, action in items[list_id]}
 
 
 def _item_clause(parsed, start: int, end: int, rules: ProseRules, named_before: bool) -> bool:

@@ -114,3 +114,17 @@ def test_without_a_parse_the_clause_rules_stay_silent(tmp_path: Path):
     path = tmp_path / "side.txt"
     path.write_text("Budsjett\n\nBarnetrygden økes med 300 kroner i måneden fra 1. januar.\n", encoding="utf-8")
     assert texts(analyse_file(path)) == []
+
+
+def test_storting_decisions_in_running_text(tmp_path: Path):
+    content = ("Forslag til vedtak\n\n"
+               "Stortinget samtykker i at Forsvarsdepartementet inngår kontrakt om nye helikoptre innenfor en "
+               "kostnadsramme på 4 milliarder kroner.\n\n"
+               "Stortinget vedtek å oppheve lova om tilskot til veterinærdekning.\n\n"
+               "Stortinget har tidligere samtykket i at departementet kan inngå slike avtaler.\n")
+    result = _analyse(tmp_path, content)
+    found = texts(result)
+    assert any(text.startswith("Stortinget samtykker i at Forsvarsdepartementet") for text in found), found
+    assert "Stortinget vedtek å oppheve lova om tilskot til veterinærdekning" in found, found
+    assert not any("tidligere" in text for text in found), found
+    assert {m.strength.value for m in result.measures} == {"binding"}
