@@ -292,8 +292,12 @@ def _failure(exc: BaseException | None) -> tuple[str, str]:
 
 def dask_runner(address: str | None = None, workers: int | None = None):
     """A ``DaskTaskRunner`` for ``process_corpus.with_options(task_runner=...)``: the Dask cluster at ``address``
-    (its scheduler, ``tcp://HOST:8786``), else a new ``LocalCluster`` of ``workers`` single-threaded worker
-    processes (default: one per CPU core) that lives as long as the flow run."""
+    (its scheduler, ``tcp://HOST:8786``; without ``address`` or ``workers``, Dask's own ``DASK_SCHEDULER_ADDRESS``
+    when set), else a new ``LocalCluster`` of ``workers`` single-threaded worker processes (default: one per CPU
+    core) that lives as long as the flow run, each with one thread for the native libraries (``WORKER_THREAD_LIMITS``
+    in its environment)."""
+    if address is None and workers is None:
+        address = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     if address and workers:
         raise TiltakError("give either a Dask scheduler address or a number of local workers, not both")
     if workers is not None and workers < 1:
@@ -603,7 +607,10 @@ def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str
             elif len(batch) > 1:
                 batches.extend([doc] for doc in batch)
             else:
-                stage, error = _failure(future.state.result(raise_on_failure=False))
+                exc = future.state.result(raise_on_failure=False)
+                stage, error = _failure(exc)
+                if type(exc).__name__ == "KilledWorker":  # Dask gave up: each worker running it died
+                    stage = "worker"
                 yield [(batch[0], {"stage": stage, "error": error})]
 
 

@@ -15,8 +15,8 @@ for it.
 
 Printed per run, and written with more detail to the JSON file:
 - CPU seconds (user + system) per process during the run: the flow's process (it also runs the Dask scheduler of the
-  ``LocalCluster``, the write tasks and the manifest), Prefect's temporary server, each Dask worker. Sampled from
-  /proc every 0.2 s (psutil): a worker's last 0.2 s before it exits may be missed.
+  ``LocalCluster``, the write tasks and the manifest; broken down by thread), Prefect's temporary server, each Dask
+  worker. Sampled from /proc every 0.2 s (psutil): a process's or thread's last 0.2 s before it ends may be missed.
 - Seconds per stage (load, structure, nlp, extract, classify, assemble), summed over the documents, from each
   output's ``provenance.timings`` (wall time inside the worker).
 - Prefect task runs and task-run state transitions per document, read back from Prefect's API after the run.
@@ -83,6 +83,11 @@ class CpuSampler:
         self.baseline = {p.pid: self._cpu(p) for p in [self.me, *self.me.children(recursive=True)]}
         self.last: dict[int, float] = {}
         self.names: dict[int, str] = {}
+        # This process's threads (native id: CPU, Python thread name): the flow run, the Dask scheduler's event
+        # loop, Prefect's API and event clients. A thread that ends keeps its last figure.
+        self.thread_baseline = {t.id: t.user_time + t.system_time for t in self.me.threads()}
+        self.thread_last: dict[int, float] = {}
+        self.thread_names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cpu-sampler", daemon=True)
 
@@ -109,7 +114,21 @@ class CpuSampler:
             return "resource tracker"
         return f"other ({process.name() if process.is_running() else '?'})"
 
+    def _sample_threads(self) -> None:
+        names = {thread.native_id: thread.name for thread in threading.enumerate()}
+        try:
+            threads = self.me.threads()
+        except Exception:
+            return
+        for thread in threads:
+            self.thread_last[thread.id] = thread.user_time + thread.system_time
+            if thread.id in names:
+                self.thread_names[thread.id] = names[thread.id]
+            else:
+                self.thread_names.setdefault(thread.id, "native or ended thread")
+
     def sample(self) -> None:
+        self._sample_threads()
         for process in [self.me, *self.me.children(recursive=True)]:
             cpu = self._cpu(process)
             if cpu == cpu:  # not NaN: the process was still there
@@ -128,6 +147,17 @@ class CpuSampler:
         self._stop.set()
         self._thread.join()
         self.sample()
+
+    def flow_threads(self) -> dict[str, float]:
+        """The flow process's CPU seconds by Python thread name (numbers stripped: one figure per kind)."""
+        used: dict[str, float] = {}
+        for tid, cpu in self.thread_last.items():
+            name = self.thread_names.get(tid, "?")
+            name = "MainThread (the flow)" if name == "MainThread" else name.rstrip("0123456789-_ ") or name
+            delta = cpu - self.thread_baseline.get(tid, 0.0)
+            if delta >= 0.005:
+                used[name] = round(used.get(name, 0.0) + delta, 2)
+        return dict(sorted(used.items(), key=lambda item: -item[1]))
 
     def by_process(self) -> dict[str, float]:
         used: dict[str, float] = {}
@@ -206,6 +236,7 @@ def _one_run(flows, corpus: Path, out: Path, workers: int, args) -> dict:
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
         "cpu_seconds_by_process": sampler.by_process(),
+        "flow_process_cpu_seconds_by_thread": sampler.flow_threads(),
         "stage_seconds": _stage_seconds(out),
         **tasks,
         "task_runs_per_document": round(tasks["task_runs"] / args.docs, 3),
@@ -216,10 +247,12 @@ def _one_run(flows, corpus: Path, out: Path, workers: int, args) -> dict:
 def _describe(run: dict) -> str:
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run["cpu_seconds_by_process"].items())
     stages = ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in run["stage_seconds"].items())
+    threads = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run["flow_process_cpu_seconds_by_thread"].items())
     return (f"{run['workers']} worker(s): {run['wall_seconds']:.1f} s wall, {run['documents_per_second']:.2f} docs/s, "
             f"steady {run['steady_documents_per_second']:.2f} docs/s, first document after "
             f"{run['first_document_seconds']} s, load {run['load_average_before']:.1f}→{run['load_average_after']:.1f}"
-            f"\n    CPU s: {cpu}\n    stage s (summed over documents): {stages}"
+            f"\n    CPU s: {cpu}\n    flow process CPU s by thread: {threads}"
+            f"\n    stage s (summed over documents): {stages}"
             f"\n    task runs {run['task_runs']} {run['by_name']} = {run['task_runs_per_document']:.2f}/document, "
             f"state transitions {run['state_transitions']} = {run['state_transitions_per_document']:.2f}/document")
 
