@@ -71,7 +71,7 @@ from pipeline.batch import (  # noqa: E402
     path_param,
     plan_outputs,
 )
-from pipeline.classify import check_classifier  # noqa: E402
+from pipeline.classify import check_classifier, load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
@@ -430,7 +430,15 @@ def process_corpus(
 def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
     """The run's pool of analysis worker processes (limits enforced; ``analyse_task``), when its tasks run in this
     process (the default runner) and this process may start processes. Every worker is gone when it closes."""
-    if not isinstance(get_run_context().task_runner, ThreadPoolTaskRunner) or not can_start_workers():
+    runner = get_run_context().task_runner
+    if not isinstance(runner, ThreadPoolTaskRunner):
+        loading = _load_models_on_dask_workers(runner, config)
+        try:
+            yield
+        finally:
+            del loading  # released: a worker that has not started loading yet no longer needs to
+        return
+    if not can_start_workers():
         yield
         return
     with analysis_pool(config, ANALYSES_IN_FLIGHT) as pool:
@@ -439,6 +447,28 @@ def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
             yield
         finally:
             _run_pools.pop(run_id, None)
+
+
+def _load_models(settings: dict) -> None:
+    """On a Dask worker: the models of ``settings``, loaded once for every analysis this worker process makes."""
+    limit_native_threads()
+    config = PipelineConfig(**settings)
+    load_nlp(config.nlp, trusted=config.trust_nlp)
+    load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+
+
+def _load_models_on_dask_workers(runner, config: PipelineConfig) -> list:
+    """Each worker of the run's Dask cluster starts loading the models now, as a plain Dask task (no Prefect task
+    run), while this process sets the run up (loads its own NLP pipeline, fingerprints the files): the first
+    analyses do not wait for it. Returns the futures, to be held while the run lasts. A failure here is not the
+    run's: an analysis that needs the models loads them itself and reports what went wrong with its document."""
+    try:
+        client = runner.client  # starts a LocalCluster now
+        return [client.submit(_load_models, config.model_dump(mode="json"), workers=[worker], pure=False,
+                              allow_other_workers=False, key=f"tiltak-load-models-{worker}-{time.time_ns()}")
+                for worker in client.scheduler_info(n_workers=-1)["workers"]]
+    except Exception:
+        return []
 
 
 _guarded_servers: set[int] = set()

@@ -44,6 +44,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from prefect_setup import fresh_prefect_home, start_temporary_server  # noqa: E402
 
 WORK = fresh_prefect_home("tiltak-workers-")  # before Prefect is imported (by flows)
+# On a busy machine Prefect's temporary server can take minutes to start; its start is counted in no run anyway.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
 
 from corpus_generator import generate  # noqa: E402
 
