@@ -16,7 +16,7 @@ for it.
 Printed per run, and written with more detail to the JSON file:
 - CPU seconds (user + system) per process during the run: the flow's process (it also runs the Dask scheduler of the
   ``LocalCluster``, the write tasks and the manifest; broken down by thread), Prefect's temporary server, each Dask
-  worker. Sampled from /proc every 0.2 s (psutil): a process's or thread's last 0.2 s before it ends may be missed.
+  worker. Sampled from /proc every 0.5 s (psutil): a process's or thread's last 0.5 s before it ends may be missed.
 - Seconds per stage (load, structure, nlp, extract, classify, assemble), summed over the documents, from each
   output's ``provenance.timings`` (wall time inside the worker).
 - Prefect task runs and task-run state transitions per document, read back from Prefect's API after the run.
@@ -49,7 +49,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
 
 from corpus_generator import generate  # noqa: E402
 
-SAMPLE_SECONDS = 0.2
+SAMPLE_SECONDS = 0.5
 STAGES = ["load", "structure", "nlp", "extract", "classify", "assemble"]
 
 
@@ -73,8 +73,10 @@ def main() -> None:
 
 
 class CpuSampler:
-    """CPU seconds used during a run by this process and every process it started (psutil, every 0.2 s): the last
-    figure seen per process, less what it had used when the run began."""
+    """CPU seconds used during a run by this process, its threads and every process it started: the last figure
+    seen per process (sampled every ``SAMPLE_SECONDS``), less what it had used when the run began. Kept cheap, as
+    it runs beside what it measures: descendants from /proc/PID/task/*/children (not a scan of every process on
+    the machine), each process's label worked out once; its own CPU is reported (thread ``cpu-sampler``)."""
 
     def __init__(self, server_pids: set[int]):
         import psutil
@@ -82,9 +84,10 @@ class CpuSampler:
         self._psutil = psutil
         self.me = psutil.Process()
         self.server_pids = server_pids
-        self.baseline = {p.pid: self._cpu(p) for p in [self.me, *self.me.children(recursive=True)]}
-        self.last: dict[int, float] = {}
+        self._processes: dict[int, object] = {self.me.pid: self.me}
         self.names: dict[int, str] = {}
+        self.last: dict[int, float] = {}
+        self.baseline = {pid: self._cpu(process) for pid, process in self._current().items()}
         # This process's threads (native id: CPU, Python thread name): the flow run, the Dask scheduler's event
         # loop, Prefect's API and event clients. A thread that ends keeps its last figure.
         self.thread_baseline = {t.id: t.user_time + t.system_time for t in self.me.threads()}
@@ -92,6 +95,19 @@ class CpuSampler:
         self.thread_names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cpu-sampler", daemon=True)
+
+    def _current(self) -> dict[int, object]:
+        from pipeline.workers import descendants
+
+        current = {self.me.pid: self.me}
+        for pid in descendants(self.me.pid):
+            if pid not in self._processes:
+                try:
+                    self._processes[pid] = self._psutil.Process(pid)
+                except Exception:
+                    continue
+            current[pid] = self._processes[pid]
+        return current
 
     @staticmethod
     def _cpu(process) -> float:
@@ -114,7 +130,7 @@ class CpuSampler:
             return "dask worker"
         if "resource_tracker" in command:
             return "resource tracker"
-        return f"other ({process.name() if process.is_running() else '?'})"
+        return "other"
 
     def _sample_threads(self) -> None:
         names = {thread.native_id: thread.name for thread in threading.enumerate()}
@@ -131,11 +147,12 @@ class CpuSampler:
 
     def sample(self) -> None:
         self._sample_threads()
-        for process in [self.me, *self.me.children(recursive=True)]:
+        for pid, process in self._current().items():
             cpu = self._cpu(process)
             if cpu == cpu:  # not NaN: the process was still there
-                self.last[process.pid] = cpu
-                self.names.setdefault(process.pid, self._label(process))
+                self.last[pid] = cpu
+                if pid not in self.names:
+                    self.names[pid] = self._label(process)
 
     def _loop(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
