@@ -281,6 +281,7 @@ def write_batch_task(results: list[dict], out_dir: str, stems: list[str], source
                     continue
                 stage, error = _failure(exc)
                 outcomes.append({"stage": "write" if stage == "unknown" else stage, "error": error})
+                break
     return outcomes
 
 
