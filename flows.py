@@ -71,7 +71,7 @@ from pipeline.batch import (  # noqa: E402
     path_param,
     plan_outputs,
 )
-from pipeline.classify import check_classifier  # noqa: E402
+from pipeline.classify import check_classifier, load_classifier  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.document_info import overrides_fingerprint  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
@@ -115,7 +115,9 @@ from pipeline.outputs import (  # noqa: E402
 )
 from pipeline.process import NLP_BATCH_SIZE, analyse_documents, analyse_isolated, analysis_pool  # noqa: E402
 from pipeline.schema import SCHEMA_VERSION  # noqa: E402
+from pipeline.task_batches import plan_batches  # noqa: E402
 from pipeline.workers import (  # noqa: E402
+    WORKER_THREAD_LIMITS,
     RunInterrupted,
     WorkerPool,
     can_start_workers,
@@ -123,6 +125,7 @@ from pipeline.workers import (  # noqa: E402
     guard,
     interrupted,
     interruptible,
+    limit_native_threads,
 )
 
 ProgressListener = Callable[[DocumentRecord], None]
@@ -257,11 +260,6 @@ def analyse_task(paths: list[str], sha256s: list[str], identity: str, config: di
     return [outcomes[i] for i in range(len(paths))]
 
 
-def _write_may_succeed_again(task, task_run, state) -> bool:
-    # A full disk or a read-only folder fails again at once: such a write is not retried (pipeline.outputs).
-    return not getattr(state.data, "permanent", False)
-
-
 # The worker pool of each flow run in progress in this process, by run_id (see process_corpus).
 _run_pools: dict[str, WorkerPool] = {}
 
@@ -273,17 +271,41 @@ def _new_analyses(paths: list[Path], config: PipelineConfig, run_id: str) -> Ite
         for path in paths:
             yield analyse_isolated(pool, path, config)
         return
-    for _path, outcome in analyse_documents(paths, config, batch_size=max(1, len(paths))):
+    limit_native_threads()  # a Dask worker: one core per worker process, whatever its environment says
+    for _path, outcome in analyse_documents(paths, config, batch_size=max(1, min(len(paths), NLP_BATCH_SIZE))):
         if isinstance(outcome, DocumentError):
             yield {"stage": outcome.stage, "error": outcome.reason}
         else:
             yield {"result": outcome.model_dump(mode="json")}
 
 
-@task(name="write", task_run_name="write {stem}", retries=2, retry_delay_seconds=1,
-      retry_condition_fn=_write_may_succeed_again)
-def write_task(result: dict, out_dir: str, stem: str, source: str) -> str:
-    return str(write_document(result, Path(out_dir), stem=stem, source=path_from_param(source)))
+# Attempts per document in write_batch_task, and the pause between two.
+WRITE_ATTEMPTS = 3
+WRITE_RETRY_SECONDS = 1.0
+
+
+@task(name="write", task_run_name="write {stems[0]} (+{more} more)", cache_policy=NO_CACHE, persist_result=False)
+def write_batch_task(results: list[dict], out_dir: str, stems: list[str], sources: list[str], more: int
+                     ) -> list[dict]:
+    """Write one analysis batch's documents: one task run per batch, not per document (its orchestration cost is
+    that of a whole document's write). Per document, in order: ``{"output"}`` or ``{"stage", "error"}``; a write
+    that may succeed again (not a full disk or a read-only folder) is tried ``WRITE_ATTEMPTS`` times."""
+    outcomes = []
+    for result, stem, source in zip(results, stems, sources, strict=True):
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                path = write_document(result, Path(out_dir), stem=stem, source=path_from_param(source))
+                outcomes.append({"output": str(path)})
+                break
+            except Exception as exc:
+                # A full disk or a read-only folder fails again at once: not retried (pipeline.outputs).
+                if attempt < WRITE_ATTEMPTS and not getattr(exc, "permanent", False):
+                    time.sleep(WRITE_RETRY_SECONDS)
+                    continue
+                stage, error = _failure(exc)
+                outcomes.append({"stage": "write" if stage == "unknown" else stage, "error": error})
+                break
+    return outcomes
 
 
 def _failure(exc: BaseException | None) -> tuple[str, str]:
@@ -294,8 +316,12 @@ def _failure(exc: BaseException | None) -> tuple[str, str]:
 
 def dask_runner(address: str | None = None, workers: int | None = None):
     """A ``DaskTaskRunner`` for ``process_corpus.with_options(task_runner=...)``: the Dask cluster at ``address``
-    (its scheduler, ``tcp://HOST:8786``), else a new ``LocalCluster`` of ``workers`` single-threaded worker
-    processes (default: one per CPU core) that lives as long as the flow run."""
+    (its scheduler, ``tcp://HOST:8786``; without ``address`` or ``workers``, Dask's own ``DASK_SCHEDULER_ADDRESS``
+    when set), else a new ``LocalCluster`` of ``workers`` single-threaded worker processes (default: one per CPU
+    core) that lives as long as the flow run, each with one thread for the native libraries (``WORKER_THREAD_LIMITS``
+    in its environment)."""
+    if address is None and workers is None:
+        address = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     if address and workers:
         raise TiltakError("give either a Dask scheduler address or a number of local workers, not both")
     if workers is not None and workers < 1:
@@ -309,7 +335,7 @@ def dask_runner(address: str | None = None, workers: int | None = None):
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
-                        "dashboard_address": ":0"},
+                        "dashboard_address": ":0", "env": dict(WORKER_THREAD_LIMITS)},
     )
 
 
@@ -430,7 +456,15 @@ def process_corpus(
 def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
     """The run's pool of analysis worker processes (limits enforced; ``analyse_task``), when its tasks run in this
     process (the default runner) and this process may start processes. Every worker is gone when it closes."""
-    if not isinstance(get_run_context().task_runner, ThreadPoolTaskRunner) or not can_start_workers():
+    runner = get_run_context().task_runner
+    if not isinstance(runner, ThreadPoolTaskRunner):
+        loading = _load_models_on_dask_workers(runner, config)
+        try:
+            yield
+        finally:
+            del loading  # released: a worker that has not started loading yet no longer needs to
+        return
+    if not can_start_workers():
         yield
         return
     with analysis_pool(config, ANALYSES_IN_FLIGHT) as pool:
@@ -439,6 +473,28 @@ def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
             yield
         finally:
             _run_pools.pop(run_id, None)
+
+
+def _load_models(settings: dict) -> None:
+    """On a Dask worker: the models of ``settings``, loaded once for every analysis this worker process makes."""
+    limit_native_threads()
+    config = PipelineConfig(**settings)
+    load_nlp(config.nlp, trusted=config.trust_nlp)
+    load_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
+
+
+def _load_models_on_dask_workers(runner, config: PipelineConfig) -> list:
+    """Each worker of the run's Dask cluster starts loading the models now, as a plain Dask task (no Prefect task
+    run), while this process sets the run up (loads its own NLP pipeline, fingerprints the files): the first
+    analyses do not wait for it. Returns the futures, to be held while the run lasts. A failure here is not the
+    run's: an analysis that needs the models loads them itself and reports what went wrong with its document."""
+    try:
+        client = runner.client  # starts a LocalCluster now
+        return [client.submit(_load_models, config.model_dump(mode="json"), workers=[worker], pure=False,
+                              allow_other_workers=False, key=f"tiltak-load-models-{worker}-{time.time_ns()}")
+                for worker in client.scheduler_info(n_workers=-1)["workers"]]
+    except Exception:
+        return []
 
 
 _guarded_servers: set[int] = set()
@@ -498,34 +554,42 @@ def _process_files(
         record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="cached", output=fresh.output,
                               analysed_in_run=fresh.analysed_in_run, measures=fresh.measures))
     _notify_stage("analysing")
-    for doc, outcome in _analyses(to_analyse, config, identity, refresh_cache, run_id):
-        if "error" in outcome:
-            record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=outcome["stage"],
-                                  error=outcome["error"]))
+    for batch in _analyses(to_analyse, config, identity, refresh_cache, run_id):
+        analysed = []
+        for doc, outcome in batch:
+            if "error" in outcome:
+                record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=outcome["stage"],
+                                      error=outcome["error"]))
+            else:
+                analysed.append((doc, outcome))
+        if not analysed:
             continue
-        result = outcome["result"]
         # Written here, in the flow's process (whatever the task runner): the output folder and its lock are local.
-        # quote(): Prefect would otherwise walk the whole result looking for futures to resolve.
-        write = write_task(quote(result), str(out), doc.stem, path_param(doc.path), return_state=True)
-        if write.is_failed():
-            _stage, error = _failure(write.result(raise_on_failure=False))
-            record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage="write", error=error))
-            continue
-        written[doc.sha256] = os.path.relpath(write.result(), out)
-        index.record(doc.stem, sha256=doc.sha256, identity=_output_identity(identity, doc.path), source=str(doc.path),
-                     output=written[doc.sha256], measures=len(result["measures"]),
-                     analysed_in_run=outcome["analysed_in_run"])
-        cached = outcome["cached"]
-        record(DocumentRecord(
-            source=str(doc.path),
-            sha256=doc.sha256,
-            status="cached" if cached else "processed",
-            output=written[doc.sha256],
-            analysed_in_run=outcome["analysed_in_run"],
-            measures=len(result["measures"]),
-            seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
-            warnings=result["document"].get("warnings", []),
-        ))
+        # quote(): Prefect would otherwise walk the whole results looking for futures to resolve.
+        writes = write_batch_task(quote([outcome["result"] for _doc, outcome in analysed]), str(out),
+                                  [doc.stem for doc, _outcome in analysed],
+                                  [path_param(doc.path) for doc, _outcome in analysed], len(analysed) - 1)
+        for (doc, outcome), write in zip(analysed, writes, strict=True):
+            if "error" in write:
+                record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=write["stage"],
+                                      error=write["error"]))
+                continue
+            result = outcome["result"]
+            written[doc.sha256] = os.path.relpath(write["output"], out)
+            index.record(doc.stem, sha256=doc.sha256, identity=_output_identity(identity, doc.path),
+                         source=str(doc.path), output=written[doc.sha256], measures=len(result["measures"]),
+                         analysed_in_run=outcome["analysed_in_run"])
+            cached = outcome["cached"]
+            record(DocumentRecord(
+                source=str(doc.path),
+                sha256=doc.sha256,
+                status="cached" if cached else "processed",
+                output=written[doc.sha256],
+                analysed_in_run=outcome["analysed_in_run"],
+                measures=len(result["measures"]),
+                seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
+                warnings=result["document"].get("warnings", []),
+            ))
     for doc in plan:
         if doc.duplicate_of is not None:
             original_ok = doc.sha256 in written
@@ -561,13 +625,40 @@ def _fingerprints(files: list[Path], record: Callable[[DocumentRecord], None]) -
     return fingerprints
 
 
+def _analysis_slots() -> int | None:
+    """Tasks the flow's Dask cluster runs at once (its worker threads), or None on the default runner."""
+    runner = get_run_context().task_runner
+    if isinstance(runner, ThreadPoolTaskRunner):
+        return None
+    try:
+        return max(1, sum(runner.client.nthreads().values()))
+    except Exception:  # not a Dask runner after all, or the scheduler does not answer: sized as for two workers
+        return 2
+
+
+def _batches(docs: list[PlannedDocument]) -> list[list[PlannedDocument]]:
+    """The analysis tasks' documents. On Dask, chosen from the documents' sizes (``pipeline.task_batches``): each
+    task's orchestration cost stays small against its analysis. On the default runner each document is analysed in
+    its own worker process anyway: batches small enough to give every worker several."""
+    slots = _analysis_slots()
+    if slots is None:
+        size = max(1, min(ANALYSIS_BATCH, math.ceil(len(docs) / (2 * ANALYSES_IN_FLIGHT))))
+        return [docs[i:i + size] for i in range(0, len(docs), size)]
+    sizes = []
+    for doc in docs:
+        try:
+            sizes.append(doc.path.stat().st_size)
+        except OSError:  # its analysis says why
+            sizes.append(0)
+    return [[docs[i] for i in batch] for batch in plan_batches(sizes, slots)]
+
+
 def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str, refresh: bool, run_id: str
-              ) -> Iterator[tuple[PlannedDocument, dict]]:
-    """Each document's outcome from ``analyse_task``, batch by batch as they finish. Batches are small enough to
-    give every worker several; a batch whose task fails as a whole (a worker lost, say) is retried one document
-    per task, so the failure lands on the document that caused it."""
-    size = max(1, min(ANALYSIS_BATCH, math.ceil(len(docs) / (2 * ANALYSES_IN_FLIGHT))))
-    batches = [docs[i:i + size] for i in range(0, len(docs), size)]
+              ) -> Iterator[list[tuple[PlannedDocument, dict]]]:
+    """Each batch's documents with their outcomes from ``analyse_task``, batch by batch as they finish. A batch
+    whose task fails as a whole (its Dask worker lost, say) is retried one document per task, so the failure
+    lands on the document that caused it; each document comes out exactly once."""
+    batches = _batches(docs)
     settings = config.model_dump(mode="json")
     while batches:
         submitted = {analyse_task.submit([path_param(d.path) for d in batch], [d.sha256 for d in batch], identity,
@@ -578,12 +669,15 @@ def _analyses(docs: list[PlannedDocument], config: PipelineConfig, identity: str
             batch = submitted.pop(future)  # drop the future (and its results) once it is handled
             future.wait()
             if not future.state.is_failed():
-                yield from zip(batch, future.result(), strict=True)
+                yield list(zip(batch, future.result(), strict=True))
             elif len(batch) > 1:
                 batches.extend([doc] for doc in batch)
             else:
-                stage, error = _failure(future.state.result(raise_on_failure=False))
-                yield batch[0], {"stage": stage, "error": error}
+                exc = future.state.result(raise_on_failure=False)
+                stage, error = _failure(exc)
+                if type(exc).__name__ == "KilledWorker":  # Dask gave up: each worker running it died
+                    stage = "worker"
+                yield [(batch[0], {"stage": stage, "error": error})]
 
 
 @task(name="train-focus-area-classifier")

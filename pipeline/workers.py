@@ -132,6 +132,30 @@ def describe_exit(exitcode: int | None) -> str:
     return f"the worker process exited unexpectedly (exit code {exitcode})"
 
 
+# One thread per worker process for the native libraries (numpy's BLAS, OpenMP in scikit-learn and thinc): a worker
+# is given one core, and a library that starts one thread per core in each of two workers on two cores makes them
+# fight over the cores instead of sharing them. Set in each Dask worker's environment before it starts (``dask_runner``;
+# on an existing cluster, in the environment of ``dask worker``), and again by ``limit_native_threads``.
+WORKER_THREAD_LIMITS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                        "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+_threads_limited = False
+
+
+def limit_native_threads() -> None:
+    """In a worker process: the native libraries' thread pools down to one thread, once per process, whatever the
+    environment the worker was started with (a library already loaded has sized its pool from it)."""
+    global _threads_limited
+    if _threads_limited:
+        return
+    _threads_limited = True
+    for name, value in WORKER_THREAD_LIMITS.items():
+        os.environ.setdefault(name, value)
+    with contextlib.suppress(Exception):  # threadpoolctl comes with scikit-learn
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+
+
 def can_start_workers() -> bool:
     """False inside a daemonic process (a Dask worker, say), which may not start processes of its own."""
     return not multiprocessing.current_process().daemon

@@ -3,6 +3,12 @@ models loaded once per worker process."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -139,56 +145,175 @@ def test_dask_options_are_checked_before_anything_runs(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("tiltak: error:") and message in lines[0], lines
 
 
-def test_separately_started_scheduler_and_workers_as_on_several_machines(prefect_api, tmp_path):
-    """The README's multi-machine recipe on one machine: `dask scheduler` and two `dask worker` processes started on
-    their own (as on other machines), reporting to the same Prefect API and sharing PREFECT_HOME; `tiltak run
-    --runner dask --dask-address` gives the default runner's outputs."""
-    import subprocess
-    import sys
-    import time
+TOPICS = ["havbruk", "skole", "energi", "helse", "kultur", "samferdsel", "landbruk", "forsvar", "klima"]
+VERBS = ["innføre", "styrke", "utrede", "etablere", "forenkle", "utvide", "fornye", "prioritere"]
+OBJECTS = ["tilskuddsordningen", "samarbeidet med kommunene", "forskningen", "tilsynet", "opplæringen",
+           "beredskapen", "det digitale tilbudet", "ordningen for unge"]
 
-    from distributed import Client
 
-    from flows import process_corpus
+def _plan_lines(number: int, paragraphs: int = 1) -> list[str]:
+    """A short, unique Norwegian plan: a heading, a paragraph or more, a committing intro and three measures."""
+    topic = TOPICS[number % len(TOPICS)]
+    measures = [f"{VERBS[(number + k) % len(VERBS)]} {OBJECTS[(number * 3 + k) % len(OBJECTS)]} for {topic} "
+                f"i region {number}" for k in range(3)]
+    prose = [f"Planen for {topic} nummer {number} gjelder for perioden 2026 til 2029, og den skal følges opp "
+             f"årlig av departementet sammen med kommunene i del {part}." for part in range(paragraphs)]
+    return [f"# Plan for {topic} {number}", "", *prose, "", "For å nå målene vil regjeringen:", "",
+            *(f"• {measure}" for measure in measures)]
+
+
+def _large_corpus(folder: Path, documents: int, pdf_every: int = 3, paragraphs: int = 1) -> Path:
+    """``documents`` short plans, every ``pdf_every``-th a PDF (one page), the others text, and one broken PDF."""
+    from builders import write_pdf
+
+    folder.mkdir()
+    for number in range(documents):
+        lines = _plan_lines(number, paragraphs)
+        if number % pdf_every == 0:
+            write_pdf(folder / f"plan-{number:03d}.pdf", [lines], header=f"Plan {number}")
+        else:
+            text = "\n".join(line[2:] if line.startswith("# ") else line for line in lines)
+            (folder / f"plan-{number:03d}.txt").write_text(text + "\n", encoding="utf-8")
+    (folder / "ødelagt.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2048))
+    return folder
+
+
+@contextmanager
+def _separate_cluster(tmp_path: Path, env: dict, workers: int = 2) -> Iterator[str]:
+    """`dask scheduler` and ``workers`` `dask worker` processes started on their own, as on other machines (each
+    worker with its nanny, the default); yields the scheduler's address. Every process is stopped at the end."""
     from pipeline.cli_serve import free_port
 
-    corpus = _corpus(tmp_path / "corpus")
-    default = process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / "a"), nlp="blank")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "shared-prefect"),
-           "DASK_LOGGING__DISTRIBUTED": "error",
-           # The workers import this module for the load counters (client.run); tiltak itself is installed.
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
     dask = str(Path(sys.executable).parent / "dask")
-    logs = [(tmp_path / f"{name}.log").open("wb") for name in ("scheduler", "worker-1", "worker-2")]
+    names = [f"worker-{n}" for n in range(1, workers + 1)]
+    logs = [(tmp_path / f"{name}.log").open("wb") for name in ("scheduler", *names)]
     commands = [[dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                *([dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", name]
-                  for name in ("worker-1", "worker-2"))]
+                *([dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", name] for name in names)]
     processes = []
     try:
         for command, log in zip(commands, logs, strict=True):
             processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
             if command[1] == "scheduler":
                 time.sleep(2)
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-            client.run(_count_loads)
-            result = subprocess.run(
-                [str(Path(sys.executable).parent / "tiltak"), "run", str(corpus), "--out", str(tmp_path / "b"),
-                 "--nlp", "blank", "--runner", "dask", "--dask-address", address],
-                env={**env, "PREFECT_HOME": str(tmp_path / "client-prefect")}, capture_output=True, text=True,
-                timeout=600)
-            counts = client.run(_read_counts)
+        yield address
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         for log in logs:
             log.close()
-    assert result.returncode == 1, result.stdout + result.stderr  # the broken PDF failed, the others were written
-    assert "6 processed, 0 cached, 0 duplicate, 1 failed" in result.stdout
-    assert _documents(tmp_path / "a") == _documents(tmp_path / "b")
-    assert sum(c["analysed"] for c in counts.values()) == 7  # every analysis ran on the separately started workers
-    assert default["counts"]["failed"] == 1
+
+
+def _cluster_env(prefect_api: str, tmp_path: Path) -> dict:
+    return {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "shared-prefect"),
+            "DASK_LOGGING__DISTRIBUTED": "error",
+            # The workers import this module for the load counters (client.run); tiltak itself is installed.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
+
+
+def _tiltak_run(corpus: Path, out: Path, address: str, env: dict, tmp_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "tiltak"), "run", str(corpus), "--out", str(out), "--nlp", "blank",
+         "--runner", "dask", "--dask-address", address],
+        env={**env, "PREFECT_HOME": str(tmp_path / "client-prefect")}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads(next((out / "runs").glob("*.json")).read_text(encoding="utf-8"))
+
+
+def test_separately_started_scheduler_and_workers_as_on_several_machines(prefect_api, tmp_path):
+    """The README's multi-machine recipe on one machine: `dask scheduler` and two `dask worker` processes started on
+    their own (as on other machines), reporting to the same Prefect API and sharing PREFECT_HOME; `tiltak run
+    --runner dask --dask-address` gives the default runner's outputs, byte for byte apart from the analysis's
+    timestamp and timings, on 54 documents (18 of them PDFs, one broken)."""
+    from distributed import Client
+
+    from flows import process_corpus
+
+    corpus = _large_corpus(tmp_path / "corpus", 54)
+    default = process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / "a"), nlp="blank")
+    assert default["counts"] == {"processed": 54, "cached": 0, "duplicate": 0, "failed": 1}
+    env = _cluster_env(prefect_api, tmp_path)
+    with _separate_cluster(tmp_path, env) as address, Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+        client.run(_count_loads)
+        run = _tiltak_run(corpus, tmp_path / "b", address, env, tmp_path)
+        stdout, stderr = run.communicate(timeout=900)
+        counts = client.run(_read_counts)
+    assert run.returncode == 1, stdout + stderr  # the broken PDF failed, the others were written
+    assert "54 processed, 0 cached, 0 duplicate, 1 failed" in stdout
+    dask = _manifest(tmp_path / "b")
+    assert _failures(dask) == _failures(default) and _failures(dask)["ødelagt.pdf"][0] == "load"
+    a, b = _documents(tmp_path / "a"), _documents(tmp_path / "b")
+    assert len(a) == 54 and sum(d["document"]["file_name"].endswith(".pdf") for d in a.values()) == 18
+    assert a == b
+    assert sum(c["analysed"] for c in counts.values()) == 55  # every analysis ran on the separately started workers
+    for worker in counts.values():
+        assert worker["nlp_loads"] <= 1 and worker["classifier_loads"] <= 1, counts
+
+
+# Run on each Dask worker with client.run: this worker process's id.
+def _worker_pid() -> int:
+    return os.getpid()
+
+
+def test_a_worker_killed_mid_document_loses_no_document(prefect_api, tmp_path):
+    """One of two separately started Dask workers is killed (SIGKILL) while it is analysing a batch: the run
+    finishes, and every document is in the manifest exactly once, either written (the default runner's output) or
+    failed with its stage and reason; none is lost."""
+    from distributed import Client
+
+    from flows import process_corpus
+
+    # Longer plans than the corpus above: enough work per batch to be caught in the middle of one.
+    corpus = _large_corpus(tmp_path / "corpus", 30, pdf_every=5, paragraphs=40)
+    default = process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / "a"), nlp="blank")
+    assert default["counts"]["processed"] == 30
+    env = _cluster_env(prefect_api, tmp_path)
+    with _separate_cluster(tmp_path, env) as address, Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+        client.run(_count_loads)
+        pids = client.run(_worker_pid)
+        run = _tiltak_run(corpus, tmp_path / "b", address, env, tmp_path)
+        killed = None
+        deadline = time.monotonic() + 600
+        while killed is None and run.poll() is None and time.monotonic() < deadline:
+            # A worker that has started loading a batch's documents and still holds its task is mid-batch.
+            processing = client.processing()
+            with suppress(Exception):
+                for worker, counts in client.run(_read_counts).items():
+                    if counts["analysed"] and processing.get(worker):
+                        os.kill(pids[worker], signal.SIGKILL)
+                        killed = worker
+                        break
+            time.sleep(0.02)
+        stdout, stderr = run.communicate(timeout=900)
+    assert killed is not None, "no worker was caught analysing: " + stdout + stderr
+    manifest = _manifest(tmp_path / "b")
+    assert manifest["status"] == "completed", stdout + stderr
+    sources = [Path(r["source"]).name for r in manifest["documents"]]
+    assert sorted(sources) == sorted(p.name for p in corpus.iterdir())  # each document exactly once
+    expected = _documents(tmp_path / "a")
+    written = _documents(tmp_path / "b")
+    for record in manifest["documents"]:
+        name = Path(record["source"]).name
+        if record["status"] == "failed":
+            assert record["stage"] and record["error"], record
+            assert name == "ødelagt.pdf" or "worker" in record["error"].lower(), record
+        else:
+            assert record["status"] == "processed", record
+            stem = Path(record["output"]).name
+            assert written[stem] == expected[stem]
+    assert _failures(manifest)["ødelagt.pdf"][0] == "load"
+    assert len(written) + len(_failures(manifest)) == 31
+    # Dask ran the lost batch again on a live worker: here no document even failed.
+    assert manifest["counts"] == {"processed": 30, "cached": 0, "duplicate": 0, "failed": 1}, manifest["counts"]
