@@ -311,7 +311,7 @@ def test_a_run_follows_a_changed_sidecar_and_reports_a_bad_one(prefect_harness, 
 
     sidecar.write_text('title = "Plan"\ndate = "neste år"\n', encoding="utf-8")
     records = run()
-    assert records["plan.txt"]["status"] == "failed" and records["plan.txt"]["stage"] == "write"
+    assert records["plan.txt"]["status"] == "failed" and records["plan.txt"]["stage"] == "metadata"
     assert "plan.meta.toml: line 2: date:" in records["plan.txt"]["error"]
     assert records["annen.txt"]["status"] == "cached"  # the rest of the batch goes on
     assert title() == "Plan for helsedata 2024–2027"  # nothing already written is lost

@@ -24,7 +24,7 @@ def _make_corpus(folder: Path, seeds_dir: Path) -> dict[str, Path]:
         "pdf": write_pdf(
             folder / "melding.pdf",
             [
-                ["# Helsenæringen", "Regjeringen legger fram en melding om helse-", "næringen og helse-",
+                ["# Helsenæringen", "Meldingen handler om helse-", "næringen og helse-",
                  "og omsorgstjenesten i Nord-Norge.", "", *GOVERNMENT_LIST[:2]],
                 [*GOVERNMENT_LIST[2:], "", "Målet er å doble eksporten innen 2030."],
             ],
