@@ -554,6 +554,7 @@ def _process_files(
         record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="cached", output=fresh.output,
                               analysed_in_run=fresh.analysed_in_run, measures=fresh.measures))
     _notify_stage("analysing")
+    per_batch_writes = _analysis_slots() is not None
     for batch in _analyses(to_analyse, config, identity, refresh_cache, run_id):
         analysed = []
         for doc, outcome in batch:
@@ -565,31 +566,35 @@ def _process_files(
         if not analysed:
             continue
         # Written here, in the flow's process (whatever the task runner): the output folder and its lock are local.
-        # quote(): Prefect would otherwise walk the whole results looking for futures to resolve.
-        writes = write_batch_task(quote([outcome["result"] for _doc, outcome in analysed]), str(out),
-                                  [doc.stem for doc, _outcome in analysed],
-                                  [path_param(doc.path) for doc, _outcome in analysed], len(analysed) - 1)
-        for (doc, outcome), write in zip(analysed, writes, strict=True):
-            if "error" in write:
-                record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed", stage=write["stage"],
-                                      error=write["error"]))
-                continue
-            result = outcome["result"]
-            written[doc.sha256] = os.path.relpath(write["output"], out)
-            index.record(doc.stem, sha256=doc.sha256, identity=_output_identity(identity, doc.path),
-                         source=str(doc.path), output=written[doc.sha256], measures=len(result["measures"]),
-                         analysed_in_run=outcome["analysed_in_run"])
-            cached = outcome["cached"]
-            record(DocumentRecord(
-                source=str(doc.path),
-                sha256=doc.sha256,
-                status="cached" if cached else "processed",
-                output=written[doc.sha256],
-                analysed_in_run=outcome["analysed_in_run"],
-                measures=len(result["measures"]),
-                seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
-                warnings=result["document"].get("warnings", []),
-            ))
+        # On Dask one write task per analysis batch keeps the orchestration cost small; on the default runner each
+        # document is written and recorded on its own, so a run interrupted mid-batch has every written document in
+        # its manifest and output index.
+        for group in ([analysed] if per_batch_writes else [[item] for item in analysed]):
+            # quote(): Prefect would otherwise walk the whole results looking for futures to resolve.
+            writes = write_batch_task(quote([outcome["result"] for _doc, outcome in group]), str(out),
+                                      [doc.stem for doc, _outcome in group],
+                                      [path_param(doc.path) for doc, _outcome in group], len(group) - 1)
+            for (doc, outcome), write in zip(group, writes, strict=True):
+                if "error" in write:
+                    record(DocumentRecord(source=str(doc.path), sha256=doc.sha256, status="failed",
+                                          stage=write["stage"], error=write["error"]))
+                    continue
+                result = outcome["result"]
+                written[doc.sha256] = os.path.relpath(write["output"], out)
+                index.record(doc.stem, sha256=doc.sha256, identity=_output_identity(identity, doc.path),
+                             source=str(doc.path), output=written[doc.sha256], measures=len(result["measures"]),
+                             analysed_in_run=outcome["analysed_in_run"])
+                cached = outcome["cached"]
+                record(DocumentRecord(
+                    source=str(doc.path),
+                    sha256=doc.sha256,
+                    status="cached" if cached else "processed",
+                    output=written[doc.sha256],
+                    analysed_in_run=outcome["analysed_in_run"],
+                    measures=len(result["measures"]),
+                    seconds=None if cached else round(sum(result["provenance"]["timings"].values()), 4),
+                    warnings=result["document"].get("warnings", []),
+                ))
     for doc in plan:
         if doc.duplicate_of is not None:
             original_ok = doc.sha256 in written
