@@ -123,9 +123,9 @@ def test_missing_model_fails_the_run_with_install_advice(prefect_harness, tmp_pa
         process_corpus(paths=[str(seeds_dir)], out_dir=str(tmp_path / "out"), nlp=nlp)
 
 
-def _task_run_names(flow_run_id: str, wait_for: str) -> list[str]:
-    """Names of the flow run's task runs, once one named ``wait_for…`` is recorded (task runs reach the API
-    through events, a moment after they ran)."""
+def _task_run_names(flow_run_id: str, wait_for: str, count: int = 1) -> list[str]:
+    """Names of the flow run's task runs, once ``count`` named ``wait_for…`` are recorded (task runs reach the API
+    through events, a moment after they ran, and one at a time on a busy machine)."""
     import time
 
     from prefect import get_client
@@ -133,10 +133,10 @@ def _task_run_names(flow_run_id: str, wait_for: str) -> list[str]:
 
     names: list[str] = []
     with get_client(sync_client=True) as client:
-        for _ in range(100):
+        for _ in range(300):
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
             names = [run.name for run in runs]
-            if any(name.startswith(wait_for) for name in names):
+            if sum(name.startswith(wait_for) for name in names) >= count:
                 return names
             time.sleep(0.1)
     raise AssertionError(f"no task run named {wait_for}… recorded for flow run {flow_run_id}: {names}")
@@ -152,7 +152,7 @@ def test_unchanged_outputs_are_reused_without_analysis_tasks(prefect_harness, tm
         (corpus / f"{name}.txt").write_text(f"Regjeringen vil:\n\n- {item}\n", encoding="utf-8")
     first = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
     assert first["counts"]["processed"] == 3 and (out / INDEX_NAME).is_file()
-    assert sum(n.startswith("analyse") for n in _task_run_names(first["flow_run_id"], "analyse")) == 3
+    assert sum(n.startswith("analyse") for n in _task_run_names(first["flow_run_id"], "analyse", 3)) == 3
     outputs = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.json")}
 
     # Unchanged: each document is recorded from the output index; no analysis or write task runs at all.
@@ -171,7 +171,7 @@ def test_unchanged_outputs_are_reused_without_analysis_tasks(prefect_harness, tm
     third = process_corpus(paths=[str(corpus)], out_dir=str(out), nlp="blank")
     assert third["counts"] == {"processed": 0, "cached": 3, "duplicate": 0, "failed": 0}
     assert {p.name: p.read_bytes() for p in out.glob("*.json")} == {k: v[0] for k, v in outputs.items()}
-    names = _task_run_names(third["flow_run_id"], "write")
+    names = _task_run_names(third["flow_run_id"], "write", 3)
     assert sorted(n.split()[0] for n in names if n.startswith(("analyse", "write"))) == ["analyse"] * 3 + ["write"] * 3
 
     # A renamed source is a different output: analysed from the cache, written under its new name.
