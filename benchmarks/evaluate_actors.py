@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import pickle
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from extractors.actors import Gazetteer, find_actors, load_gazetteer  # noqa: E402
+from pipeline import evaluation  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 
 PAGES = REPO.parent / "shared" / "corpora" / "policy-pages"
@@ -46,23 +46,11 @@ def held_out(site: str) -> bool:
     return int(hashlib.sha256(site.encode()).hexdigest()[:8], 16) % 3 == 0
 
 
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+class Counts(evaluation.Counts):
+    """pipeline.evaluation's counts with one printed line (a category with nothing in it scores 0)."""
 
     def line(self, name: str) -> str:
-        f1 = 2 * self.precision * self.recall / (self.precision + self.recall) if self.tp else 0.0
-        return (f"{name:<28} P {self.precision:.3f}  R {self.recall:.3f}  F1 {f1:.3f}  "
+        return (f"{name:<28} P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  "
                 f"(tp {self.tp}, false {self.fp}, missed {self.fn})")
 
 
@@ -88,7 +76,9 @@ def gold_pages(annotations: Path) -> list[dict]:
 def page_entities(ids: list[str], config: PipelineConfig, cache: Path | None) -> dict[str, tuple[str, list]]:
     """Each page's structured text and NER spans, through the pipeline's own load, structure and NLP stages."""
     if cache is not None and cache.is_file():
-        stored = pickle.loads(cache.read_bytes())
+        # JSON, not pickle: a cache file is data, whoever wrote it
+        stored = {page_id: (text, [tuple(span) for span in spans])
+                  for page_id, (text, spans) in json.loads(cache.read_text(encoding="utf-8")).items()}
         if set(ids) <= set(stored):
             return stored
     from extractors.extract import _entities
@@ -102,7 +92,7 @@ def page_entities(ids: list[str], config: PipelineConfig, cache: Path | None) ->
         doc = parse(loaded, prepared.structured.text)
         out[page_id] = (prepared.structured.text, _entities(doc))
     if cache is not None:
-        cache.write_bytes(pickle.dumps(out))
+        cache.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
     return out
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pickle
 import sys
 import tempfile
@@ -81,7 +82,12 @@ class Analyser:
         self.config = config
         self.loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         self.cache = cache
-        cache.mkdir(parents=True, exist_ok=True)
+        # The cache holds pickles, which can run code when read: only a folder of this user's that nobody else can
+        # write in is used (a shared temp folder could hold a planted file).
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = cache.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise SystemExit(f"{cache}: the cache folder must be yours and writable by you alone (it holds pickles)")
         info = self.loaded.info
         self.nlp_key = hashlib.sha256(f"{info.name}:{info.version}:{info.kind}".encode()).hexdigest()[:12]
 
@@ -195,7 +201,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=(DEV, HELD_OUT, "both"), default="both")
     parser.add_argument("--nlp", default="best")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "tiltak-evaluate-rules")
+    parser.add_argument("--cache", type=Path,
+                        default=Path(tempfile.gettempdir()) / f"tiltak-evaluate-rules-{os.getuid()}")
     parser.add_argument("--no-real-docs", action="store_true")
     parser.add_argument("--no-seeds", action="store_true")
     parser.add_argument("--dump", type=Path, help="write the dev split's missed and spurious measures (JSON)")
