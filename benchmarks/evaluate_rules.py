@@ -25,7 +25,6 @@ import argparse
 import hashlib
 import json
 import os
-import pickle
 import sys
 import tempfile
 import time
@@ -82,12 +81,12 @@ class Analyser:
         self.config = config
         self.loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         self.cache = cache
-        # The cache holds pickles, which can run code when read: only a folder of this user's that nobody else can
-        # write in is used (a shared temp folder could hold a planted file).
+        # The cache holds only spaCy's own Doc serialisation (msgpack: data, never code), so a planted file can at
+        # worst give wrong parses; still, only a folder of this user's that nobody else can write in is used.
         cache.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = cache.stat()
         if info.st_uid != os.getuid() or info.st_mode & 0o022:
-            raise SystemExit(f"{cache}: the cache folder must be yours and writable by you alone (it holds pickles)")
+            raise SystemExit(f"{cache}: the cache folder must be yours and writable by you alone")
         info = self.loaded.info
         self.nlp_key = hashlib.sha256(f"{info.name}:{info.version}:{info.kind}".encode()).hexdigest()[:12]
 
@@ -98,15 +97,15 @@ class Analyser:
         from pipeline.nlp import parse
         from pipeline.structure import build_structure
 
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        cached = self.cache / f"{digest[:24]}-{self.nlp_key}.pickle"
-        if cached.is_file():
-            structured, doc_bytes = pickle.loads(cached.read_bytes())
-            return structured, Doc(self.loaded.nlp.vocab).from_bytes(doc_bytes)
+        # Loading and structure are cheap next to the parse: they run every time, and only the parse is cached.
         structured = build_structure(load_document(path, pdf_backend=self.config.pdf_backend))
+        digest = hashlib.sha256(structured.text.encode("utf-8")).hexdigest()
+        cached = self.cache / f"{digest[:24]}-{self.nlp_key}.spacy-doc"
+        if cached.is_file():
+            return structured, Doc(self.loaded.nlp.vocab).from_bytes(cached.read_bytes())
         doc = parse(self.loaded, structured.text)
         partial = cached.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps((structured, doc.to_bytes())))
+        partial.write_bytes(doc.to_bytes())
         partial.replace(cached)
         return structured, doc
 

@@ -154,7 +154,7 @@ NAMES = ["Meld. St. 18 (2018–2019) — sammendrag.txt", "ØKONOMI og æøå.tx
 def _make_corpus(corpus: Path, extra: Path, base_url: str) -> list[str]:
     corpus.mkdir()
     (corpus / "undermappe").mkdir()
-    write_pdf(corpus / "melding.pdf", [["# Helsenæringen", "Regjeringen legger fram en melding om helse.", "",
+    write_pdf(corpus / "melding.pdf", [["# Helsenæringen", "Meldingen handler om helsenæringen.", "",
                                         *NORWEGIAN_LIST]])
     (corpus / "plan.txt").write_text(norwegian_text("helsedata"), encoding="utf-8")
     shutil.copy(corpus / "plan.txt", corpus / "kopi av plan.txt")

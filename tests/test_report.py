@@ -265,21 +265,21 @@ def test_comparison_model_renders_like_its_json(outputs):
 
 
 def test_measure_fields_the_report_does_not_know_are_shown(outputs, monkeypatch):
-    """A field the schema gains later (e.g. a policy area per measure) appears under the measure, searchable."""
+    """A field the schema gains later (e.g. a sustainable-development goal per measure) appears under the measure, searchable."""
     from pydantic import create_model
 
     from pipeline import report
     from pipeline.export import Column
 
     _, (document, _) = outputs
-    extended = create_model("WithPolicyArea", __base__=type(document.measures[0]), policy_area=(str | None, None))
-    measures = [extended(**m.model_dump(), policy_area="Helse <3>" if i == 0 else None)
+    extended = create_model("WithGoal", __base__=type(document.measures[0]), sdg_goal=(str | None, None))
+    measures = [extended(**m.model_dump(), sdg_goal="Helse <3>" if i == 0 else None)
                 for i, m in enumerate(document.measures)]
-    monkeypatch.setattr(report, "extra_measure_columns", lambda: (Column("policy_area", "text", "CAP topic"),))
+    monkeypatch.setattr(report, "extra_measure_columns", lambda: (Column("sdg_goal", "text", "UN goal"),))
     html = render_report([document.model_copy(update={"measures": measures})])
     row = html[html.index(f'data-measure="{measures[0].id}"'):]
     row = row[:row.index("</tr>")]
-    assert '<div class="runner extra">policy area: Helse &lt;3&gt;</div>' in row
+    assert '<div class="runner extra">sdg goal: Helse &lt;3&gt;</div>' in row
     assert "helse &lt;3&gt;" in row.split('data-search="')[1].split('"')[0]
     assert html.count('class="runner extra"') == 1  # no line for a measure without the field
 
