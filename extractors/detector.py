@@ -8,7 +8,6 @@ to run). It is loaded once per process.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -224,22 +223,12 @@ def load_detector(directory: Path = DEFAULT_DETECTOR) -> MeasureDetector:
 
 
 def _load(directory: Path) -> MeasureDetector:
-    import skops.io
+    from pipeline.classify import load_pinned_artifact
 
-    from pipeline.classify import ClassifierError, check_artifact_types, read_model_card
-
-    card, artifact, data = read_model_card(directory, "measure detector", DetectorError, CARD_JSON)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != card.get("artifact_sha256"):
-        raise DetectorError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
-                            "(retrain with models/measures/train.py)")
+    card, artifact, _, models = load_pinned_artifact(
+        directory, what="measure detector", error=DetectorError, card_name=CARD_JSON, allowed=DETECTOR_ARTIFACT_TYPES,
+        listed_in="extractors.detector.DETECTOR_ARTIFACT_TYPES", retrain="retrain with models/measures/train.py")
     try:
-        untrusted = check_artifact_types(data, artifact, DETECTOR_ARTIFACT_TYPES, "a measure detector",
-                                         "extractors.detector.DETECTOR_ARTIFACT_TYPES")
-    except ClassifierError as exc:
-        raise DetectorError(str(exc)) from exc
-    try:
-        models = skops.io.loads(data, trusted=untrusted)
         detector = MeasureDetector(models["detector"], models["strength"], float(card["threshold"]), card,
                                    float(card.get("hybrid_threshold", card["threshold"])), models.get("calibrator"))
         same_features = models["features"] == FEATURES

@@ -27,7 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.errors import TiltakError
 from pipeline.schema import ClassifierInfo, FocusAreaSummary, Measure
@@ -238,6 +238,50 @@ def check_artifact_types(data: bytes, artifact: Path, allowed: dict[str, frozens
                               f"{'types' if len(refused) > 1 else 'a type'} {what} never needs (and "
                               f"could run code); only the types in {listed_in} load")
     return untrusted
+
+
+def write_checked_artifact(model: Any, artifact: Path, allowed: dict[str, frozenset[str]] | None = None,
+                           what: str = "a focus-area classifier",
+                           listed_in: str = "pipeline.classify.ALLOWED_ARTIFACT_TYPES") -> str:
+    """Write ``model`` with skops to ``artifact`` (deflated: fitted vocabularies compress about tenfold) and return
+    its sha256 for the card. The loader refuses any type outside its reviewed list, so a training change that brings a
+    new one fails here, before anything is replaced, and the type is added to ``listed_in`` knowingly."""
+    import skops.io
+
+    staging = artifact.with_suffix(".tmp")
+    skops.io.dump(model, staging, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    data = staging.read_bytes()
+    try:
+        check_artifact_types(data, artifact, allowed, what, listed_in)
+    except ClassifierError:
+        staging.unlink()
+        raise
+    staging.replace(artifact)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_pinned_artifact(directory: Path, *, what: str, error: type[Exception], card_name: str,
+                         allowed: dict[str, frozenset[str]], listed_in: str,
+                         retrain: str) -> tuple[dict, Path, str, Any]:
+    """A shipped model whose card pins its artifact's sha256 (the measure detector, the policy-area classifier):
+    its card, artifact path, digest and the skops-loaded object. Refuses, raising ``error``, an artifact that does not
+    match its card or names a type outside ``allowed`` (``listed_in`` says where that list is; ``retrain`` how to
+    make a new artifact). What the object must hold is the caller's to check."""
+    import skops.io
+
+    card, artifact, data = read_model_card(directory, what, error, card_name)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != card.get("artifact_sha256"):
+        raise error(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it ({retrain})")
+    try:
+        untrusted = check_artifact_types(data, artifact, allowed, f"a {what}", listed_in)
+    except ClassifierError as exc:
+        raise error(str(exc)) from exc
+    try:
+        loaded = skops.io.loads(data, trusted=untrusted)
+    except Exception as exc:
+        raise error(f"{artifact}: cannot load the {what}: {str(exc).splitlines()[0]}") from exc
+    return card, artifact, digest, loaded
 
 
 # --- loading -----------------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ settes i verk" is a climate measure only because of what stands around it.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -215,23 +214,14 @@ def load_policy_classifier(directory: Path = DEFAULT_POLICY_MODEL,
 
 
 def _load(directory: Path, taxonomy_path: Path) -> PolicyAreaClassifier:
-    import skops.io
+    from pipeline.classify import load_pinned_artifact
 
-    from pipeline.classify import ClassifierError, check_artifact_types, read_model_card
-
-    card, artifact, data = read_model_card(directory, "policy-area classifier", PolicyAreaError, CARD_JSON)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != card.get("artifact_sha256"):
-        raise PolicyAreaError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
-                              "(retrain with `tiltak train-policy-area`)")
-    try:
-        untrusted = check_artifact_types(data, artifact, POLICY_ARTIFACT_TYPES, "a policy-area classifier",
-                                         "pipeline.policy_area.POLICY_ARTIFACT_TYPES")
-    except ClassifierError as exc:
-        raise PolicyAreaError(str(exc)) from exc
+    card, artifact, digest, parts = load_pinned_artifact(
+        directory, what="policy-area classifier", error=PolicyAreaError, card_name=CARD_JSON,
+        allowed=POLICY_ARTIFACT_TYPES, listed_in="pipeline.policy_area.POLICY_ARTIFACT_TYPES",
+        retrain="retrain with `tiltak train-policy-area`")
     taxonomy = load_policy_areas(taxonomy_path)
     try:
-        parts = skops.io.loads(data, trusted=untrusted)
         classes = [int(c) for c in parts["classifier"].classes_]
         same_features = parts["features"] == FEATURES
         info = ClassifierInfo(name=card["name"], version=card["version"], taxonomy=taxonomy.name,

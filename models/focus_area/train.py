@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from pipeline.classify import ClassifierError, check_artifact_types, record_locally_trained
+from pipeline.classify import record_locally_trained, write_checked_artifact
 from pipeline.evaluation import focus_area_scores
 from pipeline.io import atomic_write_text
 from pipeline.taxonomy import Taxonomy, load_taxonomy, taxonomy_hash
@@ -144,7 +143,6 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
           version: str = "1.0.0", seed: int = 0, test: Path | None = None) -> dict:
     """Train, cross-validate, score the held-out ``test`` file if given, save the artifact with skops and write the
     card. Returns the card."""
-    import skops.io
 
     from pipeline.taxonomy import DEFAULT_TAXONOMY
 
@@ -184,17 +182,7 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
         vectorizer.vocabulary_ = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / ARTIFACT
-    staging = artifact.with_suffix(".tmp")
-    # Deflated: the fitted vocabularies are most of the artifact and compress about tenfold.
-    skops.io.dump(model, staging, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    # The loader refuses any type outside its reviewed list: a training change that brings a new one fails here,
-    # before anything is replaced, so the type is added to pipeline.classify.ALLOWED_ARTIFACT_TYPES knowingly.
-    try:
-        check_artifact_types(staging.read_bytes(), artifact)
-    except ClassifierError:
-        staging.unlink()
-        raise
-    staging.replace(artifact)
+    artifact_sha256 = write_checked_artifact(model, artifact)
     import sklearn
 
     card = {
@@ -202,7 +190,7 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "artifact": ARTIFACT,
-        "artifact_sha256": sha256_file(artifact),
+        "artifact_sha256": artifact_sha256,
         "sklearn_version": sklearn.__version__,
         "taxonomy": {"name": taxonomy.name, "version": taxonomy.version, "sha256": taxonomy_hash(taxonomy_path),
                      "labels": taxonomy.ids, "fallback": taxonomy.fallback},

@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from extractors.detector import (  # noqa: E402
     ARTIFACT,
     CARD_JSON,
+    DETECTOR_ARTIFACT_TYPES,
     FEATURES,
     MODEL_NAME,
     POLICIES,
@@ -65,6 +66,7 @@ from extractors.detector import (  # noqa: E402
     select_hybrid,
 )
 from extractors.detector import features as detector_features  # noqa: E402
+from pipeline.classify import write_checked_artifact  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from pipeline.evaluation import Accuracy, Counts, overlap, score_document  # noqa: E402
 from pipeline.io import atomic_write_text  # noqa: E402
@@ -449,7 +451,6 @@ def main(argv: list[str] | None = None) -> int:
 def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -> dict:
     """Evaluate (nested grouped cross-validation, seeds), fit on every page and write the artifact, card.json and
     README.md to ``out`` (unless not ``save``); returns the card (without artifact fields when not saved)."""
-    import skops.io
 
     started = time.time()
     config = PipelineConfig()
@@ -485,15 +486,13 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
                 "evaluation": evaluation}
     artifact = out / ARTIFACT
     out.mkdir(parents=True, exist_ok=True)
-    data = skops.io.dumps({"detector": models[0], "strength": models[1], "calibrator": calibrator,
-                           "features": FEATURES}, compression=8)
-    temporary = artifact.with_suffix(".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(artifact)
+    artifact_sha256 = write_checked_artifact({"detector": models[0], "strength": models[1], "calibrator": calibrator,
+                                              "features": FEATURES}, artifact, DETECTOR_ARTIFACT_TYPES,
+                                             "a measure detector", "extractors.detector.DETECTOR_ARTIFACT_TYPES")
     files = annotation_files(annotations)
     card = {
         "name": MODEL_NAME, "version": VERSION, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "artifact": ARTIFACT, "artifact_sha256": hashlib.sha256(data).hexdigest(),
+        "artifact": ARTIFACT, "artifact_sha256": artifact_sha256,
         "sklearn_version": __import__("sklearn").__version__, "threshold": thresholds["model"],
         "hybrid_threshold": thresholds["hybrid"], "default_policy": default_policy(evaluation),
         "strengths": list(STRENGTHS),

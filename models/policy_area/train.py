@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import json
 import sys
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.classify import write_checked_artifact  # noqa: E402
 from pipeline.io import atomic_write_text  # noqa: E402
 from pipeline.policy_area import (  # noqa: E402
     ARTIFACT,
@@ -182,9 +182,7 @@ def train(annotations: Path = DEFAULT_ANNOTATIONS, texts: Path = DEFAULT_TEXTS, 
           own_words: Path = OWN_WORDS, terms: Path = TERMS, taxonomy_path: Path = DEFAULT_POLICY_AREAS) -> dict:
     """Cross-validate, train on everything, save the artifact with skops and write the card. Returns the card."""
     import sklearn
-    import skops.io
 
-    from pipeline.classify import check_artifact_types
 
     taxonomy = load_policy_areas(taxonomy_path)
     own = read_own_words(own_words, terms)
@@ -199,22 +197,15 @@ def train(annotations: Path = DEFAULT_ANNOTATIONS, texts: Path = DEFAULT_TEXTS, 
 
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / ARTIFACT
-    staging = artifact.with_suffix(".tmp")
-    skops.io.dump({"idf": idf, "classifier": model, "features": dict(FEATURES)}, staging,
-                  compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    try:  # a training change that brings a new type fails here, before anything is replaced
-        check_artifact_types(staging.read_bytes(), artifact, POLICY_ARTIFACT_TYPES, "a policy-area classifier",
-                             "pipeline.policy_area.POLICY_ARTIFACT_TYPES")
-    except Exception:
-        staging.unlink()
-        raise
-    staging.replace(artifact)
+    artifact_sha256 = write_checked_artifact({"idf": idf, "classifier": model, "features": dict(FEATURES)}, artifact,
+                                             POLICY_ARTIFACT_TYPES, "a policy-area classifier",
+                                             "pipeline.policy_area.POLICY_ARTIFACT_TYPES")
     card = {
         "name": MODEL_NAME,
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "artifact": ARTIFACT,
-        "artifact_sha256": sha256_file(artifact),
+        "artifact_sha256": artifact_sha256,
         "sklearn_version": sklearn.__version__,
         "taxonomy": {"name": taxonomy.name, "version": taxonomy.version, "sha256": sha256_file(taxonomy_path),
                      "codes": taxonomy.codes},
