@@ -22,6 +22,7 @@ it holds page text.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -72,6 +73,24 @@ def annotated_pages() -> list[dict]:
     return pages
 
 
+def _structure_to_json(structured) -> dict:
+    """The structured document as plain JSON (the cache holds data only: never a pickle, which can run code)."""
+    return {"text": structured.text, "blocks": [block.model_dump(mode="json") for block in structured.blocks],
+            "origin": [dataclasses.astuple(segment) for segment in structured.origin],
+            "removed": [dataclasses.astuple(line) for line in structured.removed], "warnings": structured.warnings}
+
+
+def _structure_from_json(data: dict):
+    from pipeline.normalise import RemovedLine
+    from pipeline.schema import Block
+    from pipeline.structure import Segment, StructuredDocument
+
+    return StructuredDocument(text=data["text"], blocks=[Block.model_validate(b) for b in data["blocks"]],
+                              origin=[Segment(*fields) for fields in data["origin"]],
+                              removed=[RemovedLine(*fields) for fields in data["removed"]],
+                              warnings=data["warnings"])
+
+
 class Analyser:
     """load → structure → spaCy, cached by file and pipeline; then the rule extractor, every time."""
 
@@ -81,8 +100,8 @@ class Analyser:
         self.config = config
         self.loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
         self.cache = cache
-        # The cache holds only spaCy's own Doc serialisation (msgpack: data, never code), so a planted file can at
-        # worst give wrong parses; still, only a folder of this user's that nobody else can write in is used.
+        # The cache holds only data (the structure as JSON, spaCy's Doc serialisation), so a planted file can at
+        # worst give wrong results; still, only a folder of this user's that nobody else can write in is used.
         cache.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = cache.stat()
         if info.st_uid != os.getuid() or info.st_mode & 0o022:
@@ -97,16 +116,19 @@ class Analyser:
         from pipeline.nlp import parse
         from pipeline.structure import build_structure
 
-        # Loading and structure are cheap next to the parse: they run every time, and only the parse is cached.
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        cached = self.cache / f"{digest[:24]}-{self.nlp_key}"
+        structure_file, doc_file = cached.with_suffix(".structure.json"), cached.with_suffix(".spacy-doc")
+        if structure_file.is_file() and doc_file.is_file():
+            structured = _structure_from_json(json.loads(structure_file.read_text(encoding="utf-8")))
+            return structured, Doc(self.loaded.nlp.vocab).from_bytes(doc_file.read_bytes())
         structured = build_structure(load_document(path, pdf_backend=self.config.pdf_backend))
-        digest = hashlib.sha256(structured.text.encode("utf-8")).hexdigest()
-        cached = self.cache / f"{digest[:24]}-{self.nlp_key}.spacy-doc"
-        if cached.is_file():
-            return structured, Doc(self.loaded.nlp.vocab).from_bytes(cached.read_bytes())
         doc = parse(self.loaded, structured.text)
-        partial = cached.with_suffix(".partial")
-        partial.write_bytes(doc.to_bytes())
-        partial.replace(cached)
+        for target, data in ((doc_file, doc.to_bytes()),
+                             (structure_file, json.dumps(_structure_to_json(structured)).encode("utf-8"))):
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(data)
+            partial.replace(target)
         return structured, doc
 
     def measures(self, path: Path) -> list:

@@ -235,3 +235,14 @@ def test_an_organisations_proposals_are_not_the_authors_measures(tmp_path: Path)
                "kliniske studier\n- etablere et nasjonalt legemiddellager\n\n"
                "For å sikre tilgangen vil regjeringen:\n\n- utrede et nasjonalt beredskapslager for legemidler\n")
     assert texts(analyse_text(tmp_path, content)) == ["utrede et nasjonalt beredskapslager for legemidler"]
+
+
+def test_how_the_plan_itself_is_followed_up_is_not_a_measure(tmp_path: Path):
+    # Data card (corpus/annotations/README.md): plan mechanics are not measures; the plan's own measures are.
+    content = ("Oppfølging\n\nRegjeringen vil etablere et nasjonalt senter for sjømatforskning i Bergen.\n\n"
+               "Regjeringen vil legge fram en årlig status for arbeidet med strategien.\n\n"
+               "Nærings- og fiskeridepartementet skal rapportere om gjennomføringen av tiltakene i budsjettet.\n\n"
+               "Handlingsplanen skal evalueres i 2030.\n\n"
+               "Regjeringa vil leggje fram ein status for oppfølginga av planen kvart år.\n")
+    assert texts(analyse_text(tmp_path, content)) == [
+        "Regjeringen vil etablere et nasjonalt senter for sjømatforskning i Bergen"]

@@ -1,7 +1,9 @@
 """The shipped models produce the same measures, strengths and focus areas on the sample corpus as they did
 before the hardening of issues #13 and #22 (exact type allowlist, pinned hashes, bounded loaders, linear
 patterns). ``tests/data/sample_corpus_measures.json`` was written by tiltak 0.2.0 at commit 41d3f99, before those
-changes; regenerate it only for a deliberate change of extraction or models, and say so in the commit."""
+changes, and regenerated after the deliberate rule changes of issue #15 (plan launches and commitments in a second
+clause count; a plan's own follow-up does not); regenerate it only for a deliberate change of extraction or models,
+and say so in the commit."""
 
 from __future__ import annotations
 
