@@ -1188,7 +1188,8 @@ PAGE = """<!DOCTYPE html>
               {% endif %}</div>
             {% if cell.short != cell.text %}
             <details class="step-text"><summary title="{{ cell.text }}"><span class="short">{{ cell.short }}</span>
-              <span class="more">({{ t.show_full }})</span></summary>{{ cell.text }}</details>
+              <span class="more">({{ t.show_full }})</span></summary><span class="full">{{ cell.text }}</span>
+            </details>
             {% else %}
             <p class="step-text">{{ cell.text }}</p>
             {% endif %}

@@ -3,16 +3,20 @@
 Three editions of a plan, written here, go through the real pipeline (blank NLP) and ``pipeline.compare``: one
 measure runs through all three unchanged, one keeps its wording but its amount rises from 50 to 80 million, one is
 reworded from "vurdere" to "utvikle" (exploratory → intention) and then dropped, one is new in the second edition
-and continues into the third; the rest appear in one document only. The browser test in
-``tests/test_report_browser_timeline.py`` runs the same texts through the CLI.
+and continues into the third; the rest appear in one document only. The browser test at the end runs the same
+texts through the CLI (``tiltak run``, ``tiltak compare a b c``, ``tiltak report --comparison``) and opens the report
+in headless Chromium at 1400 and 400 px.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lxml.html
 import pytest
+from test_report import browser  # noqa: F401  (the headless Chromium fixture; skips without Chromium)
+from test_report_browser import NARROW, WIDE, _no_sideways_scroll, _open, _tiltak
 
 from pipeline.compare import compare_documents
 from pipeline.config import PipelineConfig
@@ -203,3 +207,92 @@ def test_comparisons_without_histories_show_no_timeline(documents, comparison):
     # Not in the middle document (an unaligned gap); a step without a status is a modified one, as in the pairs.
     assert [c.get("data-status") for c in _cells(row)] == ["first", "after", "modified"]
     assert "først <b>" in _text(row) and "5 mrd. kr" in _text(row)
+
+
+# --- In headless Chromium, from the CLI ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cli_work(tmp_path_factory) -> Path:
+    """``tiltak run`` on the three editions, ``tiltak compare`` over them, ``tiltak report --comparison``."""
+    work = tmp_path_factory.mktemp("timeline-cli")
+    write_editions(work / "corpus")
+    _tiltak(["run", "corpus", "--out", "outputs", "--nlp", "blank"], work)
+    _tiltak(["compare", *(f"outputs/{stem}.json" for stem, _, _ in EDITIONS), "--out", "comparison.json"], work)
+    _tiltak(["report", "outputs", "--comparison", "comparison.json", "--out", "site/report.html"], work)
+    return work
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_three_document_history_in_chromium(browser, cli_work, width):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    comparison = json.loads((cli_work / "comparison.json").read_text(encoding="utf-8"))
+    page = _open(browser, cli_work / "site" / "report.html", width)
+    assert page.execute_script("return performance.getEntriesByType('resource').length") == 0
+    assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
+    timeline = page.find_element(By.ID, "historikk")
+    page.execute_script("arguments[0].scrollIntoView()", timeline)
+    assert timeline.is_displayed()
+    rows = timeline.find_elements(By.CSS_SELECTOR, "li.history")
+    through = [h for h in comparison["histories"] if len(h["steps"]) == 3]
+    assert [r.get_attribute("data-history") for r in rows[:2]] == [h["id"] for h in through] and len(through) == 2
+
+    def steps(row) -> list:
+        found = row.find_elements(By.CSS_SELECTOR, "li.step")
+        assert all(step.is_displayed() for step in found)
+        return found
+
+    service, money = rows[:2]
+    for row, history in zip((service, money), through, strict=True):
+        shown = steps(row)
+        assert [s.get_attribute("data-measure") for s in shown] == [step["measure_id"] for step in history["steps"]]
+        assert [s.get_attribute("data-status") for s in shown] == ["first", "continued", "continued"]
+        assert [s.find_element(By.CSS_SELECTOR, ".badge[data-strength]").text for s in shown] == ["Bindende"] * 3
+    # The steps in document order: side by side in the documents' columns, or stacked under each other.
+    shown = steps(money)
+    xs, ys = [s.rect["x"] for s in shown], [s.rect["y"] for s in shown]
+    documents = [s.find_element(By.CSS_SELECTOR, ".step-document") for s in shown]
+    heads = timeline.find_elements(By.CSS_SELECTOR, "ol.timeline-head li")
+    if width == WIDE:
+        assert xs == sorted(xs) and len(set(xs)) == 3 and max(ys) - min(ys) < 2
+        assert [h.text for h in heads] == TITLES
+        assert [round(h.rect["x"]) for h in heads] == [round(x) for x in xs]
+        assert not any(d.is_displayed() for d in documents)
+    else:
+        assert ys == sorted(ys) and len(set(ys)) == 3 and max(xs) - min(xs) < 2
+        assert not any(h.is_displayed() for h in heads)
+        assert [d.text for d in documents] == TITLES
+        assert all(s.rect["x"] >= 0 and s.rect["x"] + s.rect["width"] <= width for s in shown)
+    # The amount's rise is marked where it happens, in words too.
+    changed = money.find_elements(By.CSS_SELECTOR, ".step-amounts.changed")
+    assert len(changed) == 1 and changed[0].text == "80 mill. kr"
+    note = shown[1].find_element(By.CSS_SELECTOR, ".change")
+    assert note.text == "beløp endret: 50 mill. kr → 80 mill. kr" and note.is_displayed()
+    assert page.execute_script("return getComputedStyle(arguments[0], '::before').content", note) == '"▲ "'
+    assert changed[0].value_of_css_property("outline-style") == "dashed"
+
+    # The long text of the first history is shortened; a click shows all of it.
+    text = service.find_element(By.CSS_SELECTOR, "details.step-text")
+    short, more, full = (text.find_element(By.CSS_SELECTOR, css) for css in (".short", ".more", ".full"))
+
+    def visible(element) -> bool:  # checkVisibility: the closed <details> hides its content from rendering
+        return page.execute_script("return arguments[0].checkVisibility()", element)
+
+    assert [visible(short), visible(more), visible(full)] == [True, True, False]
+    assert short.text.endswith("…") and more.text == "(vis hele)"
+    text.find_element(By.TAG_NAME, "summary").click()
+    assert [visible(short), visible(more), visible(full)] == [False, False, True]
+    assert full.text == SERVICE[2:].strip()
+
+    # Modified, then dropped: the drop is shown after the last step.
+    consent = next(r for r in rows if r.find_elements(By.CSS_SELECTOR, "li.dropped-marker"))
+    marker = consent.find_element(By.CSS_SELECTOR, "li.dropped-marker")
+    last = steps(consent)[-1]
+    assert marker.is_displayed() and marker.text.endswith("Utgått")
+    assert last.get_attribute("data-status") == "modified"
+    assert last.find_element(By.CSS_SELECTOR, ".change").text == "styrke endret: Utredende → Intensjon"
+    if width == WIDE:
+        assert marker.rect["x"] > last.rect["x"] and abs(marker.rect["y"] - last.rect["y"]) < 2
+    else:
+        assert marker.rect["y"] > last.rect["y"]
+    _no_sideways_scroll(page)
