@@ -7,8 +7,10 @@ responsible actor, its page (linked to ``file.pdf#page=N`` for a PDF found besid
 area and strength ("N av M tiltak vises"), the actors, and the focus-area and strength distributions as inline SVG
 bar charts. Below 700 px the tables become cards. Interface strings are Norwegian (``lang="nb"``) or English
 (``lang="en"``). With a comparison (``pipeline.compare``'s result, or the same thing as
-a plain dict): the aligned measures side by side, the new and the dropped ones, and a grouped SVG bar chart of
-focus-area shares across the documents.
+a plain dict): the aligned measures side by side, the new and the dropped ones, a grouped SVG bar chart of
+focus-area shares across the documents, and the measure histories as a timeline: one row per measure found in two or
+more documents, one column per document, each step with its status, strength and amounts, a change of strength or
+amount marked, and the drop after the last step (the columns stack below 700 px).
 
 Self-contained means no external resource at all: inline CSS, one small inline script (allowed by its hash in
 the page's Content-Security-Policy, which also forbids every fetch), inline SVG, no fonts, no images by URL.
@@ -623,6 +625,8 @@ def grouped_area_chart(titles: Sequence[str], rows: Sequence[tuple[str, str, Seq
 #                       focus_area], a_strength, b_strength, actors_added, actors_removed, a_focus_area,
 #                       b_focus_area}],
 #            new: [{id, text, strength, focus_area}], dropped: [...]}]
+#   histories: [{id, dropped_after, steps: [{document (index), measure_id, text, status, strength, amounts,
+#                similarity}]}]
 # A document missing from ``documents`` falls back to the document JSONs given to the report (matched by id).
 
 
