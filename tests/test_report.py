@@ -265,8 +265,7 @@ def test_comparison_model_renders_like_its_json(outputs):
 
 
 def test_measure_fields_the_report_does_not_know_are_shown(outputs, monkeypatch):
-    """A field the schema gains later (e.g. a sustainable-development goal per measure) appears under the measure,
-    searchable."""
+    """A field the schema gains later (e.g. a development goal per measure) shows under the measure, searchable."""
     from pydantic import create_model
 
     from pipeline import report
