@@ -7,8 +7,10 @@ responsible actor, its page (linked to ``file.pdf#page=N`` for a PDF found besid
 area and strength ("N av M tiltak vises"), the actors, and the focus-area and strength distributions as inline SVG
 bar charts. Below 700 px the tables become cards. Interface strings are Norwegian (``lang="nb"``) or English
 (``lang="en"``). With a comparison (``pipeline.compare``'s result, or the same thing as
-a plain dict): the aligned measures side by side, the new and the dropped ones, and a grouped SVG bar chart of
-focus-area shares across the documents.
+a plain dict): the aligned measures side by side, the new and the dropped ones, a grouped SVG bar chart of
+focus-area shares across the documents, and the measure histories as a timeline: one row per measure found in two or
+more documents, one column per document, each step with its status, strength and amounts, a change of strength or
+amount marked, and the drop after the last step (the columns stack below 700 px).
 
 Self-contained means no external resource at all: inline CSS, one small inline script (allowed by its hash in
 the page's Content-Security-Policy, which also forbids every fetch), inline SVG, no fonts, no images by URL.
@@ -54,7 +56,8 @@ ACTOR_TYPE_LABELS = {
     "health_trust": "helseforetak", "court": "domstol", "international": "internasjonal organisasjon",
     "political_party": "parti", "media": "medium",
 }
-STATUS_LABELS = {"continued": "Videreført", "modified": "Endret", "new": "Nytt", "dropped": "Utgått"}
+STATUS_LABELS = {"continued": "Videreført", "modified": "Endret", "new": "Nytt", "dropped": "Utgått",
+                 "first": "Første gang"}
 CHANGE_LABELS = {
     "text": "tekst", "wording": "ordlyd", "strength": "styrke", "focus_area": "fokusområde", "actors": "aktører",
     "amounts": "beløp", "deadlines": "frister", "responsible": "ansvarlig", "section": "kapittel",
@@ -68,7 +71,8 @@ ACTOR_TYPE_LABELS_EN = {
     "regional_health_authority": "regional health authority", "municipal": "municipal", "eu_body": "EU body",
     "other_public": "other public", "organisation": "organisation", "person": "person",
 }
-STATUS_LABELS_EN = {"continued": "Continued", "modified": "Modified", "new": "New", "dropped": "Dropped"}
+STATUS_LABELS_EN = {"continued": "Continued", "modified": "Modified", "new": "New", "dropped": "Dropped",
+                    "first": "First"}
 CHANGE_LABELS_EN = {
     "text": "text", "wording": "wording", "strength": "strength", "focus_area": "focus area", "actors": "actors",
     "amounts": "amounts", "deadlines": "deadlines", "responsible": "responsible", "section": "section",
@@ -100,6 +104,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "area_chart": "Fordeling på fokusområder", "strength_chart": "Fordeling på styrke",
         "compare_chart": "Fokusområder på tvers av dokumenter", "per_year": "per år", "approximate": "omtrent",
         "kroner": "kr", "not_stated": "–",
+        "histories": "Tiltakshistorikk", "histories_note": "Tiltak som går igjen i minst to av dokumentene, fulgt "
+        "fra dokument til dokument; lengste historikk først. Endret styrke eller beløp er merket.",
+        "not_yet": "ikke med ennå", "no_longer": "ikke med", "dropped_in": "Utgått i", "show_full": "vis hele",
+        "strength_changed": "styrke endret", "amounts_changed": "beløp endret", "history": "Historikk",
+        "history_steps": "{n} dokumenter", "no_amounts": "ingen beløp",
     },
     "en": {
         "report": "Measures report", "document": "document", "documents": "documents", "measures_word": "measures",
@@ -125,6 +134,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_compare_chart": "No focus areas to compare.", "area_chart": "Measures by focus area",
         "strength_chart": "Measures by strength", "compare_chart": "Focus areas across documents",
         "per_year": "per year", "approximate": "about", "kroner": "NOK", "not_stated": "–",
+        "histories": "Measure histories", "histories_note": "Measures that recur in at least two of the documents, "
+        "followed from document to document; longest history first. A changed strength or amount is marked.",
+        "not_yet": "not yet included", "no_longer": "not included", "dropped_in": "Dropped in",
+        "show_full": "show all", "strength_changed": "strength changed", "amounts_changed": "amounts changed",
+        "history": "History", "history_steps": "{n} documents", "no_amounts": "no amounts",
     },
 }
 _LANG: contextvars.ContextVar[str] = contextvars.ContextVar("report_language", default="nb")
@@ -344,10 +358,14 @@ def _document_areas(document: DocumentResult, names: dict[str, str]) -> list[Are
 def _nok(value: float) -> str:
     """50000000 → '50 mill. kr' / '50 mill. NOK'; smaller amounts with thin spaces between thousands."""
     unit = _t("kroner")
+
+    def number(scaled: float) -> str:  # the decimal comma in Norwegian, only in the number (never "mill, kr")
+        return f"{scaled:g}".replace(".", ",") if _LANG.get() == "nb" else f"{scaled:g}"
+
     if value >= 1_000_000_000 and value % 100_000_000 == 0:
-        return f"{value / 1e9:g} mrd. {unit}".replace(".", ",", 1 if _LANG.get() == "nb" else 0)
+        return f"{number(value / 1e9)} mrd. {unit}"
     if value >= 1_000_000 and value % 100_000 == 0:
-        return f"{value / 1e6:g} mill. {unit}".replace(".", ",", 1 if _LANG.get() == "nb" else 0)
+        return f"{number(value / 1e6)} mill. {unit}"
     return f"{value:,.0f} {unit}".replace(",", "\u00a0")
 
 
@@ -607,6 +625,8 @@ def grouped_area_chart(titles: Sequence[str], rows: Sequence[tuple[str, str, Seq
 #                       focus_area], a_strength, b_strength, actors_added, actors_removed, a_focus_area,
 #                       b_focus_area}],
 #            new: [{id, text, strength, focus_area}], dropped: [...]}]
+#   histories: [{id, dropped_after, steps: [{document (index), measure_id, text, status, strength, amounts,
+#                similarity}]}]
 # A document missing from ``documents`` falls back to the document JSONs given to the report (matched by id).
 
 
@@ -647,10 +667,31 @@ class PairView:
 
 
 @dataclass
+class TimelineColumn:
+    """One compared document, a column of the timeline."""
+
+    title: str
+    year: int | None
+    anchor: str | None  # its section in the report, when the report has the document
+
+
+@dataclass
+class HistoryView:
+    """One measure's history as a row of the timeline: one cell per compared document, in order."""
+
+    id: str
+    cells: list[dict[str, Any]]
+    steps: int
+    dropped_in: str | None  # the title of the document the measure was dropped in
+
+
+@dataclass
 class ComparisonView:
     pairs: list[PairView]
     chart: Markup
     chart_titles: list[str]
+    columns: list[TimelineColumn] = field(default_factory=list)
+    histories: list[HistoryView] = field(default_factory=list)
 
 
 def comparison_view(comparison: Any, documents: Sequence[DocumentResult],
@@ -722,8 +763,80 @@ def comparison_view(comparison: Any, documents: Sequence[DocumentResult],
         else:
             distributions.append({})
     chart_titles = [titles.get(ref, ref) for ref in refs]
+    columns = [TimelineColumn(title=titles.get(ref, ref), year=given[ref][1].document.year if ref in given else None,
+                              anchor=given[ref][0] if ref in given else None) for ref in refs]
+    histories = _history_views(data.get("histories"), columns, lambda index, measure: href(refs[index], measure))
     return ComparisonView(pairs=pairs, chart=_cross_chart(chart_titles, distributions, names),
-                          chart_titles=chart_titles)
+                          chart_titles=chart_titles, columns=columns, histories=histories)
+
+
+STEP_TEXT_CHARS = 140  # a step's text is cut here in the timeline; the whole text is one click (or a hover) away
+
+
+def _amounts_text(amounts: Sequence[float]) -> str:
+    return ", ".join(_nok(a) for a in amounts)
+
+
+def _history_views(histories: Any, columns: Sequence[TimelineColumn], href) -> list[HistoryView]:
+    """The histories that span two or more documents, longest first (the comparison's order among equals), as rows
+    of one cell per document: the step there, the drop right after its last step, or nothing. Read leniently: an
+    older comparison without ``histories`` gives none, and a malformed entry or step is left out."""
+    views: list[HistoryView] = []
+    for history in histories if isinstance(histories, list | tuple) else []:
+        history = _as_plain(history)
+        if not isinstance(history, Mapping):
+            continue
+        steps: dict[int, Mapping[str, Any]] = {}
+        for step in history.get("steps") or []:
+            step = _as_plain(step)
+            index = step.get("document") if isinstance(step, Mapping) else None
+            if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(columns):
+                steps.setdefault(index, step)
+        if len(steps) < 2:
+            continue
+        dropped = history.get("dropped_after")
+        dropped_in = dropped + 1 if isinstance(dropped, int) and dropped + 1 < len(columns) else None
+        cells: list[dict[str, Any]] = []
+        previous: Mapping[str, Any] | None = None
+        for index, column in enumerate(columns):
+            step = steps.get(index)
+            if step is None:
+                kind = "dropped" if index == dropped_in else ("before" if index < min(steps) else "after")
+                cells.append({"kind": kind, "column": column, "status": kind,
+                              "status_label": _labels("status")["dropped"] if kind == "dropped" else ""})
+                continue
+            cells.append(_step_cell(index, step, previous, column, href))
+            previous = step
+        views.append(HistoryView(id=str(history.get("id") or f"h{min(steps)}"), cells=cells, steps=len(steps),
+                                 dropped_in=columns[dropped_in].title if dropped_in is not None else None))
+    views.sort(key=lambda view: -view.steps)  # stable: equals keep the comparison's order
+    return views
+
+
+def _step_cell(index: int, step: Mapping[str, Any], previous: Mapping[str, Any] | None, column: TimelineColumn,
+               href) -> dict[str, Any]:
+    status = str(step.get("status") or ("first" if previous is None else "modified"))
+    if status == "first" and index > 0:
+        status = "new"  # the history starts after the first document: the measure is new there
+    text = str(step.get("text") or "")
+    strength = step.get("strength")
+    amounts = [float(a) for a in step.get("amounts") or [] if isinstance(a, int | float) and not isinstance(a, bool)]
+    previous_amounts = None if previous is None else [
+        float(a) for a in previous.get("amounts") or [] if isinstance(a, int | float) and not isinstance(a, bool)]
+    similarity = step.get("similarity")
+    measure = step.get("measure_id")
+    return {
+        "kind": "step", "column": column, "measure_id": measure, "href": href(index, measure),
+        "status": status, "status_label": _labels("status").get(status, status),
+        "text": text, "short": _fit(text, STEP_TEXT_CHARS),
+        "strength": strength or NO_STRENGTH, "strength_label": strength_label(strength),
+        "strength_changed": previous is not None and previous.get("strength") != strength,
+        "previous_strength_label": None if previous is None else strength_label(previous.get("strength")),
+        "amounts": [_nok(a) for a in amounts],
+        "amounts_changed": previous_amounts is not None and sorted(previous_amounts) != sorted(amounts),
+        "previous_amounts": _amounts_text(previous_amounts or []) or _t("no_amounts"),
+        "similarity": float(similarity) if isinstance(similarity, int | float) else None,
+    }
 
 
 def _cross_chart(titles: Sequence[str], distributions: Sequence[Mapping[str, tuple[str | None, float]]],
@@ -788,6 +901,7 @@ tr.measure-row:target, tr.measure-row.current { background:#fffbe0; }
 .badge.s-exploratory { background:var(--exploratory); }
 .badge.st-continued { background:#2e8540; } .badge.st-modified { background:#d9730d; }
 .badge.st-new { background:#1f5fbf; } .badge.st-dropped { background:#c0392b; }
+.badge.st-first { background:#1d2f4f; }
 .runner { color:var(--muted); font-size:.8rem; }
 .doc-text { white-space:pre-wrap; font-family: Georgia, "Times New Roman", serif; font-size:.95rem;
   max-height:70vh; overflow:auto; border:1px solid var(--line); border-radius:6px; padding:14px 16px;
@@ -825,7 +939,43 @@ section.toolbar .filters { margin:0; }
 ul.cell-list { margin:0; padding-left:16px; }
 td.amounts, td.deadlines { min-width:110px; }
 a.page-link { font-weight:600; }
+/* The measure histories: one row per history, one column per compared document (stacked below 700 px). */
+.histories { margin-top:26px; }
+ol.timeline { list-style:none; margin:0; padding:0; display:grid; gap:18px;
+  grid-template-columns: repeat(var(--columns, 2), minmax(0, 1fr)); }
+ol.timeline-head li { font-weight:600; font-size:.9rem; border-bottom:2px solid var(--line); padding:4px 0;
+  overflow-wrap:break-word; }
+ol.history-list { list-style:none; padding:0; margin:0; }
+li.history { padding:10px 0; border-bottom:1px solid var(--line); }
+ol.timeline > li { position:relative; min-width:0; overflow-wrap:break-word; font-size:.88rem; }
+li.step { border:1px solid var(--line); border-top:4px solid #7f8c8d; border-radius:6px; padding:6px 8px;
+  background:#fcfcfd; }
+li.step.st-first, li.step.st-new { border-top-color:#1f5fbf; }
+li.step.st-continued { border-top-color:#2e8540; }
+li.step.st-modified { border-top-color:#d9730d; background:#fff8ef; }
+li.gap { border-top:4px dotted var(--line); padding:6px 8px; }
+li.dropped-marker { border-top:4px solid #c0392b; }
+li.step + li.step::before, li.step + li.dropped-marker::before { content:"→"; position:absolute; left:-15px;
+  top:38%; color:var(--muted); font-weight:700; }
+.step-document { display:none; font-weight:600; font-size:.85rem; }
+.step-head { display:flex; gap:6px; align-items:baseline; flex-wrap:wrap; }
+.step-text { margin:4px 0; }
+details.step-text summary { cursor:pointer; }
+details.step-text .more { color:var(--muted); font-size:.8rem; }
+details.step-text[open] summary .short, details.step-text[open] summary .more { display:none; }
+.step-facts { display:flex; gap:6px; flex-wrap:wrap; align-items:baseline; }
+.badge.changed { outline:2px dashed var(--ink); outline-offset:1px; }
+.step-amounts { font-weight:600; }
+.step-amounts.changed { background:var(--measure); outline:2px dashed var(--ink); padding:0 3px; }
+.change { flex-basis:100%; font-size:.8rem; font-weight:600; color:#8a4a00; }
+.change::before { content:"▲ "; }
 @media (max-width: 700px) {
+  ol.timeline { grid-template-columns: minmax(0, 1fr); gap:8px; }
+  ol.timeline-head { display:none; }
+  li.gap:not(.dropped-marker) { display:none; }
+  .step-document { display:block; }
+  li.history { border-left:3px solid var(--line); padding-left:8px; margin-bottom:6px; }
+  li.step + li.step::before, li.step + li.dropped-marker::before { content:none; }
   header.top, nav.toc, main, footer { padding-left:10px; padding-right:10px; }
   section.card { padding:12px; }
   .filters label, .filters label.search { display:flex; flex-direction:column; align-items:stretch; width:100%;
@@ -928,6 +1078,8 @@ PAGE = """<!DOCTYPE html>
             <span class="muted">{{ m.focus_name }}</span></li>
         {% else %}<li class="muted">{{ t.none }}</li>{% endfor %}
         </ul>{% endmacro %}
+{% macro column_title(column) %}{{ column.title }}{% if column.year and column.year|string not in column.title
+  %} · {{ column.year }}{% endif %}{% endmacro %}
 {% macro ref(href, id) %}{% if href %}<a href="{{ href }}">{{ id }}</a>{% else %}{{ id }}{% endif %}{% endmacro %}
 {% macro options(items) %}{% for value, name, n in items %}<option value="{{ value }}">{{ name }} ({{ n }})</option>
 {% endfor %}{% endmacro %}
@@ -948,6 +1100,7 @@ PAGE = """<!DOCTYPE html>
 {% if documents|length > 1 or comparison %}
 <nav class="toc">
   {% if comparison or documents|length > 1 %}<a href="#sammenligning">{{ t.comparison }}</a>{% endif %}
+  {% if comparison and comparison.histories %}<a href="#historikk">{{ t.histories }}</a>{% endif %}
   {% for doc in documents %}<a href="#{{ doc.anchor }}">{{ doc.title }}</a>{% endfor %}
 </nav>
 {% endif %}
@@ -1017,6 +1170,60 @@ PAGE = """<!DOCTYPE html>
     </div>
   </div>
   {% endfor %}
+  {% if comparison.histories %}
+  <div class="histories" id="historikk">
+    <h3>{{ t.histories }} ({{ comparison.histories|length }})</h3>
+    <p class="muted">{{ t.histories_note }}</p>
+    <ol class="timeline timeline-head" style="--columns: {{ comparison.columns|length }}" aria-hidden="true">
+      {% for column in comparison.columns %}<li class="column-head">{{ column_title(column) }}</li>{% endfor %}
+    </ol>
+    <ol class="plain history-list">
+    {% for history in comparison.histories %}
+      <li class="history" data-history="{{ history.id }}" data-steps="{{ history.steps }}">
+        <ol class="timeline" style="--columns: {{ comparison.columns|length }}"
+            aria-label="{{ t.history }}: {{ t.history_steps.replace('{n}', history.steps|string) }}">
+        {% for cell in history.cells %}
+          {% if cell.kind == "step" %}
+          <li class="step st-{{ cell.status }}" data-status="{{ cell.status }}" data-measure="{{ cell.measure_id }}">
+            <div class="step-document">{{ column_title(cell.column) }}</div>
+            <div class="step-head"><span class="badge st-{{ cell.status }}">{{ cell.status_label }}</span>
+              {{ ref(cell.href, cell.measure_id) }}{% if cell.similarity is not none %}
+              <span class="muted" title="{{ t.similarity }}">{{ "%.0f %%"|format(100 * cell.similarity) }}</span>
+              {% endif %}</div>
+            {% if cell.short != cell.text %}
+            <details class="step-text"><summary title="{{ cell.text }}"><span class="short">{{ cell.short }}</span>
+              <span class="more">({{ t.show_full }})</span></summary><span class="full">{{ cell.text }}</span>
+            </details>
+            {% else %}
+            <p class="step-text">{{ cell.text }}</p>
+            {% endif %}
+            <div class="step-facts">
+              <span class="badge s-{{ cell.strength }}{{ ' changed' if cell.strength_changed }}"
+                    data-strength="{{ cell.strength }}">{{ cell.strength_label }}</span>
+              {% if cell.strength_changed %}<span class="change change-strength">{{ t.strength_changed }}: {{
+                cell.previous_strength_label }} → {{ cell.strength_label }}</span>{% endif %}
+              {% if cell.amounts %}<span class="step-amounts{{ ' changed' if cell.amounts_changed }}">{{
+                cell.amounts|join(", ") }}</span>{% endif %}
+              {% if cell.amounts_changed %}<span class="change change-amounts">{{ t.amounts_changed }}: {{
+                cell.previous_amounts }} → {{ cell.amounts|join(", ") if cell.amounts else t.no_amounts }}</span>
+              {% endif %}
+            </div>
+          </li>
+          {% elif cell.kind == "dropped" %}
+          <li class="gap dropped-marker" data-status="dropped">
+            <div class="step-document">{{ column_title(cell.column) }}</div>
+            <span class="badge st-dropped">{{ cell.status_label }}</span></li>
+          {% else %}
+          <li class="gap" data-status="{{ cell.kind }}"><span class="muted">{{
+            t.not_yet if cell.kind == "before" else t.no_longer }}</span></li>
+          {% endif %}
+        {% endfor %}
+        </ol>
+      </li>
+    {% endfor %}
+    </ol>
+  </div>
+  {% endif %}
   {% endif %}
 </section>
 {% endif %}
