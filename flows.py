@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -503,8 +504,13 @@ _guarded_servers: set[int] = set()
 def _guard_temporary_server() -> None:
     """Prefect's temporary server (a uvicorn process) is stopped by Prefect at a normal exit; a watchdog stops it
     when this process is killed (kill -9) instead of leaving it running."""
+    # Prefect imports its server module only to start a temporary server; importing it here just to look would
+    # cost seconds (the whole server API) on every run against tiltak's own local server.
+    server_module = sys.modules.get("prefect.server.api.server")
+    if server_module is None:
+        return
     try:
-        from prefect.server.api.server import SubprocessASGIServer
+        SubprocessASGIServer = server_module.SubprocessASGIServer
 
         pids = {server.server_process.pid for server in SubprocessASGIServer._instances.values()
                 if getattr(server, "server_process", None) is not None}

@@ -2,7 +2,9 @@
 
 1. in-process: ``analyse_document`` in a new Python process (imports and model load included);
 2. the first ``tiltak run`` in a fresh Prefect home (it starts tiltak's local Prefect server);
-3. a second ``tiltak run --refresh`` of it (the server is reused; the analysis is redone, not cached).
+3. a second ``tiltak run --refresh`` of it (the server is reused; the analysis is redone, not cached);
+
+and how fast a mistake (a missing path, an unknown ``--nlp``) is refused, before any server is started.
 
 The figures go into the README's performance table. The server started here is stopped at the end.
 
@@ -32,11 +34,11 @@ from pipeline.prefect_server import free_port, stop_server  # noqa: E402
 TILTAK = Path(sys.executable).parent / "tiltak"
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str], expect: int = 0) -> float:
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO)
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
+    if done.returncode != expect:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return seconds
 
@@ -60,7 +62,10 @@ def main() -> None:
                   "from pipeline.process import analyse_document; "
                   "analyse_document(sys.argv[1], PipelineConfig(nlp=sys.argv[2]))", str(path), args.nlp]
     run = [str(TILTAK), "run", str(path), "--out", str(work / "out"), "--nlp", args.nlp]
+    mistakes = {"missing path": [str(TILTAK), "run", str(work / "mangler.txt"), "--out", str(work / "out")],
+                "unknown --nlp": [*run[:-1], "nb_finnes_ikke"]}
     try:
+        refused = {name: timed(command, env, expect=2) for name, command in mistakes.items()}
         inline = [timed(in_process, env) for _ in range(args.repeat)]
         first = timed(run, env)
         second = [timed([*run, "--refresh"], env) for _ in range(args.repeat)]
@@ -74,6 +79,8 @@ def main() -> None:
     print(f"first tiltak run (starts the local Prefect server):      {first:.1f} s")
     print(f"second tiltak run --refresh (server reused):            {', '.join(f'{s:.1f}' for s in second)} s")
     print(f"second run / in-process: {best_second / best_inline:.2f}x (target at most 1.5x)")
+    for name, seconds in refused.items():
+        print(f"a {name} refused in {seconds:.1f} s (target under 3 s)")
 
 
 if __name__ == "__main__":
