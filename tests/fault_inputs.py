@@ -44,7 +44,7 @@ Dazu wird die Regierung:
 
 def norwegian_text(topic: str) -> str:
     """A short Norwegian policy text with one list of measures about ``topic`` (distinct content per topic)."""
-    return (f"Tiltak for {topic}\n\nRegjeringen legger fram en plan for {topic} i hele landet. Det er viktig at "
+    return (f"Tiltak for {topic}\n\nPlanen gjelder {topic} i hele landet. Det er viktig at "
             f"kommunene og fylkene har nok kunnskap om {topic}, og at arbeidet skjer i samarbeid med næringen.\n\n"
             f"For å styrke arbeidet med {topic} vil regjeringen:\n"
             f"• etablere et nasjonalt kompetansesenter for {topic}\n"
