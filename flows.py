@@ -5,7 +5,7 @@ tool version, NLP model and config hash, so an unchanged re-run does no extracti
 atomically → record it in the run manifest, itself rewritten atomically after every document. A document
 that fails is recorded (file, stage, error) and the others finish. One run at a time writes to an output
 folder (a lock; a second run waits for it). On the default runner each document is analysed in a worker process
-(``pipeline.workers``) that is killed when the document runs over ``max_seconds_per_document``, with its memory
+(``pipeline.runtime.workers``) that is killed when the document runs over ``max_seconds_per_document``, with its memory
 capped at ``max_memory_mb``; SIGINT / SIGTERM stop a run within seconds (manifest ``interrupted``).
 
 Runs offline on Prefect's embedded default (a temporary local server, started once per process). Unless the
@@ -63,20 +63,12 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
-from pipeline.batch import (  # noqa: E402
-    PlannedDocument,
-    discover,
-    display_path,
-    file_sha256,
-    path_from_param,
-    path_param,
-    plan_outputs,
-)
-from pipeline.classify import check_classifier, load_classifier  # noqa: E402
+from pipeline.analysis.classify import check_classifier, load_classifier  # noqa: E402
+from pipeline.analysis.nlp import LoadedNlp, load_nlp  # noqa: E402
+from pipeline.analysis.process import NLP_BATCH_SIZE, analyse_documents, analyse_isolated, analysis_pool  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.document_info import overrides_fingerprint  # noqa: E402
 from pipeline.errors import DocumentError, TiltakError  # noqa: E402
-from pipeline.ingest import (  # noqa: E402
+from pipeline.ops.ingest import (  # noqa: E402
     DEFAULT_MAX_BYTES,
     DEFAULT_RETRIES,
     DEFAULT_SETTLE_SECONDS,
@@ -100,24 +92,21 @@ from pipeline.ingest import (  # noqa: E402
     store_version,
     url_candidate,
 )
-from pipeline.ingest import (  # noqa: E402
+from pipeline.ops.ingest import (  # noqa: E402
     display_path as inbox_display_path,
 )
-from pipeline.locking import output_lock  # noqa: E402
-from pipeline.manifest import DocumentRecord, RunManifest, SkippedRecord  # noqa: E402
-from pipeline.nlp import LoadedNlp, load_nlp  # noqa: E402
-from pipeline.output_index import OutputIndex  # noqa: E402
-from pipeline.outputs import (  # noqa: E402
-    new_run_id,
-    remove_stale_temporaries,
-    utc_now,
-    write_document,
-    write_manifest,
+from pipeline.reading.batch import (  # noqa: E402
+    PlannedDocument,
+    discover,
+    display_path,
+    file_sha256,
+    path_from_param,
+    path_param,
+    plan_outputs,
 )
-from pipeline.process import NLP_BATCH_SIZE, analyse_documents, analyse_isolated, analysis_pool  # noqa: E402
-from pipeline.schema import SCHEMA_VERSION  # noqa: E402
-from pipeline.task_batches import plan_batches  # noqa: E402
-from pipeline.workers import (  # noqa: E402
+from pipeline.reading.document_info import overrides_fingerprint  # noqa: E402
+from pipeline.runtime.task_batches import plan_batches  # noqa: E402
+from pipeline.runtime.workers import (  # noqa: E402
     WORKER_THREAD_LIMITS,
     RunInterrupted,
     WorkerPool,
@@ -127,6 +116,17 @@ from pipeline.workers import (  # noqa: E402
     interrupted,
     interruptible,
     limit_native_threads,
+)
+from pipeline.schema import SCHEMA_VERSION  # noqa: E402
+from pipeline.store.locking import output_lock  # noqa: E402
+from pipeline.store.manifest import DocumentRecord, RunManifest, SkippedRecord  # noqa: E402
+from pipeline.store.output_index import OutputIndex  # noqa: E402
+from pipeline.store.outputs import (  # noqa: E402
+    new_run_id,
+    remove_stale_temporaries,
+    utc_now,
+    write_document,
+    write_manifest,
 )
 
 ProgressListener = Callable[[DocumentRecord], None]
@@ -210,7 +210,8 @@ def _cached_analysis(store: ResultStore, key: str) -> dict | None:
 
 # Files hashed per fingerprint task: a task run costs more than hashing a typical document.
 FINGERPRINT_BATCH = 64
-# Documents per analysis task at most: their NLP runs in one nlp.pipe call (pipeline.process.analyse_documents).
+# Documents per analysis task at most: their NLP runs in one nlp.pipe call
+# (pipeline.analysis.process.analyse_documents).
 ANALYSIS_BATCH = NLP_BATCH_SIZE
 
 
@@ -218,7 +219,7 @@ ANALYSIS_BATCH = NLP_BATCH_SIZE
 def fingerprint_task(paths: list[str], more: int) -> list[dict[str, str]]:
     """``{"sha256": ...}`` or ``{"error": ...}`` per path: one unreadable file does not fail the others."""
     hashed = []
-    for path in map(path_from_param, paths):  # see pipeline.batch.path_param
+    for path in map(path_from_param, paths):  # see pipeline.reading.batch.path_param
         try:
             hashed.append({"sha256": file_sha256(path)})
         except OSError as exc:
@@ -299,7 +300,7 @@ def write_batch_task(results: list[dict], out_dir: str, stems: list[str], source
                 outcomes.append({"output": str(path)})
                 break
             except Exception as exc:
-                # A full disk or a read-only folder fails again at once: not retried (pipeline.outputs).
+                # A full disk or a read-only folder fails again at once: not retried (pipeline.store.outputs).
                 if attempt < WRITE_ATTEMPTS and not getattr(exc, "permanent", False):
                     time.sleep(WRITE_RETRY_SECONDS)
                     continue
@@ -370,7 +371,7 @@ def process_corpus(
     """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
     config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults.
 
-    One run at a time writes to ``out_dir``: the run holds its lock (``pipeline.locking``), waiting up to
+    One run at a time writes to ``out_dir``: the run holds its lock (``pipeline.store.locking``), waiting up to
     ``wait_lock`` seconds (default ``$TILTAK_WAIT_LOCK`` or 600) for another run to finish. The manifest
     ``runs/<run_id>.json`` is written atomically at the start (status ``running``), as documents finish (at most
     about once a second) and at the end (``completed``, schema-checked), so a killed run leaves a valid manifest
@@ -378,12 +379,12 @@ def process_corpus(
 
     Symbolic links inside the folders of ``paths`` are not followed, or with ``follow_symlinks`` only to targets
     inside the folder; named pipes, sockets and devices are never read: each is listed in the manifest's
-    ``skipped`` with its reason. Paths that are not valid UTF-8 are passed encoded (``pipeline.batch.path_param``),
-    as JSON cannot carry them.
+    ``skipped`` with its reason. Paths that are not valid UTF-8 are passed encoded
+    (``pipeline.reading.batch.path_param``), as JSON cannot carry them.
 
     SIGINT or SIGTERM (in the main thread) stops the run within seconds: the documents in flight are abandoned (their
     worker processes killed), what finished is written, the manifest says ``interrupted``, temporary files are
-    removed, and ``pipeline.workers.RunInterrupted`` is raised. A re-run finishes the rest; each analysis made
+    removed, and ``pipeline.runtime.workers.RunInterrupted`` is raised. A re-run finishes the rest; each analysis made
     before the signal comes from the cache."""
     run_id = run_id or new_run_id()
     out = path_from_param(out_dir)
@@ -617,7 +618,7 @@ def _process_files(
 
 def _output_identity(identity: str, path: Path) -> str:
     """What an output file is made from besides the content: the analysis identity and the user's metadata
-    corrections (a changed NAME.meta.toml or metadata.csv rewrites the output; pipeline.document_info)."""
+    corrections (a changed NAME.meta.toml or metadata.csv rewrites the output; pipeline.reading.document_info)."""
     corrections = overrides_fingerprint(path)
     return f"{identity}|metadata {corrections}" if corrections else identity
 
@@ -648,8 +649,8 @@ def _analysis_slots() -> int | None:
 
 
 def _batches(docs: list[PlannedDocument]) -> list[list[PlannedDocument]]:
-    """The analysis tasks' documents. On Dask, chosen from the documents' sizes (``pipeline.task_batches``): each
-    task's orchestration cost stays small against its analysis. On the default runner each document is analysed in
+    """The analysis tasks' documents. On Dask, chosen from the documents' sizes (``pipeline.runtime.task_batches``):
+    each task's orchestration cost stays small against its analysis. On the default runner each document is analysed in
     its own worker process anyway: batches small enough to give every worker several."""
     slots = _analysis_slots()
     if slots is None:
@@ -737,14 +738,14 @@ def train_policy_area(annotations: str, texts: str, out: str, folds: int = 5) ->
 
 @task(name="load-document-json", task_run_name="load {path}")
 def load_result_task(path: str) -> dict:
-    from pipeline.compare import load_result
+    from pipeline.research.compare import load_result
 
     return load_result(Path(path)).model_dump(mode="json")
 
 
 @task(name="compare-documents")
 def compare_task(results: list[dict]) -> dict:
-    from pipeline.compare import compare_documents
+    from pipeline.research.compare import compare_documents
     from pipeline.schema import DocumentResult
 
     return compare_documents([DocumentResult.model_validate(r) for r in results]).model_dump(mode="json")
@@ -752,7 +753,7 @@ def compare_task(results: list[dict]) -> dict:
 
 @task(name="write-comparison", task_run_name="write {out}", retries=2, retry_delay_seconds=1)
 def write_comparison_task(comparison: dict, out: str) -> str:
-    from pipeline.compare import ComparisonResult, write_comparison
+    from pipeline.research.compare import ComparisonResult, write_comparison
 
     return str(write_comparison(ComparisonResult.model_validate(comparison), Path(out)))
 

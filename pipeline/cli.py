@@ -68,10 +68,10 @@ def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
 
 
 def use_prefect_api(ctx: typer.Context, port: int | None = None):
-    """The Prefect API this command's flow runs go to (``pipeline.prefect_server.prefect_api``), held until the
+    """The Prefect API this command's flow runs go to (``pipeline.ops.prefect_server.prefect_api``), held until the
     command ends. Called after the command's own checks and before Prefect is imported (it reads PREFECT_API_URL at
     import)."""
-    from pipeline.prefect_server import ServerError, prefect_api
+    from pipeline.ops.prefect_server import ServerError, prefect_api
 
     try:
         return ctx.with_resource(prefect_api(port=port, announce=output.note))
@@ -125,7 +125,7 @@ def _plain_help_labels() -> None:
 _plain_help_labels()
 
 
-# Enough of a file to tell its format (pipeline.loaders.sniff_format looks at the first 64 KiB).
+# Enough of a file to tell its format (pipeline.reading.loaders.sniff_format looks at the first 64 KiB).
 SNIFF_BYTES = 1 << 16
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -146,8 +146,8 @@ def _read_head(path: Path) -> bytes:
 def _check_named_files(paths: list[Path]) -> None:
     """Refuse at once a named path that is missing, a FIFO, socket or device, a broken link or a link loop, or a
     file that is not a document tiltak reads (from its first bytes: a large PDF is not read twice)."""
-    from pipeline.batch import named_path_problem
-    from pipeline.loaders import sniff_format
+    from pipeline.reading.batch import named_path_problem
+    from pipeline.reading.loaders import sniff_format
 
     for path in paths:
         if problem := named_path_problem(path):
@@ -164,8 +164,8 @@ def _check_named_files(paths: list[Path]) -> None:
 def _check_output_folder(out: Path, settings: dict[str, Path | None]) -> None:
     """Refuse at once an --out that is a file, lies under a file or cannot be written in, and option paths that
     are not valid UTF-8 (they are stored in the manifest's settings, which JSON cannot hold them in)."""
-    from pipeline.batch import is_valid_utf8
     from pipeline.io import output_folder_problem
+    from pipeline.reading.batch import is_valid_utf8
 
     for option, value in {"--out": out, **settings}.items():
         if value is not None and not is_valid_utf8(value):
@@ -238,7 +238,7 @@ def run(
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "error")  # read by Dask's workers too
 
-    from pipeline.batch import InputError, discover, display_path
+    from pipeline.reading.batch import InputError, discover, display_path
 
     try:
         found = discover(paths, exclude=out, follow_symlinks=follow_symlinks)
@@ -260,13 +260,13 @@ def run(
     except TiltakError as exc:
         raise fail(str(exc)) from exc
     if settings.ocr:
-        from pipeline.loaders.ocr import availability
+        from pipeline.reading.loaders.ocr import availability
 
         if problem := availability().problem:  # the scanned pages will carry the same warning; the run goes on
             output.note(f"warning: --ocr: {problem}")
 
     if runner == "default":  # the models load in the analysis workers' fork server while Prefect gets ready
-        from pipeline.process import prestart_analysis_workers
+        from pipeline.analysis.process import prestart_analysis_workers
 
         prestart_analysis_workers(settings)
     # Everything above is checked before any Prefect server is contacted or started.
@@ -290,9 +290,9 @@ def checked_run_settings(config: Path | None, nlp: str, overrides: dict, *, tabl
 
     from pydantic import ValidationError
 
-    from pipeline.classify import check_classifier
+    from pipeline.analysis.classify import check_classifier
+    from pipeline.analysis.nlp import check_nlp_source
     from pipeline.config import PipelineConfig
-    from pipeline.nlp import check_nlp_source
 
     try:
         settings = (PipelineConfig.from_toml(config, nlp=nlp, **overrides) if config
@@ -343,9 +343,9 @@ def _run_flow(progress, paths, out, nlp, follow_symlinks, config, refresh, overr
               workers, total: int) -> dict:
     """The ``process-corpus`` flow run of ``tiltak run``, its stages and documents told to ``progress``."""
     from flows import dask_runner, process_corpus, progress_listener, stage_listener
-    from pipeline.batch import path_param
-    from pipeline.outputs import new_run_id
-    from pipeline.workers import RunInterrupted, interruptible
+    from pipeline.reading.batch import path_param
+    from pipeline.runtime.workers import RunInterrupted, interruptible
+    from pipeline.store.outputs import new_run_id
 
     flow = process_corpus
     if runner == "dask":
@@ -502,7 +502,7 @@ def show(file: Annotated[Path, typer.Argument(
 
 def _list_documents(folder: Path) -> None:
     """``show FOLDER``: one line per document JSON in the folder (title, measures, file); fails when there is none."""
-    from pipeline.validate import is_tiltak_output
+    from pipeline.store.validate import is_tiltak_output
 
     listed: list[dict] = []
     for path in sorted(folder.glob("*.json")):
@@ -527,7 +527,8 @@ def _list_documents(folder: Path) -> None:
 @app.command()
 def validate(paths: Annotated[list[Path], typer.Argument(help="Output JSON files or folders.")]) -> None:
     """Check document JSONs (and run manifests) against the published schema and their own offsets."""
-    from pipeline.validate import skip_reason, validate_file
+    from pipeline.research.published_schemas import validate_file
+    from pipeline.store.validate import skip_reason
 
     files: list[Path] = []
     for path in paths:
@@ -563,7 +564,8 @@ def schema(
     write: Annotated[bool, typer.Option("--write", help="Regenerate the committed schema files.")] = False,
 ) -> None:
     """Print the document JSON Schema, or regenerate the published schema files from the models."""
-    from pipeline.validate import SCHEMAS_DIR, generated_schemas, render_schema
+    from pipeline.research.published_schemas import generated_schemas
+    from pipeline.store.validate import SCHEMAS_DIR, render_schema
 
     schemas = generated_schemas()
     if not write:
@@ -624,10 +626,10 @@ def evaluate(
     details: Annotated[bool, typer.Option(help="List missed and spurious measures and actors.")] = False,
 ) -> None:
     """Score the pipeline against gold annotations: measures, strength, focus area, actors."""
+    from pipeline.analysis.evaluation import evaluate as run_evaluation
+    from pipeline.analysis.evaluation import gold_pairs
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.evaluation import evaluate as run_evaluation
-    from pipeline.evaluation import gold_pairs
-    from pipeline.process import analyse_document
 
     if not gold_dir.is_dir():
         raise fail(f"{gold_dir}: no such folder")
@@ -670,9 +672,9 @@ def _classifier_figures(config) -> dict:
     """Card metrics of the classifier in use, and its scores on the shipped held-out test set when it classifies
     into the shipped taxonomy."""
     from models.focus_area.train import DEFAULT_TEST
-    from pipeline.classify import load_classifier
-    from pipeline.evaluation import classifier_figures
-    from pipeline.taxonomy import DEFAULT_TAXONOMY
+    from pipeline.analysis.classify import load_classifier
+    from pipeline.analysis.evaluation import classifier_figures
+    from pipeline.analysis.taxonomy import DEFAULT_TAXONOMY
 
     classifier = load_classifier(config.classifier, config.taxonomy)
     shipped_taxonomy = Path(config.taxonomy or DEFAULT_TAXONOMY).resolve() == DEFAULT_TAXONOMY.resolve()
@@ -716,7 +718,7 @@ def train_classifier(
     console.print(f"{card['name']} {card['version']}: {card['training_data']['examples']} examples, "
                   f"cross-validated macro-F1 {metrics['cv_macro_f1']:.3f}, top-2 {metrics['cv_top2_accuracy']:.3f}"
                   f"{tested}, threshold {card['threshold']} → {out or DEFAULT_OUT}", highlight=False)
-    from pipeline.classify import trust_list_path
+    from pipeline.analysis.classify import trust_list_path
 
     console.print(f"trusted on this machine (sha256 {card['artifact_sha256'][:12]}… recorded in {trust_list_path()}); "
                   "elsewhere it loads only with --trust-classifier", highlight=False)

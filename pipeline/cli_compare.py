@@ -91,8 +91,8 @@ def register(app: typer.Typer) -> None:
         strength and actor changes."""
         from pipeline import console as output
         from pipeline.cli import console, fail
-        from pipeline.compare import load_result
         from pipeline.errors import TiltakError
+        from pipeline.research.compare import load_result
 
         output.configure("compare", quiet=quiet, as_json=as_json)
 
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
         if out is not None and out.is_dir():
             raise fail(f"{out}: is a folder; --out names the comparison JSON file")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
-        from pipeline.prefect_server import prefect_api
+        from pipeline.ops.prefect_server import prefect_api
 
         try:
             with prefect_api(announce=output.note) as api:

@@ -1,4 +1,4 @@
-"""``tiltak doctor``: check the installation (see pipeline/doctor.py). Exit 1 if any check fails."""
+"""``tiltak doctor``: check the installation (see pipeline/ops/doctor.py). Exit 1 if any check fails."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def doctor(
     """Check that tiltak can run here: Python, NLP model, classifier (and where it comes from: shipped, local or
     external), taxonomy, Prefect, output folder, extras (Dask, Chromium, Datasette, Parquet, OCR)."""
     from pipeline import console as output
-    from pipeline.doctor import failed, run_checks
+    from pipeline.ops.doctor import failed, run_checks
 
     output.configure("doctor", quiet=quiet, as_json=as_json)
     console = output.stdout

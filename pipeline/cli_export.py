@@ -39,8 +39,8 @@ def export(
 
     from pipeline.cli import EXIT_DOCUMENTS_FAILED, console, errors, fail
     from pipeline.errors import TiltakError
-    from pipeline.export import REPORT_FILE, collect, write_exports
-    from pipeline.report import LANGUAGES, load_documents, write_report
+    from pipeline.research.export import REPORT_FILE, collect, write_exports
+    from pipeline.research.report import LANGUAGES, load_documents, write_report
 
     if lang not in LANGUAGES:
         raise fail(f"--lang {lang}: use one of {', '.join(LANGUAGES)}")
@@ -109,7 +109,7 @@ def browse(
     import uvicorn
 
     from pipeline.cli import console, fail
-    from pipeline.export import DB_FILE, DB_NAME, make_datasette
+    from pipeline.research.export import DB_FILE, DB_NAME, make_datasette
 
     if not (datasets_dir / DB_FILE).is_file():
         raise fail(f"{datasets_dir / DB_FILE}: no such database; run `tiltak export` first")

@@ -1,4 +1,4 @@
-"""``tiltak report``: the self-contained HTML report (see ``pipeline/report.py``).
+"""``tiltak report``: the self-contained HTML report (see ``pipeline/research/report.py``).
 
 Wired into the main app by ``register(app)``; ``fail`` and ``console`` come from ``pipeline.cli`` at call time, so
 importing this module never imports the CLI.
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         their amounts, deadlines and responsible actor, actors, charts; links to PDF pages."""
         from pipeline.cli import console, fail
         from pipeline.errors import TiltakError
-        from pipeline.report import LANGUAGES, load_comparison, load_documents, write_report
+        from pipeline.research.report import LANGUAGES, load_comparison, load_documents, write_report
 
         if lang not in LANGUAGES:
             raise fail(f"--lang {lang}: use one of {', '.join(LANGUAGES)}")

@@ -1,8 +1,8 @@
 """``tiltak serve``: run the ``ingest`` flow on a schedule (a Prefect deployment served by this process).
 
 Prefect's temporary server refuses schedules, so unless ``PREFECT_API_URL`` names a server, ``tiltak serve`` uses
-tiltak's local Prefect server (``pipeline.prefect_server``: 127.0.0.1, started if needed, kept while serve runs), and
-so does ``tiltak serve --once`` (for cron): the runs of both show in the same dashboard, whose address is printed.
+tiltak's local Prefect server (``pipeline.ops.prefect_server``: 127.0.0.1, started if needed, kept while serve runs),
+and so does ``tiltak serve --once`` (for cron): the runs of both show in the same dashboard, whose address is printed.
 With ``TILTAK_PREFECT_SERVER=temporary`` the scheduled mode starts a server of its own (``start_local_server``) and
 stops it on exit, and ``--once`` runs on Prefect's temporary server.
 
@@ -94,7 +94,7 @@ def start_local_server(prefect_home: Path | None = None, *, port: int | None = N
     The server keeps its SQLite database in ``PREFECT_HOME/serve.db`` (not the temporary server's
     ``prefect.db``, which ``tiltak run`` may be using at the same time) unless a database URL is set in the
     environment. Raises RuntimeError with the end of the server's log when it does not come up."""
-    from pipeline.ingest import IngestError
+    from pipeline.ops.ingest import IngestError
 
     base = dict(os.environ if env is None else env)
     home = Path(prefect_home or base.get("PREFECT_HOME") or default_prefect_home()).expanduser()
@@ -135,7 +135,7 @@ def start_local_server(prefect_home: Path | None = None, *, port: int | None = N
 def prefect_server(port: int | None = None) -> Iterator:
     """A server started here and stopped on exit (with ``TILTAK_PREFECT_SERVER=temporary``, whose servers must not
     outlive the command). PREFECT_API_URL is set in this process's environment for the flow runs."""
-    from pipeline.prefect_server import PrefectApi
+    from pipeline.ops.prefect_server import PrefectApi
 
     server = start_local_server(port=port)
     os.environ["PREFECT_API_URL"] = server.api_url
@@ -184,7 +184,7 @@ def register(app: typer.Typer) -> None:
         """Watch an inbox folder and source URLs on a schedule: process new and changed documents and compare
         each new version with the previous one (OUT/comparisons/)."""
         from pipeline.cli import console, fail
-        from pipeline.ingest import IngestError, ServeConfig, load_serve_config
+        from pipeline.ops.ingest import IngestError, ServeConfig, load_serve_config
 
         try:
             settings = load_serve_config(config) if config else ServeConfig()
@@ -219,7 +219,7 @@ def register(app: typer.Typer) -> None:
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose or not once else "WARNING")
 
-        from pipeline.prefect_server import ServerError, mode, prefect_api
+        from pipeline.ops.prefect_server import ServerError, mode, prefect_api
 
         try:
             if not once and mode() == "temporary" and not os.environ.get("PREFECT_API_URL"):
@@ -271,7 +271,7 @@ def _serve_once(settings, parameters: dict, api) -> None:
     import typer
 
     from pipeline.cli import console, fail
-    from pipeline.ingest import IngestError
+    from pipeline.ops.ingest import IngestError
 
     sources = ([f"inbox {settings.inbox}"] if settings.inbox else []) + (
         [f"{len(settings.urls)} URL{'s' if len(settings.urls) != 1 else ''}"] if settings.urls else [])

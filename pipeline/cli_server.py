@@ -1,4 +1,4 @@
-"""``tiltak server start|status|stop``: tiltak's local Prefect server (``pipeline.prefect_server``).
+"""``tiltak server start|status|stop``: tiltak's local Prefect server (``pipeline.ops.prefect_server``).
 
 Wired into the ``tiltak`` app by ``register(app)``.
 """
@@ -35,7 +35,7 @@ def _explicit_api_note() -> str | None:
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
     """Show whether the local server runs, its API address and dashboard URL."""
     from pipeline.cli import console
-    from pipeline.prefect_server import default_prefect_home, server_status
+    from pipeline.ops.prefect_server import default_prefect_home, server_status
 
     state, condition = server_status()
     if as_json:
@@ -62,7 +62,7 @@ def start(
 ) -> None:
     """Start the local server now (commands start it themselves when needed)."""
     from pipeline.cli import console, errors, fail
-    from pipeline.prefect_server import ServerError, ensure_server
+    from pipeline.ops.prefect_server import ServerError, ensure_server
 
     started: list[str] = []
 
@@ -83,7 +83,7 @@ def start(
 def stop() -> None:
     """Stop the local server (a command using it at this moment loses its connection)."""
     from pipeline.cli import console, fail
-    from pipeline.prefect_server import ServerError, stop_server
+    from pipeline.ops.prefect_server import ServerError, stop_server
 
     try:
         state = stop_server()

@@ -170,7 +170,7 @@ def test_help_texts_have_no_stray_type_labels():
 
 def test_prefect_telemetry_is_off_unless_the_user_set_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     from pipeline.console import quiet_prefect
-    from pipeline.prefect_server import _server_environment
+    from pipeline.ops.prefect_server import _server_environment
 
     for name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
         monkeypatch.setenv(name, "placeholder")  # recorded, so the test's changes are undone

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest import (
+from pipeline.ops.ingest import (
     Candidate,
     IngestError,
     Registry,
@@ -29,7 +29,7 @@ from pipeline.ingest import (
     store_version,
     suffix_for,
 )
-from pipeline.validate import validate_file
+from pipeline.research.published_schemas import validate_file
 
 REPO = Path(__file__).resolve().parents[1]
 

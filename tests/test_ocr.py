@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import DocumentError
-from pipeline.loaders import LoadLimits, load_document
-from pipeline.loaders.ocr import availability, read_scanned_pages
+from pipeline.reading.loaders import LoadLimits, load_document
+from pipeline.reading.loaders.ocr import availability, read_scanned_pages
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 SCANNED = REAL_DOCS / "scanned-book-chapter-planlovutvalget.pdf"
@@ -219,7 +219,7 @@ def test_missing_norwegian_data_is_a_warning_naming_what_to_install(tmp_path: Pa
     assert "--ocr asked but OCR is not available, page 1 not read" in warning
     assert "apt-get install tesseract-ocr tesseract-ocr-nor" in warning or "pip install -e '.[ocr]'" in warning
 
-    from pipeline.doctor import check_ocr
+    from pipeline.ops.doctor import check_ocr
 
     check = check_ocr()
     assert check.status == "warn" and "--ocr unavailable" in check.detail
