@@ -239,7 +239,7 @@ def test_compare_flow_writes_a_valid_comparison(prefect_harness, documents, tmp_
 
 
 def _app() -> typer.Typer:
-    from pipeline.cli_compare import register
+    from pipeline.cli.compare import register
 
     app = typer.Typer()
 

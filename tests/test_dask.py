@@ -182,7 +182,7 @@ def _large_corpus(folder: Path, documents: int, pdf_every: int = 3, paragraphs: 
 def _separate_cluster(tmp_path: Path, env: dict, workers: int = 2) -> Iterator[str]:
     """`dask scheduler` and ``workers`` `dask worker` processes started on their own, as on other machines (each
     worker with its nanny, the default); yields the scheduler's address. Every process is stopped at the end."""
-    from pipeline.cli_serve import free_port
+    from pipeline.cli.serve import free_port
 
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"

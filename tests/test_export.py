@@ -29,7 +29,7 @@ from builders import write_pdf
 from typer.testing import CliRunner
 
 from pipeline.analysis.process import analyse_document
-from pipeline.cli_export import register
+from pipeline.cli.export import register
 from pipeline.config import PipelineConfig
 from pipeline.research.export import (
     DATASETS_VERSION,
@@ -595,7 +595,7 @@ def _browse_command() -> list[str]:
     names = {c.name or c.callback.__name__ for c in app.registered_commands}
     if "browse" in names and TILTAK.exists():
         return [str(TILTAK), "browse"]
-    script = "from pipeline.cli import app; from pipeline.cli_export import register; register(app); app()"
+    script = "from pipeline.cli import app; from pipeline.cli.export import register; register(app); app()"
     return [sys.executable, "-c", script, "browse"]
 
 

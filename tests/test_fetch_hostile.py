@@ -430,7 +430,7 @@ def test_serve_once_is_bounded_and_stops_on_sigterm(prefect_api, tmp_path, hosti
     """``serve --once`` (as cron runs it): a trickling URL cannot hold the run, and SIGTERM in the middle of the
     fetch ends the process at once, not at the fetch deadline nor after the trickle."""
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "pipeline.cli_serve", "serve", "--once", "--out", str(tmp_path / "out"),
+    command = [sys.executable, "-m", "pipeline.cli.serve", "serve", "--once", "--out", str(tmp_path / "out"),
                "--nlp", "blank", "--timeout", "4", "--url", f"{hostile.base}/trickle-body",
                "--url", f"{hostile.base}/good.html"]
     started = time.monotonic()

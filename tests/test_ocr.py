@@ -230,7 +230,7 @@ def _doctor_row(env: dict[str, str] | None = None) -> str:
     from typer.testing import CliRunner
 
     from pipeline.cli import app
-    from pipeline.cli_doctor import register
+    from pipeline.cli.doctor import register
 
     if not any(command.name == "doctor" for command in app.registered_commands):
         register(app)

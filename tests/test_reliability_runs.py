@@ -219,7 +219,7 @@ def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path):
 
 def _doctor(args: list[str], env: dict[str, str] | None = None):
     from pipeline.cli import app
-    from pipeline.cli_doctor import register
+    from pipeline.cli.doctor import register
 
     if not any(command.name == "doctor" for command in app.registered_commands):
         register(app)

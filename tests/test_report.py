@@ -295,7 +295,7 @@ def test_report_strings_in_english_and_unknown_language(outputs):
 
 
 def _cli() -> typer.Typer:
-    from pipeline.cli_report import register
+    from pipeline.cli.report import register
 
     app = typer.Typer()
 

@@ -151,7 +151,7 @@ def test_hashing_a_fifo_fails_at_once_instead_of_waiting_for_a_writer(tmp_path: 
 
 
 def test_a_named_file_is_sniffed_from_its_head_not_read_whole(tmp_path: Path):
-    from pipeline.cli import _check_named_files
+    from pipeline.cli.run import _check_named_files
 
     huge = tmp_path / "stor.pdf"
     with open(huge, "wb") as handle:

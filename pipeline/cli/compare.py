@@ -1,7 +1,7 @@
 """``tiltak compare A.json B.json [C.json …] [--out FILE]``: which measures continued, changed, are new or dropped.
 
-Wired into the ``tiltak`` app by ``register(app)``; ``pipeline.cli``'s ``fail`` and ``console`` are imported inside
-the command, so this module and ``pipeline.cli`` do not import each other at load time.
+Wired into the ``tiltak`` app by ``register(app)`` (``pipeline.cli.main``); ``fail`` and ``console`` come from
+``pipeline.cli.console``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.console import JsonOption, QuietOption
+from pipeline.cli.console import JsonOption, QuietOption
 
 TOP_CHANGES = 8
 
@@ -89,8 +89,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare documents, each with the next: measures continued, modified, new and dropped; focus-area,
         strength and actor changes."""
-        from pipeline import console as output
-        from pipeline.cli import console, fail
+        import pipeline.cli.console as output
+        from pipeline.cli.console import console, fail
         from pipeline.errors import TiltakError
         from pipeline.research.compare import load_result
 

@@ -182,3 +182,21 @@ class RunProgress:
             stderr.print(f"tiltak: {self.stage_name or 'processing'} {self.done}/{self.total}"
                          + (f", {eta}" if eta else ""), markup=False, highlight=False, soft_wrap=True)
             self._last_line = time.monotonic()
+
+
+# Shared by every command: where results and errors go, the exit codes, and how a command fails.
+console = stdout  # results; not wrapped, no markup when stdout is not a terminal (see ``_console``)
+errors = stderr  # errors and notes
+
+EXIT_DOCUMENTS_FAILED = 1
+EXIT_CANNOT_START = 2
+
+
+def fail(message: str, code: int = EXIT_CANNOT_START) -> typer.Exit:
+    from pipeline.io import display_path
+
+    # display_path: a file name that is not UTF-8 is shown with U+FFFD, never a crash of the error message itself.
+    text = display_path(message)
+    error(f"tiltak: error: {text}")
+    failed_json(text, code)  # with --json: stdout still carries one JSON object
+    return typer.Exit(code)

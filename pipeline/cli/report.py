@@ -1,7 +1,7 @@
 """``tiltak report``: the self-contained HTML report (see ``pipeline/research/report.py``).
 
-Wired into the main app by ``register(app)``; ``fail`` and ``console`` come from ``pipeline.cli`` at call time, so
-importing this module never imports the CLI.
+Wired into the main app by ``register(app)``; ``fail`` and ``console`` come from ``pipeline.cli.console`` at call
+time.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """One self-contained HTML report (works offline): highlighted text, searchable and filterable measures with
         their amounts, deadlines and responsible actor, actors, charts; links to PDF pages."""
-        from pipeline.cli import console, fail
+        from pipeline.cli.console import console, fail
         from pipeline.errors import TiltakError
         from pipeline.research.report import LANGUAGES, load_comparison, load_documents, write_report
 

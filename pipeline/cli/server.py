@@ -34,7 +34,7 @@ def _explicit_api_note() -> str | None:
 @server_app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
     """Show whether the local server runs, its API address and dashboard URL."""
-    from pipeline.cli import console
+    from pipeline.cli.console import console
     from pipeline.ops.prefect_server import default_prefect_home, server_status
 
     state, condition = server_status()
@@ -61,7 +61,7 @@ def start(
                                "(default: TILTAK_SERVER_IDLE_MINUTES or 30).")] = None,
 ) -> None:
     """Start the local server now (commands start it themselves when needed)."""
-    from pipeline.cli import console, errors, fail
+    from pipeline.cli.console import console, errors, fail
     from pipeline.ops.prefect_server import ServerError, ensure_server
 
     started: list[str] = []
@@ -82,7 +82,7 @@ def start(
 @server_app.command()
 def stop() -> None:
     """Stop the local server (a command using it at this moment loses its connection)."""
-    from pipeline.cli import console, fail
+    from pipeline.cli.console import console, fail
     from pipeline.ops.prefect_server import ServerError, stop_server
 
     try:

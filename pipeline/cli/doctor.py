@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.console import JsonOption, QuietOption
+from pipeline.cli.console import JsonOption, QuietOption
 
 STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -26,7 +26,7 @@ def doctor(
 ) -> None:
     """Check that tiltak can run here: Python, NLP model, classifier (and where it comes from: shipped, local or
     external), taxonomy, Prefect, output folder, extras (Dask, Chromium, Datasette, Parquet, OCR)."""
-    from pipeline import console as output
+    import pipeline.cli.console as output
     from pipeline.ops.doctor import failed, run_checks
 
     output.configure("doctor", quiet=quiet, as_json=as_json)

@@ -11,7 +11,7 @@ the same as a ``tiltak run --config`` file's (``PipelineConfig``: PDF backend, O
 detector, limits …). They are checked before any Prefect server is contacted and passed to every run as the
 ``ingest`` flow's ``overrides`` parameter.
 
-Wired into the ``tiltak`` app by ``register(app)``; ``python -m pipeline.cli_serve serve …`` runs it standalone.
+Wired into the ``tiltak`` app by ``register(app)``; ``python -m pipeline.cli.serve serve …`` runs it standalone.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ SERVER_DATABASE = "serve.db"
 
 def default_prefect_home() -> Path:
     """The same default as ``flows.py`` (which cannot be imported before PREFECT_API_URL is set)."""
-    project = Path(__file__).resolve().parents[1]
+    project = Path(__file__).resolve().parents[2]
     if (project / "pyproject.toml").is_file():
         return project / ".prefect"
     return Path.home() / ".tiltak" / "prefect"
@@ -183,7 +183,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Watch an inbox folder and source URLs on a schedule: process new and changed documents and compare
         each new version with the previous one (OUT/comparisons/)."""
-        from pipeline.cli import console, fail
+        from pipeline.cli.console import console, fail
         from pipeline.ops.ingest import IngestError, ServeConfig, load_serve_config
 
         try:
@@ -248,7 +248,7 @@ def _run_overrides(config: Path | None, settings, *, nlp_given: bool) -> dict[st
     ``[tiltak] nlp``."""
     import tomllib
 
-    from pipeline.cli import checked_run_settings, flow_overrides
+    from pipeline.cli.run import checked_run_settings, flow_overrides
     from pipeline.errors import TiltakError
 
     tables = tomllib.loads(config.read_text(encoding="utf-8")) if config else {}  # read once already: it parses
@@ -270,7 +270,7 @@ def _where(api) -> str:
 def _serve_once(settings, parameters: dict, api) -> None:
     import typer
 
-    from pipeline.cli import console, fail
+    from pipeline.cli.console import console, fail
     from pipeline.ops.ingest import IngestError
 
     sources = ([f"inbox {settings.inbox}"] if settings.inbox else []) + (
@@ -314,7 +314,7 @@ def _settings_text(overrides: dict) -> str:
 def _serve_scheduled(settings, parameters: dict, api) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pipeline.cli import console
+    from pipeline.cli.console import console
 
     ingest = _ingest_flow()
     console.print(_where(api), highlight=False, soft_wrap=True)
@@ -339,7 +339,7 @@ def _serve_scheduled(settings, parameters: dict, api) -> None:
 
 
 def main() -> None:
-    """``python -m pipeline.cli_serve serve …``: the command without the rest of the ``tiltak`` app."""
+    """``python -m pipeline.cli.serve serve …``: the command without the rest of the ``tiltak`` app."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
     @app.callback()

@@ -1,7 +1,7 @@
 """``tiltak export`` and ``tiltak browse``: datasets across an output folder, and Datasette on them.
 
-``register(app)`` adds both commands to the ``tiltak`` Typer app. ``pipeline.cli`` is imported inside the
-commands (not at module level), so ``pipeline.cli`` can import this module without an import cycle.
+``register(app)`` adds both commands to the ``tiltak`` Typer app (``pipeline.cli.main``); the shared console and
+``fail`` come from ``pipeline.cli.console``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.console import JsonOption, QuietOption
+from pipeline.cli.console import JsonOption, QuietOption
 
 DEFAULT_OUTPUTS = Path("outputs")
 DATASETS_SUBDIR = "datasets"
@@ -33,11 +33,11 @@ def export(
     database with Norwegian full-text search; and the HTML report the rows link to."""
     from rich.table import Table
 
-    from pipeline import console as output
+    import pipeline.cli.console as output
 
     output.configure("export", quiet=quiet, as_json=as_json)
 
-    from pipeline.cli import EXIT_DOCUMENTS_FAILED, console, errors, fail
+    from pipeline.cli.console import EXIT_DOCUMENTS_FAILED, console, errors, fail
     from pipeline.errors import TiltakError
     from pipeline.research.export import REPORT_FILE, collect, write_exports
     from pipeline.research.report import LANGUAGES, load_documents, write_report
@@ -108,7 +108,7 @@ def browse(
 
     import uvicorn
 
-    from pipeline.cli import console, fail
+    from pipeline.cli.console import console, fail
     from pipeline.research.export import DB_FILE, DB_NAME, make_datasette
 
     if not (datasets_dir / DB_FILE).is_file():
