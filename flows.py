@@ -75,25 +75,19 @@ from pipeline.ops.ingest import (  # noqa: E402
     DEFAULT_TIMEOUT,
     Candidate,
     FetchResult,
-    InboxSkip,
     Registry,
-    comparison_path,
     fetch,
-    inbox_candidate,
-    inbox_source_key,
     ingest_lock,
-    narrow_permissions,
-    plan,
-    relative_to_out,
-    scan_inbox_entries,
-    settled,
     stop_event,
     stoppable_fetches,
-    store_version,
-    url_candidate,
 )
-from pipeline.ops.ingest import (  # noqa: E402
-    display_path as inbox_display_path,
+from pipeline.ops.ingest_run import (  # noqa: E402
+    inbox_candidates,
+    new_summary,
+    note_comparison,
+    note_fetch,
+    plan_versions,
+    record_version,
 )
 from pipeline.reading.batch import (  # noqa: E402
     PlannedDocument,
@@ -802,8 +796,7 @@ def ingest(
     Symbolic links and special files in the inbox are not read (``skipped``, with the reason). Returns a summary
     (per source: new, changed, unchanged, waiting, skipped, failed; the outputs and comparisons written)."""
     out = Path(out_dir)
-    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "skipped": [], "failed": [],
-                     "outputs": {}, "comparisons": [], "run_id": None}
+    summary = new_summary()
     with ingest_lock(out):
         registry = Registry.load(out)
         candidates: list[Candidate] = []
@@ -822,70 +815,31 @@ def ingest(
                 result = FetchResult("error", reason=f"{url}: {error}")
             else:
                 result = future.result()
-            if result.status == "error":
-                registry.note_error(url, "url", result.reason or "error")
-                summary["failed"].append({"source": url, "stage": "fetch", "error": result.reason})
-            elif result.status == "unchanged":
-                registry.touch(url, result.etag, result.last_modified)
-                summary["unchanged"].append(url)
-            else:
-                candidates.append(url_candidate(url, result))
+            candidate = note_fetch(registry, summary, url, result)
+            if candidate is not None:
+                candidates.append(candidate)
         if inbox:
-            scan = scan_inbox_entries(Path(inbox))
-            summary["skipped"] = scan.skipped
-            ready, settling = settled(scan.files, settle_seconds)
-            summary["waiting"] = [inbox_source_key(path) for path in settling]  # taken on a later run
-            for path in ready:
-                try:
-                    candidates.append(inbox_candidate(path, scan.identities.get(path)))
-                except InboxSkip as exc:
-                    summary["skipped"].append({"source": inbox_source_key(path), "reason": str(exc)})
-                except OSError as exc:
-                    reason = f"{inbox_display_path(path)}: cannot read: {exc.strerror or exc}"
-                    registry.note_error(inbox_source_key(path), "inbox", reason, inbox_display_path(path))
-                    summary["failed"].append({"source": inbox_source_key(path), "stage": "read", "error": reason})
-            registry.note_skipped(summary["skipped"])
+            candidates += inbox_candidates(registry, summary, Path(inbox), settle_seconds)
 
-        planned = plan(registry, candidates)
-        for item in planned:
-            if item.change == "unchanged":
-                registry.touch(item.candidate.source, item.candidate.etag, item.candidate.last_modified)
-                summary["unchanged"].append(item.candidate.source)
-        todo = [item for item in planned if item.change != "unchanged"]
-        stored = {item.candidate.source: store_version(registry, item.candidate).resolve() for item in todo}
-
+        todo, stored = plan_versions(registry, summary, candidates)
         if todo:
             manifest = process_corpus(paths=[str(stored[item.candidate.source]) for item in todo],
                                       out_dir=str(out), nlp=nlp, overrides=overrides)
             summary["run_id"] = manifest["run_id"]
             records = {record["source"]: record for record in manifest["documents"]}
             for item in todo:
-                source, candidate = item.candidate.source, item.candidate
-                record = records.get(str(stored[source]))
-                if record is None or record["status"] == "failed" or not record.get("output"):
-                    error = record["error"] if record else "not in the run manifest"
-                    registry.note_error(source, candidate.kind, error, candidate.display)
-                    summary["failed"].append({"source": source, "stage": record["stage"] if record else "process",
-                                              "error": error})
-                    continue  # not recorded as a version: the next run tries it again
-                # The document JSON holds the source's text: no more readable than the source itself.
-                narrow_permissions(out / record["output"], candidate.mode)
-                output = relative_to_out(out, out / record["output"])
-                registry.add_version(candidate, relative_to_out(out, stored[source]), output)
-                summary[item.change].append(source)
-                summary["outputs"][source] = output
-                registry.save()
-                previous = item.previous
-                if previous is None or not previous.get("output_json"):
+                source = item.candidate.source
+                comparison = record_version(registry, summary, out, item, records.get(str(stored[source])),
+                                            stored[source])
+                if comparison is None:
                     continue
-                name = registry.sources[source]["name"]
-                target = comparison_path(out, name, previous["sha256"], candidate.sha256)
+                previous_output, target = comparison
                 try:
-                    compare_flow(paths=[str(out / previous["output_json"]), str(out / output)], out=str(target))
+                    compare_flow(paths=[str(out / previous_output), str(out / summary["outputs"][source])],
+                                 out=str(target))
                 except (TiltakError, OSError) as exc:
                     summary["failed"].append({"source": source, "stage": "compare", "error": str(exc)})
                     continue
-                narrow_permissions(target, candidate.mode)
-                summary["comparisons"].append(relative_to_out(out, target))
+                note_comparison(summary, out, target, item.candidate)
         registry.save()
     return summary
