@@ -14,12 +14,11 @@ import pipeline.cli.run as run_commands  # run
 import pipeline.cli.results as result_commands  # show, validate, schema
 import pipeline.cli.training as training_commands  # train-*, evaluate
 # isort: on
-from pipeline.cli.app import app
-
-# Commands that live in their own modules (each module's register() adds its commands to this app).
+# The other command modules: each one's register() adds its commands to the app.
 from pipeline.cli.compare import register as _register_compare
 from pipeline.cli.doctor import register as _register_doctor
 from pipeline.cli.export import register as _register_export
+from pipeline.cli.group import app
 from pipeline.cli.report import register as _register_report
 from pipeline.cli.serve import register as _register_serve
 from pipeline.cli.server import register as _register_server

@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Table
 
 import pipeline.cli.console as output
-from pipeline.cli.app import app
 from pipeline.cli.console import (
     EXIT_DOCUMENTS_FAILED,
     JsonOption,
@@ -19,6 +18,7 @@ from pipeline.cli.console import (
     console,
     fail,
 )
+from pipeline.cli.group import app
 
 
 @app.command()

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 import pipeline.cli.console as output
-from pipeline.cli.app import app, use_prefect_api
 from pipeline.cli.console import (
     EXIT_CANNOT_START,
     EXIT_DOCUMENTS_FAILED,
@@ -21,6 +20,7 @@ from pipeline.cli.console import (
     console,
     fail,
 )
+from pipeline.cli.group import app, use_prefect_api
 from pipeline.errors import TiltakError
 
 # Enough of a file to tell its format (pipeline.reading.loaders.sniff_format looks at the first 64 KiB).

@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli.app import app, use_prefect_api
 from pipeline.cli.console import (
     console,
     fail,
 )
+from pipeline.cli.group import app, use_prefect_api
 from pipeline.errors import TiltakError
 
 DEFAULT_NORNE = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "norne"
