@@ -13,10 +13,7 @@ from typer.core import TyperGroup
 
 import pipeline.cli.console as output
 from pipeline import __version__
-from pipeline.cli.console import (
-    console,
-    fail,
-)
+from pipeline.cli.console import console, fail
 
 
 class _Commands(TyperGroup):

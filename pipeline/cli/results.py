@@ -11,13 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import pipeline.cli.console as output
-from pipeline.cli.console import (
-    EXIT_DOCUMENTS_FAILED,
-    JsonOption,
-    QuietOption,
-    console,
-    fail,
-)
+from pipeline.cli.console import EXIT_DOCUMENTS_FAILED, JsonOption, QuietOption, console, fail
 from pipeline.cli.group import app
 
 

@@ -12,14 +12,7 @@ from typing import Annotated
 import typer
 
 import pipeline.cli.console as output
-from pipeline.cli.console import (
-    EXIT_CANNOT_START,
-    EXIT_DOCUMENTS_FAILED,
-    JsonOption,
-    QuietOption,
-    console,
-    fail,
-)
+from pipeline.cli.console import EXIT_CANNOT_START, EXIT_DOCUMENTS_FAILED, JsonOption, QuietOption, console, fail
 from pipeline.cli.group import app, use_prefect_api
 from pipeline.errors import TiltakError
 

@@ -12,10 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli.console import (
-    console,
-    fail,
-)
+from pipeline.cli.console import console, fail
 from pipeline.cli.group import app, use_prefect_api
 from pipeline.errors import TiltakError
 
