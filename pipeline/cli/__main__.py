@@ -2,4 +2,5 @@
 
 from pipeline.cli.main import app
 
-app()
+if __name__ == "__main__":  # importing this module (a tool walking the tree) runs nothing
+    app()
