@@ -263,10 +263,14 @@ def analysis_pool(config: PipelineConfig, size: int) -> WorkerPool:
                       max_memory_mb=config.max_memory_mb, prestart=True)
 
 
-def prestart_analysis_workers(config: PipelineConfig) -> None:
+def prestart_analysis_workers(config: PipelineConfig, also_preload: tuple[str, ...] = (),
+                              environment: dict[str, str] | None = None) -> None:
     """Start the fork server of ``analysis_pool(config, …)`` now, in the background: it imports the pipeline and loads
     the models while the caller sets up its run (imports Prefect, creates the flow run), so that the run's workers,
-    forked from it, are ready sooner. Only once a command's checks have passed: nothing is loaded for a mistake."""
+    forked from it, are ready sooner. Only once a command's checks have passed: nothing is loaded for a mistake.
+    ``also_preload``: more modules for the fork server to import; ``environment``: variables it starts with (the
+    native libraries size their thread pools from them when it imports them). Both only count when this call starts
+    the fork server."""
     import multiprocessing
     import os
     from multiprocessing import forkserver
@@ -275,14 +279,20 @@ def prestart_analysis_workers(config: PipelineConfig) -> None:
 
     if not can_start_workers():
         return
-    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    multiprocessing.get_context("forkserver").set_forkserver_preload([*PRELOAD, *also_preload])
     with _start_lock:
+        saved = {name: os.environ.get(name) for name in [FORKSERVER_INIT, *(environment or {})]}
+        os.environ.update(environment or {})
         if (announced := _initializer_as_json(load_models, (config.model_dump(mode="json"),))) is not None:
             os.environ[FORKSERVER_INIT] = announced
         try:
             forkserver.ensure_running()  # returns once the fork server is spawned; it loads the models by itself
         finally:
-            os.environ.pop(FORKSERVER_INIT, None)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _analyse_in_worker(path: str, settings: dict) -> dict:
