@@ -5,7 +5,7 @@ tool version, NLP model and config hash, so an unchanged re-run does no extracti
 atomically → record it in the run manifest, itself rewritten atomically after every document. A document
 that fails is recorded (file, stage, error) and the others finish. One run at a time writes to an output
 folder (a lock; a second run waits for it). On the default runner each document is analysed in a worker process
-(``pipeline.workers``) that is killed when the document runs over ``max_seconds_per_document``, with its memory
+(``pipeline.runtime.workers``) that is killed when the document runs over ``max_seconds_per_document``, with its memory
 capped at ``max_memory_mb``; SIGINT / SIGTERM stop a run within seconds (manifest ``interrupted``).
 
 Runs offline on Prefect's embedded default (a temporary local server, started once per process). Unless the
@@ -63,7 +63,39 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
-from pipeline.batch import (  # noqa: E402
+from pipeline.analysis.classify import check_classifier, load_classifier  # noqa: E402
+from pipeline.analysis.nlp import LoadedNlp, load_nlp  # noqa: E402
+from pipeline.analysis.process import (  # noqa: E402
+    NLP_BATCH_SIZE,
+    analyse_documents,
+    analyse_isolated,
+    analysis_pool,
+    prestart_analysis_workers,
+)
+from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.errors import DocumentError, TiltakError  # noqa: E402
+from pipeline.ops.ingest import (  # noqa: E402
+    DEFAULT_MAX_BYTES,
+    DEFAULT_RETRIES,
+    DEFAULT_SETTLE_SECONDS,
+    DEFAULT_TIMEOUT,
+    Candidate,
+    FetchResult,
+    Registry,
+    fetch,
+    ingest_lock,
+    stop_event,
+    stoppable_fetches,
+)
+from pipeline.ops.ingest_run import (  # noqa: E402
+    inbox_candidates,
+    new_summary,
+    note_comparison,
+    note_fetch,
+    plan_versions,
+    record_version,
+)
+from pipeline.reading.batch import (  # noqa: E402
     PlannedDocument,
     discover,
     display_path,
@@ -72,58 +104,9 @@ from pipeline.batch import (  # noqa: E402
     path_param,
     plan_outputs,
 )
-from pipeline.classify import check_classifier, load_classifier  # noqa: E402
-from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.document_info import overrides_fingerprint  # noqa: E402
-from pipeline.errors import DocumentError, TiltakError  # noqa: E402
-from pipeline.ingest import (  # noqa: E402
-    DEFAULT_MAX_BYTES,
-    DEFAULT_RETRIES,
-    DEFAULT_SETTLE_SECONDS,
-    DEFAULT_TIMEOUT,
-    Candidate,
-    FetchResult,
-    InboxSkip,
-    Registry,
-    comparison_path,
-    fetch,
-    inbox_candidate,
-    inbox_source_key,
-    ingest_lock,
-    narrow_permissions,
-    plan,
-    relative_to_out,
-    scan_inbox_entries,
-    settled,
-    stop_event,
-    stoppable_fetches,
-    store_version,
-    url_candidate,
-)
-from pipeline.ingest import (  # noqa: E402
-    display_path as inbox_display_path,
-)
-from pipeline.locking import output_lock  # noqa: E402
-from pipeline.manifest import DocumentRecord, RunManifest, SkippedRecord  # noqa: E402
-from pipeline.nlp import LoadedNlp, load_nlp  # noqa: E402
-from pipeline.output_index import OutputIndex  # noqa: E402
-from pipeline.outputs import (  # noqa: E402
-    new_run_id,
-    remove_stale_temporaries,
-    utc_now,
-    write_document,
-    write_manifest,
-)
-from pipeline.process import (  # noqa: E402
-    NLP_BATCH_SIZE,
-    analyse_documents,
-    analyse_isolated,
-    analysis_pool,
-    prestart_analysis_workers,
-)
-from pipeline.schema import SCHEMA_VERSION  # noqa: E402
-from pipeline.task_batches import plan_batches  # noqa: E402
-from pipeline.workers import (  # noqa: E402
+from pipeline.reading.document_info import overrides_fingerprint  # noqa: E402
+from pipeline.runtime.task_batches import plan_batches  # noqa: E402
+from pipeline.runtime.workers import (  # noqa: E402
     WORKER_THREAD_LIMITS,
     RunInterrupted,
     WorkerPool,
@@ -133,6 +116,17 @@ from pipeline.workers import (  # noqa: E402
     interrupted,
     interruptible,
     limit_native_threads,
+)
+from pipeline.schema import SCHEMA_VERSION  # noqa: E402
+from pipeline.store.locking import output_lock  # noqa: E402
+from pipeline.store.manifest import DocumentRecord, RunManifest, SkippedRecord  # noqa: E402
+from pipeline.store.output_index import OutputIndex  # noqa: E402
+from pipeline.store.outputs import (  # noqa: E402
+    new_run_id,
+    remove_stale_temporaries,
+    utc_now,
+    write_document,
+    write_manifest,
 )
 
 ProgressListener = Callable[[DocumentRecord], None]
@@ -216,7 +210,8 @@ def _cached_analysis(store: ResultStore, key: str) -> dict | None:
 
 # Files hashed per fingerprint task: a task run costs more than hashing a typical document.
 FINGERPRINT_BATCH = 64
-# Documents per analysis task at most: their NLP runs in one nlp.pipe call (pipeline.process.analyse_documents).
+# Documents per analysis task at most: their NLP runs in one nlp.pipe call
+# (pipeline.analysis.process.analyse_documents).
 ANALYSIS_BATCH = NLP_BATCH_SIZE
 
 
@@ -224,7 +219,7 @@ ANALYSIS_BATCH = NLP_BATCH_SIZE
 def fingerprint_task(paths: list[str], more: int) -> list[dict[str, str]]:
     """``{"sha256": ...}`` or ``{"error": ...}`` per path: one unreadable file does not fail the others."""
     hashed = []
-    for path in map(path_from_param, paths):  # see pipeline.batch.path_param
+    for path in map(path_from_param, paths):  # see pipeline.reading.batch.path_param
         try:
             hashed.append({"sha256": file_sha256(path)})
         except OSError as exc:
@@ -305,7 +300,7 @@ def write_batch_task(results: list[dict], out_dir: str, stems: list[str], source
                 outcomes.append({"output": str(path)})
                 break
             except Exception as exc:
-                # A full disk or a read-only folder fails again at once: not retried (pipeline.outputs).
+                # A full disk or a read-only folder fails again at once: not retried (pipeline.store.outputs).
                 if attempt < WRITE_ATTEMPTS and not getattr(exc, "permanent", False):
                     time.sleep(WRITE_RETRY_SECONDS)
                     continue
@@ -376,7 +371,7 @@ def process_corpus(
     """Process every document under ``paths`` into ``out_dir``; returns the run manifest. ``overrides`` set
     config fields (e.g. ``taxonomy``, ``classifier``) over the config file and defaults.
 
-    One run at a time writes to ``out_dir``: the run holds its lock (``pipeline.locking``), waiting up to
+    One run at a time writes to ``out_dir``: the run holds its lock (``pipeline.store.locking``), waiting up to
     ``wait_lock`` seconds (default ``$TILTAK_WAIT_LOCK`` or 600) for another run to finish. The manifest
     ``runs/<run_id>.json`` is written atomically at the start (status ``running``), as documents finish (at most
     about once a second) and at the end (``completed``, schema-checked), so a killed run leaves a valid manifest
@@ -384,12 +379,12 @@ def process_corpus(
 
     Symbolic links inside the folders of ``paths`` are not followed, or with ``follow_symlinks`` only to targets
     inside the folder; named pipes, sockets and devices are never read: each is listed in the manifest's
-    ``skipped`` with its reason. Paths that are not valid UTF-8 are passed encoded (``pipeline.batch.path_param``),
-    as JSON cannot carry them.
+    ``skipped`` with its reason. Paths that are not valid UTF-8 are passed encoded
+    (``pipeline.reading.batch.path_param``), as JSON cannot carry them.
 
     SIGINT or SIGTERM (in the main thread) stops the run within seconds: the documents in flight are abandoned (their
     worker processes killed), what finished is written, the manifest says ``interrupted``, temporary files are
-    removed, and ``pipeline.workers.RunInterrupted`` is raised. A re-run finishes the rest; each analysis made
+    removed, and ``pipeline.runtime.workers.RunInterrupted`` is raised. A re-run finishes the rest; each analysis made
     before the signal comes from the cache."""
     run_id = run_id or new_run_id()
     out = path_from_param(out_dir)
@@ -643,7 +638,7 @@ def _process_files(
 
 def _output_identity(identity: str, path: Path) -> str:
     """What an output file is made from besides the content: the analysis identity and the user's metadata
-    corrections (a changed NAME.meta.toml or metadata.csv rewrites the output; pipeline.document_info)."""
+    corrections (a changed NAME.meta.toml or metadata.csv rewrites the output; pipeline.reading.document_info)."""
     corrections = overrides_fingerprint(path)
     return f"{identity}|metadata {corrections}" if corrections else identity
 
@@ -674,8 +669,8 @@ def _analysis_slots() -> int | None:
 
 
 def _batches(docs: list[PlannedDocument]) -> list[list[PlannedDocument]]:
-    """The analysis tasks' documents. On Dask, chosen from the documents' sizes (``pipeline.task_batches``): each
-    task's orchestration cost stays small against its analysis. On the default runner each document is analysed in
+    """The analysis tasks' documents. On Dask, chosen from the documents' sizes (``pipeline.runtime.task_batches``):
+    each task's orchestration cost stays small against its analysis. On the default runner each document is analysed in
     its own worker process anyway: batches small enough to give every worker several."""
     slots = _analysis_slots()
     if slots is None:
@@ -763,14 +758,14 @@ def train_policy_area(annotations: str, texts: str, out: str, folds: int = 5) ->
 
 @task(name="load-document-json", task_run_name="load {path}")
 def load_result_task(path: str) -> dict:
-    from pipeline.compare import load_result
+    from pipeline.research.compare import load_result
 
     return load_result(Path(path)).model_dump(mode="json")
 
 
 @task(name="compare-documents")
 def compare_task(results: list[dict]) -> dict:
-    from pipeline.compare import compare_documents
+    from pipeline.research.compare import compare_documents
     from pipeline.schema import DocumentResult
 
     return compare_documents([DocumentResult.model_validate(r) for r in results]).model_dump(mode="json")
@@ -778,7 +773,7 @@ def compare_task(results: list[dict]) -> dict:
 
 @task(name="write-comparison", task_run_name="write {out}", retries=2, retry_delay_seconds=1)
 def write_comparison_task(comparison: dict, out: str) -> str:
-    from pipeline.compare import ComparisonResult, write_comparison
+    from pipeline.research.compare import ComparisonResult, write_comparison
 
     return str(write_comparison(ComparisonResult.model_validate(comparison), Path(out)))
 
@@ -827,8 +822,7 @@ def ingest(
     Symbolic links and special files in the inbox are not read (``skipped``, with the reason). Returns a summary
     (per source: new, changed, unchanged, waiting, skipped, failed; the outputs and comparisons written)."""
     out = Path(out_dir)
-    summary: dict = {"new": [], "changed": [], "unchanged": [], "waiting": [], "skipped": [], "failed": [],
-                     "outputs": {}, "comparisons": [], "run_id": None}
+    summary = new_summary()
     with ingest_lock(out):
         registry = Registry.load(out)
         candidates: list[Candidate] = []
@@ -847,70 +841,31 @@ def ingest(
                 result = FetchResult("error", reason=f"{url}: {error}")
             else:
                 result = future.result()
-            if result.status == "error":
-                registry.note_error(url, "url", result.reason or "error")
-                summary["failed"].append({"source": url, "stage": "fetch", "error": result.reason})
-            elif result.status == "unchanged":
-                registry.touch(url, result.etag, result.last_modified)
-                summary["unchanged"].append(url)
-            else:
-                candidates.append(url_candidate(url, result))
+            candidate = note_fetch(registry, summary, url, result)
+            if candidate is not None:
+                candidates.append(candidate)
         if inbox:
-            scan = scan_inbox_entries(Path(inbox))
-            summary["skipped"] = scan.skipped
-            ready, settling = settled(scan.files, settle_seconds)
-            summary["waiting"] = [inbox_source_key(path) for path in settling]  # taken on a later run
-            for path in ready:
-                try:
-                    candidates.append(inbox_candidate(path, scan.identities.get(path)))
-                except InboxSkip as exc:
-                    summary["skipped"].append({"source": inbox_source_key(path), "reason": str(exc)})
-                except OSError as exc:
-                    reason = f"{inbox_display_path(path)}: cannot read: {exc.strerror or exc}"
-                    registry.note_error(inbox_source_key(path), "inbox", reason, inbox_display_path(path))
-                    summary["failed"].append({"source": inbox_source_key(path), "stage": "read", "error": reason})
-            registry.note_skipped(summary["skipped"])
+            candidates += inbox_candidates(registry, summary, Path(inbox), settle_seconds)
 
-        planned = plan(registry, candidates)
-        for item in planned:
-            if item.change == "unchanged":
-                registry.touch(item.candidate.source, item.candidate.etag, item.candidate.last_modified)
-                summary["unchanged"].append(item.candidate.source)
-        todo = [item for item in planned if item.change != "unchanged"]
-        stored = {item.candidate.source: store_version(registry, item.candidate).resolve() for item in todo}
-
+        todo, stored = plan_versions(registry, summary, candidates)
         if todo:
             manifest = process_corpus(paths=[str(stored[item.candidate.source]) for item in todo],
                                       out_dir=str(out), nlp=nlp, overrides=overrides)
             summary["run_id"] = manifest["run_id"]
             records = {record["source"]: record for record in manifest["documents"]}
             for item in todo:
-                source, candidate = item.candidate.source, item.candidate
-                record = records.get(str(stored[source]))
-                if record is None or record["status"] == "failed" or not record.get("output"):
-                    error = record["error"] if record else "not in the run manifest"
-                    registry.note_error(source, candidate.kind, error, candidate.display)
-                    summary["failed"].append({"source": source, "stage": record["stage"] if record else "process",
-                                              "error": error})
-                    continue  # not recorded as a version: the next run tries it again
-                # The document JSON holds the source's text: no more readable than the source itself.
-                narrow_permissions(out / record["output"], candidate.mode)
-                output = relative_to_out(out, out / record["output"])
-                registry.add_version(candidate, relative_to_out(out, stored[source]), output)
-                summary[item.change].append(source)
-                summary["outputs"][source] = output
-                registry.save()
-                previous = item.previous
-                if previous is None or not previous.get("output_json"):
+                source = item.candidate.source
+                comparison = record_version(registry, summary, out, item, records.get(str(stored[source])),
+                                            stored[source])
+                if comparison is None:
                     continue
-                name = registry.sources[source]["name"]
-                target = comparison_path(out, name, previous["sha256"], candidate.sha256)
+                previous_output, target = comparison
                 try:
-                    compare_flow(paths=[str(out / previous["output_json"]), str(out / output)], out=str(target))
+                    compare_flow(paths=[str(out / previous_output), str(out / summary["outputs"][source])],
+                                 out=str(target))
                 except (TiltakError, OSError) as exc:
                     summary["failed"].append({"source": source, "stage": "compare", "error": str(exc)})
                     continue
-                narrow_permissions(target, candidate.mode)
-                summary["comparisons"].append(relative_to_out(out, target))
+                note_comparison(summary, out, target, item.candidate)
         registry.save()
     return summary

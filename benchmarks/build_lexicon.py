@@ -5,8 +5,8 @@
 From the Norwegian Dependency Treebank (Bokmål and Nynorsk; its annotations are CC0, see
 ../shared/corpora/norne/LICENSE_NDT.txt) it keeps, for nouns, verbs and adjectives, each word form with its most
 frequent lemma, its part of speech and the lemma's frequency. No sentence or text is kept: only single words with
-their annotation, sorted alphabetically. ``pipeline.similarity`` lemmatises with it, splits compounds into known
-lemmas (weighted by frequency) and maps nominal forms to their verbs ("etablering" → "etablere").
+their annotation, sorted alphabetically. ``pipeline.research.similarity`` lemmatises with it, splits compounds into
+known lemmas (weighted by frequency) and maps nominal forms to their verbs ("etablering" → "etablere").
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The development set the comparison's thresholds and weights were set on (see pipeline/compare.py), and the figures.
+"""The development set the comparison's thresholds and weights were set on (see pipeline/research/compare.py), and the
+figures.
 
     python benchmarks/compare_dev.py
 
@@ -23,9 +24,9 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from pipeline import compare  # noqa: E402
+from pipeline.analysis.process import analyse_document  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.process import analyse_document  # noqa: E402
+from pipeline.research import compare  # noqa: E402
 
 RESTATED = [
     ("etablere et nasjonalt senter for testing av medisinsk utstyr",

@@ -7,16 +7,17 @@ measures of 19 pairs of real policy pages. Both methods align the gold measures 
 read from the pages at run time by their spans), so the figures measure the similarity and the assignment, not the
 measure extraction. Printed:
 
-- ``before``: the earlier comparison (``pipeline.compare.similarity_matrix`` on the texts without their action
+- ``before``: the earlier comparison (``pipeline.research.compare.similarity_matrix`` on the texts without their action
   wording, one-to-one at ``MIN_SIMILARITY``);
-- ``after``: the pair scorer (``pipeline.similarity``), cross-validated leaving one document pair out: the logistic
-  regression and the alignment threshold are fitted on the other pairs (the threshold with the best F1 there, as for
-  the committed model), then the held-out pair is aligned. (Choosing each fold's threshold by an inner
+- ``after``: the pair scorer (``pipeline.research.similarity``), cross-validated leaving one document pair out: the
+  logistic regression and the alignment threshold are fitted on the other pairs (the threshold with the best F1 there,
+  as for the committed model), then the held-out pair is aligned. (Choosing each fold's threshold by an inner
   leave-one-pair-out instead gave F1 0.71: P 0.92, R 0.57, the inner choices ranging 0.3–0.75.)
   The pooled precision, recall and F1 over the held-out pairs, and the
   continued/modified agreement on correct pairs.
 
-``--fit`` fits on all 19 pairs and prints the weights, intercept and threshold to put in ``pipeline/similarity.py``.
+``--fit`` fits on all 19 pairs and prints the weights, intercept and threshold to put in
+``pipeline/research/similarity.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np  # noqa: E402
 
-from pipeline import compare, similarity  # noqa: E402
+from pipeline.research import compare, similarity  # noqa: E402
 
 GOLD = REPO / "benchmarks" / "gold" / "real_alignment.json"
 ANNOTATIONS = REPO / "corpus" / "annotations" / "policy-pages"
@@ -171,7 +172,7 @@ def cross_validate(pairs: list[dict]) -> tuple[dict, list[set], list[dict]]:
 
 
 def status_agreement(pairs: list[dict], found: list[set]) -> dict:
-    """continued/modified as ``pipeline.compare`` decides it, on the correct pairs."""
+    """continued/modified as ``pipeline.research.compare`` decides it, on the correct pairs."""
     correct = agree = 0
     for pair, predicted in zip(pairs, found, strict=True):
         for i, j in predicted & set(pair["gold"]):

@@ -4,8 +4,8 @@
 
 The pipeline analyses both seed texts, ``compare_documents`` aligns Meld. St. 18 (2018–2019) (A) with the
 2023 veikart (B), and each predicted pair is mapped to gold measures: a pipeline measure is a gold measure when the
-evaluation's token-overlap rule matches them (``pipeline.evaluation.match_measures``). A predicted pair is correct
-when both its sides map to the two measures of a gold pair (``benchmarks/gold/seed_alignment.json``, which names
+evaluation's token-overlap rule matches them (``pipeline.analysis.evaluation.match_measures``). A predicted pair is
+correct when both its sides map to the two measures of a gold pair (``benchmarks/gold/seed_alignment.json``, which names
 gold measures by index and a sha256 prefix of their text, never by the text). Printed: alignment precision,
 recall and F1, recall on the gold pairs marked clear, and the continued/modified agreement on correct pairs.
 The seeds are evaluation data only: the comparison's thresholds were not set on them.
@@ -22,10 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.compare import compare_documents  # noqa: E402
+from pipeline.analysis.evaluation import Counts, match_measures  # noqa: E402
+from pipeline.analysis.process import analyse_document  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.evaluation import Counts, match_measures  # noqa: E402
-from pipeline.process import analyse_document  # noqa: E402
+from pipeline.research.compare import compare_documents  # noqa: E402
 
 GOLD_ALIGNMENT = REPO / "benchmarks" / "gold" / "seed_alignment.json"
 DEFAULT_SEEDS = REPO.parent / "shared" / "eval" / "seeds"

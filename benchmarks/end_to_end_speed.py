@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from corpus_generator import generate  # noqa: E402
 
+from pipeline.analysis.nlp import load_nlp  # noqa: E402
+from pipeline.analysis.process import NLP_BATCH_SIZE, analyse_document, analyse_documents  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.loaders import load_document  # noqa: E402
-from pipeline.nlp import load_nlp  # noqa: E402
-from pipeline.process import NLP_BATCH_SIZE, analyse_document, analyse_documents  # noqa: E402
-from pipeline.structure import build_structure  # noqa: E402
+from pipeline.reading.loaders import load_document  # noqa: E402
+from pipeline.reading.structure import build_structure  # noqa: E402
 
 
 def end_to_end(paths: list[Path], config: PipelineConfig) -> dict[str, float]:

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from extractors.actors import Gazetteer, find_actors, load_gazetteer  # noqa: E402
-from pipeline import evaluation  # noqa: E402
+from pipeline.analysis import evaluation  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 
 PAGES = REPO.parent / "shared" / "corpora" / "policy-pages"
@@ -47,7 +47,7 @@ def held_out(site: str) -> bool:
 
 
 class Counts(evaluation.Counts):
-    """pipeline.evaluation's counts with one printed line (a category with nothing in it scores 0)."""
+    """pipeline.analysis.evaluation's counts with one printed line (a category with nothing in it scores 0)."""
 
     def line(self, name: str) -> str:
         return (f"{name:<28} P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  "
@@ -82,8 +82,8 @@ def page_entities(ids: list[str], config: PipelineConfig, cache: Path | None) ->
         if set(ids) <= set(stored):
             return stored
     from extractors.extract import _entities
-    from pipeline.nlp import load_nlp, parse
-    from pipeline.process import _prepare
+    from pipeline.analysis.nlp import load_nlp, parse
+    from pipeline.analysis.process import _prepare
 
     loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
     out = {}

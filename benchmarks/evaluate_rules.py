@@ -7,8 +7,8 @@ The annotated real pages (``corpus/annotations/policy-pages``: adjudicated/ID.js
 the texts in ``../shared/corpora/policy-pages/texts``) are split by site: a site is HELD-OUT when
 ``int(sha256(site)[:8], 16) % 3 == 0``. Rules are tuned and their errors read on the dev sites only; the held-out
 sites are only ever scored. For each split the script prints precision, recall and F1 (a measure matches a gold
-one at token overlap ≥ 0.8, ``pipeline.evaluation.score_document``, as models/measures/train.py scores), strength
-accuracy on matched measures and false measures per page on pages without a measure, overall and by language
+one at token overlap ≥ 0.8, ``pipeline.analysis.evaluation.score_document``, as models/measures/train.py scores),
+strength accuracy on matched measures and false measures per page on pages without a measure, overall and by language
 (nb/nn); then the real documents' partial gold (``../shared/corpora/real-docs/*.pages.gold.json``, found / gold on
 the gold pages, as tests/test_real_docs.py counts) and the seeds (``../shared/eval/seeds``).
 
@@ -36,8 +36,8 @@ from types import SimpleNamespace
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pipeline.analysis.evaluation import Accuracy, Counts, evaluate, score_document  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.evaluation import Accuracy, Counts, evaluate, score_document  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 PAGES = SHARED / "corpora" / "policy-pages" / "texts"
@@ -81,9 +81,9 @@ def _structure_to_json(structured) -> dict:
 
 
 def _structure_from_json(data: dict):
-    from pipeline.normalise import RemovedLine
+    from pipeline.reading.normalise import RemovedLine
+    from pipeline.reading.structure import Segment, StructuredDocument
     from pipeline.schema import Block
-    from pipeline.structure import Segment, StructuredDocument
 
     return StructuredDocument(text=data["text"], blocks=[Block.model_validate(b) for b in data["blocks"]],
                               origin=[Segment(*fields) for fields in data["origin"]],
@@ -95,7 +95,7 @@ class Analyser:
     """load → structure → spaCy, cached by file and pipeline; then the rule extractor, every time."""
 
     def __init__(self, config: PipelineConfig, cache: Path) -> None:
-        from pipeline.nlp import load_nlp
+        from pipeline.analysis.nlp import load_nlp
 
         self.config = config
         self.loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
@@ -112,9 +112,9 @@ class Analyser:
     def prepared(self, path: Path):
         from spacy.tokens import Doc
 
-        from pipeline.loaders import load_document
-        from pipeline.nlp import parse
-        from pipeline.structure import build_structure
+        from pipeline.analysis.nlp import parse
+        from pipeline.reading.loaders import load_document
+        from pipeline.reading.structure import build_structure
 
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         cached = self.cache / f"{digest[:24]}-{self.nlp_key}"
@@ -209,7 +209,7 @@ def seeds(config: PipelineConfig) -> None:
     if not SEEDS.is_dir():
         print(f"seeds: {SEEDS} is absent; skipped")
         return
-    from pipeline.process import analyse_document
+    from pipeline.analysis.process import analyse_document
 
     evaluation = evaluate(SEEDS, lambda path: analyse_document(path, config))
     overall = evaluation.overall()

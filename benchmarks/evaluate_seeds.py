@@ -17,9 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pipeline.analysis.evaluation import evaluate, gold_pairs  # noqa: E402
+from pipeline.analysis.process import analyse_document  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.evaluation import evaluate, gold_pairs  # noqa: E402
-from pipeline.process import analyse_document  # noqa: E402
 
 TARGETS = {"measure F1": 0.95, "actor F1": 0.90, "strength accuracy": 0.90, "focus-area accuracy": 0.85,
            "focus-area top-2 accuracy": 0.95}

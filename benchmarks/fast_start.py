@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from policy_text import document  # noqa: E402
 
-from pipeline.prefect_server import free_port, stop_server  # noqa: E402
+from pipeline.ops.prefect_server import free_port, stop_server  # noqa: E402
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 
@@ -59,7 +59,7 @@ def main() -> None:
     for name in ("PREFECT_API_URL", "TILTAK_PREFECT_SERVER"):
         env.pop(name, None)
     in_process = [sys.executable, "-c", "import sys; from pipeline.config import PipelineConfig; "
-                  "from pipeline.process import analyse_document; "
+                  "from pipeline.analysis.process import analyse_document; "
                   "analyse_document(sys.argv[1], PipelineConfig(nlp=sys.argv[2]))", str(path), args.nlp]
     run = [str(TILTAK), "run", str(path), "--out", str(work / "out"), "--nlp", args.nlp]
     mistakes = {"missing path": [str(TILTAK), "run", str(work / "mangler.txt"), "--out", str(work / "out")],

@@ -38,9 +38,9 @@ def rss_kib() -> int:
 def child(corpus: Path, out: Path, nlp: str, mode: str) -> None:
     """One run in this (fresh) process; prints a JSON line with its figures."""
     os.environ["PREFECT_HOME"] = str(out.parent / "prefect")  # before Prefect is imported
+    from pipeline.analysis.nlp import load_nlp
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.nlp import load_nlp
-    from pipeline.process import analyse_document
 
     config = PipelineConfig(nlp=nlp)
     load_nlp(nlp)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from policy_text import documents
 
-from pipeline.nlp import load_nlp
+from pipeline.analysis.nlp import load_nlp
 
 
 def words_per_second(run, texts: list[str], n_words: int, repeats: int) -> float:

@@ -19,8 +19,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from corpus_generator import generate  # noqa: E402
 
-from pipeline.loaders import load_document  # noqa: E402
-from pipeline.structure import build_structure  # noqa: E402
+from pipeline.reading.loaders import load_document  # noqa: E402
+from pipeline.reading.structure import build_structure  # noqa: E402
 
 
 def bare_pdfplumber(paths: list[Path]) -> int:

@@ -34,7 +34,7 @@ if kind == "pdfplumber extract_text()":
             page.close()
             pages += 1
 else:
-    from pipeline.loaders import load_document
+    from pipeline.reading.loaders import load_document
     backend = "pypdfium2" if "pypdfium2" in kind else "pdfplumber"
     pages = load_document(path, pdf_backend=backend).page_count
 seconds = time.perf_counter() - started

@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from extractors.actors import load_gazetteer  # noqa: E402
-from pipeline.batch import discover_inputs  # noqa: E402
-from pipeline.loaders import load_document  # noqa: E402
-from pipeline.nlp import load_nlp  # noqa: E402
-from pipeline.structure import build_structure  # noqa: E402
+from pipeline.analysis.nlp import load_nlp  # noqa: E402
+from pipeline.reading.batch import discover_inputs  # noqa: E402
+from pipeline.reading.loaders import load_document  # noqa: E402
+from pipeline.reading.structure import build_structure  # noqa: E402
 
 ORG_LABELS = {"ORG", "GPE_ORG"}
 

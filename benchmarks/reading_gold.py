@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.evaluation import reading_coverage
-from pipeline.loaders import load_document
-from pipeline.structure import build_structure
+from pipeline.analysis.evaluation import reading_coverage
+from pipeline.reading.loaders import load_document
+from pipeline.reading.structure import build_structure
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 MARGIN = 3

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> None:
 
     import spacy
 
-    from pipeline.nlp import load_nlp
+    from pipeline.analysis.nlp import load_nlp
 
     loaded = load_nlp(args.nlp)
     model_path = REPO / "models" / "nb_tiltak_core"

@@ -97,7 +97,7 @@ class CpuSampler:
         self._thread = threading.Thread(target=self._loop, name="cpu-sampler", daemon=True)
 
     def _current(self) -> dict[int, object]:
-        from pipeline.workers import descendants
+        from pipeline.runtime.workers import descendants
 
         current = {self.me.pid: self.me}
         for pid in descendants(self.me.pid):

@@ -2,8 +2,8 @@
 strength.
 
 The artifact (skops) is untrusted input like the focus-area classifier's: its sha256 must equal the one in its
-card, and every type it names must be on ``pipeline.classify.ALLOWED_ARTIFACT_TYPES`` (nothing in it can name code
-to run). It is loaded once per process.
+card, and every type it names must be on ``pipeline.analysis.classify.ALLOWED_ARTIFACT_TYPES`` (nothing in it can name
+code to run). It is loaded once per process.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ METHOD_MODEL = "model"
 # Every type a measure-detector artifact may contain, with the skops loader that rebuilds it: exactly what
 # models/measures/train.py writes (three LogisticRegression models: detector, strength and the Platt scaling of the
 # detector's probabilities; and the feature settings as a dict); a test
-# fails when the shipped artifact names anything else. Reviewed like pipeline.classify.ALLOWED_ARTIFACT_TYPES:
+# fails when the shipped artifact names anything else. Reviewed like pipeline.analysis.classify.ALLOWED_ARTIFACT_TYPES:
 # no function, method, partial, operator or reduce loader.
 DETECTOR_ARTIFACT_TYPES: dict[str, frozenset[str]] = {
     "builtins.dict": frozenset({"DictNode"}),
@@ -75,9 +75,9 @@ def detector_input(structured, doc: Doc, rule_measures: list[Measure], rules: Fe
 def analyse_for_detector(path: Path, config, loaded, rules: FeatureRules) -> DetectorInput:
     """A file through load → structure → spaCy → the rule extractor, as the detector sees it (for training)."""
     from extractors.extract import extract_with_rules
-    from pipeline.loaders import load_document
-    from pipeline.nlp import parse
-    from pipeline.structure import build_structure
+    from pipeline.analysis.nlp import parse
+    from pipeline.reading.loaders import load_document
+    from pipeline.reading.structure import build_structure
 
     structured = build_structure(load_document(Path(path)))
     doc = parse(loaded, structured.text)
@@ -223,7 +223,7 @@ def load_detector(directory: Path = DEFAULT_DETECTOR) -> MeasureDetector:
 
 
 def _load(directory: Path) -> MeasureDetector:
-    from pipeline.classify import load_pinned_artifact
+    from pipeline.analysis.classify import load_pinned_artifact
 
     card, artifact, _, models = load_pinned_artifact(
         directory, what="measure detector", error=DetectorError, card_name=CARD_JSON, allowed=DETECTOR_ARTIFACT_TYPES,

@@ -36,7 +36,7 @@ from extractors.measures import (
     _Speakers,
     last_sentence,
 )
-from pipeline.evaluation import overlap
+from pipeline.analysis.evaluation import overlap
 from pipeline.schema import BlockKind, Measure
 
 FIELDS = ("signals", "text", "context")

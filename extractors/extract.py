@@ -1,7 +1,7 @@
 """All extraction for one document: measures (lists and prose), actors, and each measure's commitment.
 
 A plain function over the structured text and the spaCy Doc, configured by the data files named in the
-PipelineConfig; ``pipeline.process`` calls it, Prefect never sees it directly.
+PipelineConfig; ``pipeline.analysis.process`` calls it, Prefect never sees it directly.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from typing import Protocol
 
 import yaml
 
+from pipeline.reading.structure import is_contents_line
 from pipeline.rule_patterns import check_rules, compile_rule
 from pipeline.schema import Block, BlockKind, Measure
-from pipeline.structure import is_contents_line
 
 METHOD_LIST_UNDER_INTRO = "list_under_intro"
 
@@ -40,7 +40,7 @@ _TRAILING_REVERSED = re.compile(r"(?:[\s.;,:]|(?<!\w)(?:go|relle|tmas)(?=\s))*+"
 
 
 class StructuredText(Protocol):
-    """What the extractor needs from a structured document (see pipeline.structure)."""
+    """What the extractor needs from a structured document (see pipeline.reading.structure)."""
 
     text: str
     blocks: list[Block]

@@ -1,36 +1,7 @@
-"""Datasette plugin for ``tiltak browse``: the Norwegian stemming functions of ``pipeline.search`` on every
-connection (the ``search`` query uses ``tiltak_match``), and ``report_url`` cells as links to the report."""
+"""Kept so that an install made before the subpackages (its ``datasette`` entry point names this module) still
+loads Datasette; the plugin is ``pipeline.research.datasette_plugin``. Reinstalling (``pip install -e .``) points
+the entry point there."""
 
-from __future__ import annotations
+from pipeline.research.datasette_plugin import PLUGIN_NAME, prepare_connection, register, render_cell
 
-from datasette import hookimpl
-from markupsafe import Markup, escape
-
-PLUGIN_NAME = "tiltak"
-
-
-@hookimpl
-def prepare_connection(conn):
-    from pipeline.search import register_functions
-
-    register_functions(conn)
-
-
-@hookimpl
-def render_cell(value, column):
-    if column != "report_url" or not isinstance(value, str) or "#" not in value or "//" in value:
-        return None
-    from pipeline.export import FILES_MOUNT
-
-    return Markup('<a href="/{}/{}">{}</a>').format(FILES_MOUNT, escape(value), "rapport")
-
-
-def register() -> None:
-    """Register this module with Datasette's plugin manager once per process."""
-    import sys
-
-    from datasette.plugins import pm
-
-    module = sys.modules[__name__]
-    if not pm.is_registered(module) and pm.get_plugin(PLUGIN_NAME) is None:
-        pm.register(module, name=PLUGIN_NAME)
+__all__ = ["PLUGIN_NAME", "prepare_connection", "register", "render_cell"]

@@ -138,8 +138,8 @@ def test_the_gazetteer_pattern_is_fast_on_long_text(gazetteer):
      {"Kirkegata", "Skippergata", "Arbeiderpartiet", "Høyre", "Venstre"}),
 ])
 def test_actors_of_real_documents(name, wanted, unwanted):
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.process import analyse_document
 
     path = REAL_DOCS / name
     if not path.is_file():

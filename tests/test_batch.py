@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.batch import InputError, discover_inputs, file_sha256, plan_outputs
+from pipeline.reading.batch import InputError, discover_inputs, file_sha256, plan_outputs
 
 
 def test_discover_recurses_takes_supported_and_skips_hidden_and_output(tmp_path: Path):

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.classify import ClassifierError, classify_measures, load_classifier
+from pipeline.analysis.classify import ClassifierError, classify_measures, load_classifier
+from pipeline.analysis.process import analyse_document
+from pipeline.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from pipeline.config import PipelineConfig
 from pipeline.errors import TiltakError
-from pipeline.process import analyse_document
 from pipeline.schema import Measure
-from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 
 SHIPPED = DEFAULT_TAXONOMY.parents[1]
 

@@ -65,8 +65,8 @@ def test_run_show_and_validate_on_the_seeds(tmp_path: Path, seeds_dir: Path):
 
 
 def test_validate_catches_a_tampered_offset(tmp_path: Path, seeds_dir: Path):
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.process import analyse_document
 
     result = analyse_document(seeds_dir / "veikart-helsenaering-2023-artikkel.txt", PipelineConfig(nlp="blank"))
     data = result.model_dump(mode="json")

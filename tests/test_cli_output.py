@@ -169,8 +169,8 @@ def test_help_texts_have_no_stray_type_labels():
 
 
 def test_prefect_telemetry_is_off_unless_the_user_set_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from pipeline.console import quiet_prefect
-    from pipeline.prefect_server import _server_environment
+    from pipeline.cli.console import quiet_prefect
+    from pipeline.ops.prefect_server import _server_environment
 
     for name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
         monkeypatch.setenv(name, "placeholder")  # recorded, so the test's changes are undone
@@ -187,7 +187,7 @@ def test_prefect_telemetry_is_off_unless_the_user_set_it(monkeypatch: pytest.Mon
 
 
 def test_the_eta_appears_once_a_few_documents_are_done_and_shrinks():
-    from pipeline import console
+    from pipeline.cli import console
 
     console.configure("run")
     progress = console.RunProgress(total=10)

@@ -10,7 +10,10 @@ import typer
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
-from pipeline.compare import (
+from pipeline.analysis.process import analyse_document
+from pipeline.config import PipelineConfig
+from pipeline.errors import TiltakError
+from pipeline.research.compare import (
     COMPARISON_SCHEMA_FILE,
     ComparisonResult,
     align,
@@ -20,10 +23,7 @@ from pipeline.compare import (
     comparison_json_schema,
     load_result,
 )
-from pipeline.config import PipelineConfig
-from pipeline.errors import TiltakError
-from pipeline.process import analyse_document
-from pipeline.validate import SCHEMAS_DIR, render_schema
+from pipeline.store.validate import SCHEMAS_DIR, render_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -160,9 +160,9 @@ def test_three_documents_are_compared_each_with_the_next(documents):
     assert (later.aligned[0].status, later.aligned[0].changed) == ("continued", [])
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation of the pair scorer (pipeline/similarity.py): in a very small "
-                   "document the leftover measures are each other's best candidate by elimination, and at the "
-                   "threshold fitted on the real pairs (0.35) two with little in common ('gi Innovasjon Norge … "
+@pytest.mark.xfail(strict=True, reason="known limitation of the pair scorer (pipeline/research/similarity.py): in a "
+                   "very small document the leftover measures are each other's best candidate by elimination, and at "
+                   "the threshold fitted on the real pairs (0.35) two with little in common ('gi Innovasjon Norge … "
                    "eksportrådgivningen' / 'utrede et fond … helseinnovasjoner') are aligned")
 def test_leftovers_with_little_in_common_are_not_aligned(documents):
     later = compare_documents([documents[n] for n in ("plan-2024", "plan-2026")]).pairs[0]
@@ -239,7 +239,7 @@ def test_compare_flow_writes_a_valid_comparison(prefect_harness, documents, tmp_
 
 
 def _app() -> typer.Typer:
-    from pipeline.cli_compare import register
+    from pipeline.cli.compare import register
 
     app = typer.Typer()
 
@@ -286,10 +286,10 @@ def _benchmark():
     return module
 
 
-# Measured (blank NLP, the pair scorer of pipeline/similarity.py, fitted on real document pairs and the development
-# pair, never on the seeds): 9 predicted pairs, 4 correct, of 8 gold pairs: precision 0.44, recall 0.50, all 3 clear
-# pairs found (the earlier TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A regression
-# check, with a margin.
+# Measured (blank NLP, the pair scorer of pipeline/research/similarity.py, fitted on real document pairs and the
+# development pair, never on the seeds): 9 predicted pairs, 4 correct, of 8 gold pairs: precision 0.44, recall 0.50, all
+# 3 clear pairs found (the earlier TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A
+# regression check, with a margin.
 SEED_PRECISION, SEED_RECALL, MARGIN = 0.44, 0.50, 0.1
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import similarity
-from pipeline.compare import compare_documents, comparison_errors, status_of, wording_overlap
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
+from pipeline.research import similarity
+from pipeline.research.compare import compare_documents, comparison_errors, status_of, wording_overlap
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO.parent / "shared" / "corpora" / "policy-pages"

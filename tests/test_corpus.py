@@ -6,9 +6,9 @@ import json
 import pytest
 from conftest import REPO
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
-from pipeline.validate import document_errors
+from pipeline.store.validate import document_errors
 
 CORPUS = REPO / "corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))

@@ -84,12 +84,12 @@ def test_dask_runner_gives_the_default_runners_outputs(prefect_harness, tmp_path
 
 # Run on each Dask worker with client.run: count model loads and analyses in that worker process.
 def _count_loads() -> None:
-    import pipeline.classify
-    import pipeline.nlp
-    import pipeline.process
+    import pipeline.analysis.classify
+    import pipeline.analysis.nlp
+    import pipeline.analysis.process
 
     counts = {"nlp_loads": 0, "classifier_loads": 0, "analysed": 0}
-    pipeline.process._test_counts = counts
+    pipeline.analysis.process._test_counts = counts
 
     def counting(function, key):
         def wrapper(*args, **kwargs):
@@ -97,15 +97,15 @@ def _count_loads() -> None:
             return function(*args, **kwargs)
         return wrapper
 
-    pipeline.nlp._resolve = counting(pipeline.nlp._resolve, "nlp_loads")
-    pipeline.classify._load = counting(pipeline.classify._load, "classifier_loads")
-    pipeline.process.load_document = counting(pipeline.process.load_document, "analysed")
+    pipeline.analysis.nlp._resolve = counting(pipeline.analysis.nlp._resolve, "nlp_loads")
+    pipeline.analysis.classify._load = counting(pipeline.analysis.classify._load, "classifier_loads")
+    pipeline.analysis.process.load_document = counting(pipeline.analysis.process.load_document, "analysed")
 
 
 def _read_counts() -> dict:
-    import pipeline.process
+    import pipeline.analysis.process
 
-    return dict(pipeline.process._test_counts)
+    return dict(pipeline.analysis.process._test_counts)
 
 
 def test_models_load_once_per_worker_on_an_existing_cluster(prefect_harness, tmp_path):
@@ -182,7 +182,7 @@ def _large_corpus(folder: Path, documents: int, pdf_every: int = 3, paragraphs: 
 def _separate_cluster(tmp_path: Path, env: dict, workers: int = 2) -> Iterator[str]:
     """`dask scheduler` and ``workers`` `dask worker` processes started on their own, as on other machines (each
     worker with its nanny, the default); yields the scheduler's address. Every process is stopped at the end."""
-    from pipeline.cli_serve import free_port
+    from pipeline.cli.serve import free_port
 
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"

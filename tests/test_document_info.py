@@ -1,5 +1,5 @@
 from pipeline.config import PipelineConfig
-from pipeline.document_info import detect_document_type, detect_language
+from pipeline.reading.document_info import detect_document_type, detect_language
 from pipeline.schema import DocumentType, Language
 
 CONFIG = PipelineConfig()

@@ -14,19 +14,19 @@ from pathlib import Path
 import pytest
 from builders import write_pdf
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.document_info import (
+from pipeline.ops.ingest import Candidate, Registry, store_version
+from pipeline.reading.document_info import (
     MetadataError,
     find_date,
     find_identifier,
     overrides_fingerprint,
     read_metadata,
 )
-from pipeline.ingest import Candidate, Registry, store_version
-from pipeline.loaders import load_document
-from pipeline.outputs import write_document
-from pipeline.process import analyse_document
-from pipeline.validate import document_errors
+from pipeline.reading.loaders import load_document
+from pipeline.store.outputs import write_document
+from pipeline.store.validate import document_errors
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 BLANK = PipelineConfig(nlp="blank")

@@ -15,13 +15,13 @@ from xml.sax.saxutils import escape
 import pytest
 from builders import write_docx
 
+from pipeline.analysis.evaluation import score_document
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import score_document
-from pipeline.loaders import load_document
-from pipeline.process import analyse_document
+from pipeline.reading.loaders import load_document
+from pipeline.reading.source import LineKind
+from pipeline.reading.structure import build_structure
 from pipeline.schema import BlockKind
-from pipeline.source import LineKind
-from pipeline.structure import build_structure
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 HARSTAD = REAL_DOCS / "harstad-kommune-handlingsplan-likestilling-mangfold.docx"

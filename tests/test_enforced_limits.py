@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from fault_inputs import norwegian_text
 
-from pipeline.validate import validate_file
-from pipeline.workers import (
+from pipeline.research.published_schemas import validate_file
+from pipeline.runtime.workers import (
     OutOfMemory,
     PoolStopped,
     WorkerDied,
@@ -179,8 +179,8 @@ def test_a_document_over_its_time_is_stopped_and_the_others_are_written(prefect_
 
 def test_a_document_over_the_memory_limit_fails_and_the_others_are_written(prefect_harness, tmp_path):
     from flows import process_corpus
+    from pipeline.analysis.process import analysis_pool
     from pipeline.config import PipelineConfig
-    from pipeline.process import analysis_pool
 
     # The limit is set just above what a worker with the models takes on this machine: room for small documents,
     # not for a big one.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from pipeline.analysis.evaluation import focus_area_scores, match_measures, overlap
 from pipeline.cli import app
-from pipeline.evaluation import focus_area_scores, match_measures, overlap
 
 runner = CliRunner()
 

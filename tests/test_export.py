@@ -28,9 +28,10 @@ import typer
 from builders import write_pdf
 from typer.testing import CliRunner
 
-from pipeline.cli_export import register
+from pipeline.analysis.process import analyse_document
+from pipeline.cli.export import register
 from pipeline.config import PipelineConfig
-from pipeline.export import (
+from pipeline.research.export import (
     DATASETS_VERSION,
     DB_FILE,
     FTS_TABLE,
@@ -41,9 +42,8 @@ from pipeline.export import (
     make_datasette,
     write_exports,
 )
-from pipeline.manifest import DocumentRecord, RunManifest
-from pipeline.outputs import write_document
-from pipeline.process import analyse_document
+from pipeline.store.manifest import DocumentRecord, RunManifest
+from pipeline.store.outputs import write_document
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 
@@ -222,7 +222,7 @@ def test_measure_rows_are_flat_with_their_commitment(datasets: Path):
 
 
 def test_taxonomy_names_the_focus_areas(datasets: Path):
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.analysis.taxonomy import load_taxonomy
 
     taxonomy = {r["focus_area_id"]: r for r in jsonl_rows(datasets, "taxonomy")}
     shipped = load_taxonomy()
@@ -263,7 +263,7 @@ def test_actors_have_stable_ids_across_documents(datasets: Path, outputs: Path, 
 
 
 def test_actor_ids_of_names_that_fold_alike_differ():
-    from pipeline.export import Tables, actor_slug
+    from pipeline.research.export import Tables, actor_slug
 
     assert actor_slug("Norges forskningsråd") == "norges-forskningsrad"
     assert actor_slug("Kunnskapsdepartementet (KD)") == "kunnskapsdepartementet-kd"
@@ -311,7 +311,7 @@ def test_run_id_comes_from_the_run_manifest(datasets: Path):
 def test_extra_measure_fields_become_columns():
     from pydantic import Field, create_model
 
-    from pipeline import export
+    from pipeline.research import export
     from pipeline.schema import Measure
 
     extended = create_model("Extended", __base__=Measure, salience=(str | None, Field(None, description="CAP")),
@@ -404,7 +404,7 @@ def test_sqlite_full_text_search_keeps_norwegian_letters(datasets: Path):
 
 
 def test_search_with_norwegian_stemming(datasets: Path):
-    from pipeline.search import match_expression, register_functions, search_measures, stem_text
+    from pipeline.research.search import match_expression, register_functions, search_measures, stem_text
 
     assert stem_text("Helsedataene, helsedata") == "helsedat helsedat"
     assert stem_text("kommunane kommunen") == "kommun kommun"  # nynorsk and bokmål
@@ -573,7 +573,7 @@ def test_datasette_facets_and_search(datasets: Path):
         assert report.status_code == 200
         assert f'id="{unquote(first["report_url"].split("#")[1])}"' in report.text
 
-    from pipeline.report import load_documents, write_report
+    from pipeline.research.report import load_documents, write_report
 
     documents, _ = load_documents(sorted(datasets.parent.glob("*.json")))
     write_report(datasets / REPORT_FILE, documents)
@@ -595,7 +595,7 @@ def _browse_command() -> list[str]:
     names = {c.name or c.callback.__name__ for c in app.registered_commands}
     if "browse" in names and TILTAK.exists():
         return [str(TILTAK), "browse"]
-    script = "from pipeline.cli import app; from pipeline.cli_export import register; register(app); app()"
+    script = "from pipeline.cli import app; from pipeline.cli.export import register; register(app); app()"
     return [sys.executable, "-c", script, "browse"]
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from builders import write_docx, write_html, write_two_column_pdf
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
 from pipeline.schema import Commitment, DocumentResult, Measure
 
 CONFIG = PipelineConfig(nlp="blank")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.prefect_server import STOP_TIMEOUT, process_token, read_state, state_folder, stop_server
+from pipeline.ops.prefect_server import STOP_TIMEOUT, process_token, read_state, state_folder, stop_server
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 TEXT = ("# Plan for bedre veier\n\nFor å gjøre vegane tryggere vil regjeringen:\n\n"
@@ -21,7 +21,7 @@ TEXT = ("# Plan for bedre veier\n\nFor å gjøre vegane tryggere vil regjeringen
 
 
 def _free_port() -> int:
-    from pipeline.prefect_server import free_port
+    from pipeline.ops.prefect_server import free_port
 
     return free_port()
 

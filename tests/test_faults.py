@@ -47,7 +47,7 @@ from fault_inputs import (
 
 from pipeline.config import PipelineConfig
 from pipeline.errors import DocumentError
-from pipeline.validate import document_errors, manifest_errors
+from pipeline.store.validate import document_errors, manifest_errors
 
 
 class _Outcomes:
@@ -362,7 +362,7 @@ def test_a_thirty_megabyte_page_finishes_within_its_limits_while_the_batch_is_wr
 def test_page_limit_is_checked_before_the_pages_are_read(tmp_path, monkeypatch):
     import pdfplumber.page
 
-    from pipeline.process import analyse_document
+    from pipeline.analysis.process import analyse_document
 
     pdf = write_many_pages_pdf(tmp_path / "lang.pdf", pages=2000)
     monkeypatch.setattr(pdfplumber.page.Page, "extract_text_lines",
@@ -373,7 +373,7 @@ def test_page_limit_is_checked_before_the_pages_are_read(tmp_path, monkeypatch):
 
 
 def test_time_limit_stops_a_long_pdf_between_pages(tmp_path):
-    from pipeline.process import analyse_document
+    from pipeline.analysis.process import analyse_document
 
     pdf = write_many_pages_pdf(tmp_path / "lang.pdf", pages=2000)
     started = time.perf_counter()
@@ -385,36 +385,36 @@ def test_time_limit_stops_a_long_pdf_between_pages(tmp_path):
 
 
 def test_time_limit_is_checked_between_stages(tmp_path, monkeypatch):
-    import pipeline.process
+    import pipeline.analysis.process
 
-    real = pipeline.process.build_structure
+    real = pipeline.analysis.process.build_structure
 
     def slow_structure(source):
         time.sleep(0.4)
         return real(source)
 
-    monkeypatch.setattr(pipeline.process, "build_structure", slow_structure)
+    monkeypatch.setattr(pipeline.analysis.process, "build_structure", slow_structure)
     text = tmp_path / "plan.txt"
     text.write_text(norwegian_text("helsedata"), encoding="utf-8")
     with pytest.raises(DocumentError, match=r"took longer than 0.2 s") as caught:
-        pipeline.process.analyse_document(text, PipelineConfig(nlp="blank", max_seconds_per_document=0.2))
+        pipeline.analysis.process.analyse_document(text, PipelineConfig(nlp="blank", max_seconds_per_document=0.2))
     assert caught.value.stage == "nlp"
 
 
 def test_huge_text_fails_fast_without_nlp(tmp_path, monkeypatch):
-    import pipeline.process
+    import pipeline.analysis.process
 
     huge = write_huge_text(tmp_path / "stor.txt", megabytes=50)
     for name in ("load_nlp", "parse", "build_structure"):
-        monkeypatch.setattr(pipeline.process, name, lambda *_a, _n=name: pytest.fail(f"{_n} ran on 50 MB"))
+        monkeypatch.setattr(pipeline.analysis.process, name, lambda *_a, _n=name: pytest.fail(f"{_n} ran on 50 MB"))
     # "Fast" is proven by what does not run (the tripwires above), not by a clock: this machine is shared.
     with pytest.raises(DocumentError, match=r"\(max_chars\); raise it with `max_chars = \d+`") as caught:
-        pipeline.process.analyse_document(huge, PipelineConfig(nlp="blank"))
+        pipeline.analysis.process.analyse_document(huge, PipelineConfig(nlp="blank"))
     assert caught.value.stage == "load"
 
 
 def test_zip_bomb_is_refused_before_inflating(tmp_path):
-    from pipeline.loaders import load_document
+    from pipeline.reading.loaders import load_document
 
     bomb = write_docx_zip_bomb(tmp_path / "bombe.docx", megabytes=600)
     assert bomb.stat().st_size < 5_000_000
@@ -429,7 +429,7 @@ def test_zip_bomb_is_refused_before_inflating(tmp_path):
 
 
 def test_non_norwegian_warning_names_the_language():
-    from pipeline.document_info import not_norwegian_warning
+    from pipeline.reading.document_info import not_norwegian_warning
 
     languages = PipelineConfig().languages
     assert "English" in not_norwegian_warning(ENGLISH_TEXT, languages)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest import (
+from pipeline.ops.ingest import (
     INBOX_KEY_PREFIX,
     InboxSkip,
     Registry,
@@ -237,7 +237,7 @@ def test_tls_to_a_server_that_does_not_speak_it_fails_at_once():
 
 
 def test_a_fetch_stops_at_once_when_the_run_is_interrupted(hostile):
-    from pipeline.ingest import stop_event, stoppable_fetches
+    from pipeline.ops.ingest import stop_event, stoppable_fetches
 
     results = []
     with pytest.raises(KeyboardInterrupt), stoppable_fetches() as token:
@@ -350,9 +350,9 @@ def test_names_of_any_bytes_are_escaped_reversibly_and_saved():
 def test_an_output_is_written_no_more_readable_than_its_source(tmp_path, restricted_umask):
     """The document JSON holds the source's text: written with the source's narrower mode from the start (not
     widened and narrowed afterwards)."""
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.outputs import write_document
-    from pipeline.process import analyse_document
+    from pipeline.store.outputs import write_document
 
     for name, source_mode, expected in (("privat.txt", 0o640, 0o640), ("apen.txt", 0o644, 0o644),
                                         ("kjorbar.txt", 0o755, 0o644), ("hemmelig.txt", 0o600, 0o600)):
@@ -430,7 +430,7 @@ def test_serve_once_is_bounded_and_stops_on_sigterm(prefect_api, tmp_path, hosti
     """``serve --once`` (as cron runs it): a trickling URL cannot hold the run, and SIGTERM in the middle of the
     fetch ends the process at once, not at the fetch deadline nor after the trickle."""
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "pipeline.cli_serve", "serve", "--once", "--out", str(tmp_path / "out"),
+    command = [sys.executable, "-m", "pipeline.cli.serve", "serve", "--once", "--out", str(tmp_path / "out"),
                "--nlp", "blank", "--timeout", "4", "--url", f"{hostile.base}/trickle-body",
                "--url", f"{hostile.base}/good.html"]
     started = time.monotonic()

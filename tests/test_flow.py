@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from builders import write_docx, write_html, write_pdf
 
-from pipeline.validate import document_errors, manifest_errors
+from pipeline.store.validate import document_errors, manifest_errors
 
 GOVERNMENT_LIST = [
     "For å styrke helsenæringen vil regjeringen:",
@@ -144,7 +144,7 @@ def _task_run_names(flow_run_id: str, wait_for: str, count: int = 1) -> list[str
 
 def test_unchanged_outputs_are_reused_without_analysis_tasks(prefect_harness, tmp_path):
     from flows import process_corpus
-    from pipeline.output_index import INDEX_NAME
+    from pipeline.store.output_index import INDEX_NAME
 
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     corpus.mkdir()

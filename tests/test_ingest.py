@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest import (
+from pipeline.ops.ingest import (
     Candidate,
     IngestError,
     Registry,
@@ -29,7 +29,7 @@ from pipeline.ingest import (
     store_version,
     suffix_for,
 )
-from pipeline.validate import validate_file
+from pipeline.research.published_schemas import validate_file
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -316,13 +316,13 @@ def test_ingest_flow_processes_only_new_and_changed_and_compares_versions(prefec
 # --- (c) A scheduled deployment on a real Prefect server --------------------------------------------------------------
 
 def test_serve_deployment_on_a_real_server_runs_when_triggered(tmp_path, site, inbox):
-    """``tiltak serve`` (standalone: ``python -m pipeline.cli_serve serve``) against a real local Prefect server; the
+    """``tiltak serve`` (standalone: ``python -m pipeline.cli.serve serve``) against a real local Prefect server; the
     test triggers the deployment instead of waiting for the clock."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pipeline.cli_serve import DEPLOYMENT_NAME, start_local_server
+    from pipeline.cli.serve import DEPLOYMENT_NAME, start_local_server
 
     home = tmp_path / "prefect-home"
     started = time.monotonic()
@@ -335,7 +335,7 @@ def test_serve_deployment_on_a_real_server_runs_when_triggered(tmp_path, site, i
     env = {**os.environ, "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(home),
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PYTHONPATH": str(REPO)}
     log = (tmp_path / "serve.log").open("w")
-    serving = subprocess.Popen([sys.executable, "-m", "pipeline.cli_serve", "serve", "--config", str(config)],
+    serving = subprocess.Popen([sys.executable, "-m", "pipeline.cli.serve", "serve", "--config", str(config)],
                                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.errors import TiltakError
 from pipeline.io import atomic_write_text, safe_stem
-from pipeline.outputs import render_document
+from pipeline.store.outputs import render_document
 
 
 def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path: Path):

@@ -10,8 +10,8 @@ from builders import write_docx, write_html, write_pdf, write_two_column_pdf
 from fault_inputs import write_html_with_wrong_charset, write_mixed_encoding_text
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.loaders import SUPPORTED_SUFFIXES, load_document, sniff_format
-from pipeline.source import LineKind, SourceFormat
+from pipeline.reading.loaders import SUPPORTED_SUFFIXES, load_document, sniff_format
+from pipeline.reading.source import LineKind, SourceFormat
 
 PDF_PAGES = [
     ["# Økonomiske konsekvenser", "Tiltakene i meldingen dekkes innenfor gjeldende rammer.",
@@ -658,7 +658,7 @@ def test_damaged_docx_is_refused(tmp_path, garbage):
 
 
 def test_pipe_table_rows_in_plain_text_become_table_rows(tmp_path):
-    from pipeline.source import LineKind
+    from pipeline.reading.source import LineKind
 
     path = tmp_path / "tabell.txt"
     path.write_text("Oversikt\n\n| Tiltak | Ansvar |\n|:---|---:|\n| etablere et senter | HOD |\n\n"

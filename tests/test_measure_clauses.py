@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from test_extraction import analyse_file, texts
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
 
 CONFIG = PipelineConfig(nlp="best")
 
 
 @pytest.fixture(scope="module")
 def parsed_pipeline():
-    from pipeline.nlp import load_nlp
+    from pipeline.analysis.nlp import load_nlp
 
     loaded = load_nlp("best")
     if loaded.info.kind == "blank":

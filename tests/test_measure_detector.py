@@ -27,15 +27,15 @@ from extractors.detector import (
 )
 from extractors.detector_features import subject_class
 from extractors.extract import extract_with_rules
-from pipeline.classify import artifact_types
+from pipeline.analysis.classify import artifact_types
+from pipeline.analysis.evaluation import Accuracy, Counts, score_document
+from pipeline.analysis.nlp import load_nlp, parse
+from pipeline.analysis.process import analyse_document
 from pipeline.cli import app
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import Accuracy, Counts, score_document
-from pipeline.loaders import load_document
-from pipeline.nlp import load_nlp, parse
-from pipeline.process import analyse_document
-from pipeline.structure import build_structure
-from pipeline.validate import document_errors
+from pipeline.reading.loaders import load_document
+from pipeline.reading.structure import build_structure
+from pipeline.store.validate import document_errors
 
 CORPUS_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations" / "policy-pages"
 DEFAULT_ANNOTATIONS = CORPUS_ANNOTATIONS / "first"
@@ -296,7 +296,7 @@ def test_a_real_page_gives_a_measure_the_rules_miss():
     card = json.loads((DEFAULT_DETECTOR / "card.json").read_text(encoding="utf-8"))
     detector = PipelineConfig(measure_detector=card.get("default_policy") if card.get("default_policy") in
                               ("model", "hybrid") else "hybrid")
-    from pipeline.evaluation import match_measures
+    from pipeline.analysis.evaluation import match_measures
 
     for annotation_path in sorted(DEFAULT_ANNOTATIONS.glob("b-0*.json"))[:40]:
         annotation = json.loads(annotation_path.read_text(encoding="utf-8"))

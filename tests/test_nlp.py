@@ -1,7 +1,7 @@
 import pytest
 
+from pipeline.analysis.nlp import UPSTREAM_PREFERENCE, _is_installed, _shipped_model_path, load_nlp, parse
 from pipeline.errors import TiltakError
-from pipeline.nlp import UPSTREAM_PREFERENCE, _is_installed, _shipped_model_path, load_nlp, parse
 
 
 def test_pipeline_is_loaded_once_per_process():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from pipeline.nlp import SHIPPED_MODEL_NAME, load_nlp, parse
+from pipeline.analysis.nlp import SHIPPED_MODEL_NAME, load_nlp, parse
 
 MODEL = REPO / "models" / SHIPPED_MODEL_NAME
 NORNE = REPO.parent / "shared" / "corpora" / "norne"
@@ -37,7 +37,7 @@ def test_shipped_model_is_complete_and_says_what_it_is(shipped):
 
 
 def test_best_prefers_the_shipped_model_when_no_upstream_one_is_installed():
-    from pipeline.nlp import UPSTREAM_PREFERENCE, _is_installed
+    from pipeline.analysis.nlp import UPSTREAM_PREFERENCE, _is_installed
 
     if any(_is_installed(p) for p in UPSTREAM_PREFERENCE):
         pytest.skip("an upstream nb_core_news pipeline is installed")

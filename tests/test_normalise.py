@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 from builders import write_pdf
 
-from pipeline.loaders import load_document
-from pipeline.normalise import document_vocabulary, join_wrapped, normalise_line, remove_page_furniture
+from pipeline.reading.loaders import load_document
+from pipeline.reading.normalise import document_vocabulary, join_wrapped, normalise_line, remove_page_furniture
 
 # --- characters ----------------------------------------------------------------------------------------------
 

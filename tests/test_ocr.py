@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import DocumentError
-from pipeline.loaders import LoadLimits, load_document
-from pipeline.loaders.ocr import availability, read_scanned_pages
+from pipeline.reading.loaders import LoadLimits, load_document
+from pipeline.reading.loaders.ocr import availability, read_scanned_pages
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 SCANNED = REAL_DOCS / "scanned-book-chapter-planlovutvalget.pdf"
@@ -219,7 +219,7 @@ def test_missing_norwegian_data_is_a_warning_naming_what_to_install(tmp_path: Pa
     assert "--ocr asked but OCR is not available, page 1 not read" in warning
     assert "apt-get install tesseract-ocr tesseract-ocr-nor" in warning or "pip install -e '.[ocr]'" in warning
 
-    from pipeline.doctor import check_ocr
+    from pipeline.ops.doctor import check_ocr
 
     check = check_ocr()
     assert check.status == "warn" and "--ocr unavailable" in check.detail
@@ -230,7 +230,7 @@ def _doctor_row(env: dict[str, str] | None = None) -> str:
     from typer.testing import CliRunner
 
     from pipeline.cli import app
-    from pipeline.cli_doctor import register
+    from pipeline.cli.doctor import register
 
     if not any(command.name == "doctor" for command in app.registered_commands):
         register(app)

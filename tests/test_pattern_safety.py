@@ -318,7 +318,8 @@ def discovered():
 def test_discovery_finds_module_inline_and_rule_file_patterns(discovered):
     patterns, read_by = discovered
     modules = {where.split("(")[0].split(":")[0].rsplit(".", 1)[0] for where, _pattern in patterns}
-    assert {"extractors.measures", "extractors.extract", "pipeline.structure", "pipeline.normalise"} <= modules
+    assert {"extractors.measures", "extractors.extract", "pipeline.reading.structure",
+            "pipeline.reading.normalise"} <= modules
     assert any(where.endswith("(inline)") for where, _pattern in patterns)
     # Every rule file is read by one of the project's loaders, so the patterns in it are among those checked.
     assert all(read_by.values()), {name: loaders for name, loaders in read_by.items() if not loaders}
@@ -365,7 +366,7 @@ def _with_rule(source: Path, target: Path, key: str, rule: str) -> tuple[Path, s
     ("extractors.measures:load_list_intro_rules", "list_intros.yaml", "commitment_intros"),
     ("extractors.measures:load_prose_rules", "prose_measures.yaml", "adverbs"),
     ("extractors.actors:load_gazetteer", "actors.yaml", "person_titles"),
-    ("pipeline.document_info:load_document_type_rules", "document_types.yaml", "types.nyhet"),
+    ("pipeline.reading.document_info:load_document_type_rules", "document_types.yaml", "types.nyhet"),
 ])
 def test_a_rule_with_a_nested_quantifier_is_refused_naming_file_and_rule(tmp_path, loader, file_name, key):
     from pipeline.config import EXTRACTOR_DATA, PIPELINE_DATA

@@ -15,7 +15,7 @@ import pytest
 from builders import A4_HEIGHT, A4_WIDTH, _register_fonts
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.loaders import load_document
+from pipeline.reading.loaders import load_document
 
 
 def _canvas(target):
@@ -71,8 +71,8 @@ def test_a_document_without_any_readable_page_is_refused_naming_the_file(tmp_pat
 
 
 def test_the_page_warning_reaches_the_document_json(tmp_path):
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.process import analyse_document
 
     path = tmp_path / "skadet.pdf"
     path.write_bytes(_damage_page(_pages_with_markers(3), b"MERKE2"))
@@ -188,7 +188,7 @@ def test_text_in_one_column_only_is_read_without_error(tmp_path):
 def test_a_hyphenated_word_at_the_foot_of_the_left_column_joins_the_top_of_the_right(tmp_path):
     from builders import write_two_column_pdf
 
-    from pipeline.structure import build_structure
+    from pipeline.reading.structure import build_structure
 
     left = [*LEFT_TOP[:3], "Fylkeskommunen styrker arbeidet med folke-"]
     right = ["helse i skolene og i fritiden, sammen", *RIGHT_TOP[1:]]
@@ -217,7 +217,7 @@ def _excerpt(source: Path, first: int, last: int, target: Path) -> Path:
 @pytest.fixture(scope="module")
 def prop_chapter_one(tmp_path_factory):
     """PDF pages 16-26 of Prop. 1 LS (the gold pages 19-23 and a margin), structured."""
-    from pipeline.structure import build_structure
+    from pipeline.reading.structure import build_structure
 
     if not PROP_1_LS.is_file():
         pytest.skip("../shared/corpora/real-docs is absent")
@@ -233,7 +233,7 @@ def _page_text(structured, page: int) -> str:
 def test_gold_measures_of_prop_1_ls_are_readable_in_one_block_on_their_page(prop_chapter_one):
     import json
 
-    from pipeline.evaluation import reading_coverage
+    from pipeline.analysis.evaluation import reading_coverage
 
     gold = json.loads((REAL_DOCS / "prop-1-ls-2025-2026.pages.gold.json").read_text(encoding="utf-8"))
     measures = [{**m, "page": m["page"] - 15 if m.get("page") else None} for m in gold["measures"]]
@@ -273,7 +273,7 @@ def test_a_long_pdf_reports_its_pages_to_the_callback_and_by_default_on_stderr(t
     seen: list[tuple[int, int]] = []
     document = load_document(path, progress=lambda page, total: seen.append((page, total)))
     assert seen == [(n, 60) for n in range(1, 61)] and document.page_count == 60
-    code = f"from pipeline.loaders import load_document; load_document({str(path)!r})"
+    code = f"from pipeline.reading.loaders import load_document; load_document({str(path)!r})"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
     reported = [line for line in done.stderr.splitlines() if line.startswith("tiltak: lang.pdf: page ")]

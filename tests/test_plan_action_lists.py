@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from test_extraction import texts
 
+from pipeline.analysis.evaluation import match_measures
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import match_measures
-from pipeline.process import analyse_document
 
 CONFIG = PipelineConfig(nlp="best")
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"

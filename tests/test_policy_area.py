@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.classify import check_artifact_types, classify_measures, load_classifier
-from pipeline.config import PipelineConfig
-from pipeline.policy_area import (
+from pipeline.analysis.classify import check_artifact_types, classify_measures, load_classifier
+from pipeline.analysis.policy_area import (
     CAP_CODES,
     DEFAULT_POLICY_AREAS,
     DEFAULT_POLICY_MODEL,
@@ -20,10 +19,11 @@ from pipeline.policy_area import (
     load_policy_classifier,
     measure_context,
 )
-from pipeline.process import analyse_document
+from pipeline.analysis.process import analyse_document
+from pipeline.analysis.taxonomy import load_taxonomy
+from pipeline.config import PipelineConfig
 from pipeline.schema import DocumentResult, Measure
-from pipeline.taxonomy import load_taxonomy
-from pipeline.validate import document_errors
+from pipeline.store.validate import document_errors
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = REPO.parent / "shared" / "corpora" / "policy-pages" / "texts"

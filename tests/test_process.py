@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from builders import write_html, write_pdf
 
+from pipeline.analysis.process import analyse_document, analyse_documents
 from pipeline.config import PipelineConfig
 from pipeline.errors import DocumentError
-from pipeline.process import analyse_document, analyse_documents
 
 CONFIG = PipelineConfig(nlp="best")
 

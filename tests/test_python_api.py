@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 import tiltak
 from pipeline.cli import app
-from pipeline.outputs import write_document
-from pipeline.validate import document_errors
+from pipeline.store.outputs import write_document
+from pipeline.store.validate import document_errors
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "python-api.md"
@@ -109,7 +109,7 @@ def test_analyse_text_writes_no_file(tmp_path: Path, monkeypatch):
 
 
 def test_the_models_are_loaded_once():
-    from pipeline import nlp
+    from pipeline.analysis import nlp
 
     tiltak.analyse_text(PLAN)
     loaded = dict(nlp._cache)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluation import reading_coverage, score_document
+from pipeline.analysis.evaluation import reading_coverage, score_document
 from pipeline.schema import BlockKind, DocumentResult
-from pipeline.validate import document_errors, manifest_errors
+from pipeline.store.validate import document_errors, manifest_errors
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 GOLD_FILES = sorted(REAL_DOCS.glob("*.pages.gold.json")) if REAL_DOCS.is_dir() else []

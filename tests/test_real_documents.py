@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fault_inputs import norwegian_text
 
-from pipeline.validate import document_errors, manifest_errors
+from pipeline.store.validate import document_errors, manifest_errors
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 PROP_1_LS = REAL_DOCS / "prop-1-ls-2025-2026.pdf"

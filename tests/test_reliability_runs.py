@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.locking import LOCK_NAME, output_lock
-from pipeline.validate import validate_file
+from pipeline.research.published_schemas import validate_file
+from pipeline.store.locking import LOCK_NAME, output_lock
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 TIMEOUT = 240
@@ -197,7 +197,8 @@ def test_runs_on_one_output_folder_take_turns_and_a_run_that_cannot_wait_fails_i
 def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path):
     out = tmp_path / "out"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from pipeline.locking import output_lock\n"
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from pipeline.store.locking import output_lock\n"
          "with output_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)", str(out)],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -218,7 +219,7 @@ def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path):
 
 def _doctor(args: list[str], env: dict[str, str] | None = None):
     from pipeline.cli import app
-    from pipeline.cli_doctor import register
+    from pipeline.cli.doctor import register
 
     if not any(command.name == "doctor" for command in app.registered_commands):
         register(app)
@@ -248,7 +249,7 @@ def test_doctor_fails_on_an_unwritable_prefect_home(tmp_path: Path):
 
 
 def test_doctor_prefect_check_names_the_problem(tmp_path: Path, monkeypatch):
-    from pipeline.doctor import check_prefect
+    from pipeline.ops.doctor import check_prefect
 
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "a-file" / "p"))
@@ -257,8 +258,8 @@ def test_doctor_prefect_check_names_the_problem(tmp_path: Path, monkeypatch):
 
 
 def test_manifests_written_before_status_and_analysed_in_run_still_validate():
-    from pipeline.manifest import RunManifest
-    from pipeline.validate import manifest_errors
+    from pipeline.store.manifest import RunManifest
+    from pipeline.store.validate import manifest_errors
 
     old = {"manifest_version": "1.0.0", "run_id": "r", "tool_version": "0.1.0", "schema_version": "1.0.0",
            "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:01:00+00:00", "out_dir": "o",

@@ -20,11 +20,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
 from pipeline.errors import TiltakError
-from pipeline.export import report_anchor
-from pipeline.process import analyse_document
-from pipeline.report import CHANGE_LABELS, HighlightSpan, highlight, render_report, write_report
+from pipeline.research.export import report_anchor
+from pipeline.research.report import CHANGE_LABELS, HighlightSpan, highlight, render_report, write_report
 from pipeline.schema import DocumentResult
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,11 +83,11 @@ def outputs(tmp_path_factory) -> tuple[Path, list[DocumentResult]]:
 
 @pytest.fixture(scope="module")
 def comparison(outputs) -> dict:
-    """The comparison JSON as a plain dict: from pipeline.compare when it is there, else written by hand in the
+    """The comparison JSON as a plain dict: from pipeline.research.compare when it is there, else written by hand in the
     same shape."""
     _, (a, b) = outputs
     try:
-        from pipeline.compare import compare_documents
+        from pipeline.research.compare import compare_documents
     except ImportError:
         compare_documents = None
     if compare_documents is not None:
@@ -255,7 +255,7 @@ def test_report_for_one_document_has_no_comparison(outputs):
 
 
 def test_comparison_model_renders_like_its_json(outputs):
-    compare = pytest.importorskip("pipeline.compare")
+    compare = pytest.importorskip("pipeline.research.compare")
     _, documents = outputs
     model = compare.compare_documents(documents)
     from_model = render_report(documents, model)
@@ -268,8 +268,8 @@ def test_measure_fields_the_report_does_not_know_are_shown(outputs, monkeypatch)
     """A field the schema gains later (e.g. a development goal per measure) shows under the measure, searchable."""
     from pydantic import create_model
 
-    from pipeline import report
-    from pipeline.export import Column
+    from pipeline.research import report
+    from pipeline.research.export import Column
 
     _, (document, _) = outputs
     extended = create_model("WithGoal", __base__=type(document.measures[0]), sdg_goal=(str | None, None))
@@ -295,7 +295,7 @@ def test_report_strings_in_english_and_unknown_language(outputs):
 
 
 def _cli() -> typer.Typer:
-    from pipeline.cli_report import register
+    from pipeline.cli.report import register
 
     app = typer.Typer()
 

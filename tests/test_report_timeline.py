@@ -1,6 +1,6 @@
 """The measure histories of a comparison of three documents, shown in the report as a timeline per measure.
 
-Three editions of a plan, written here, go through the real pipeline (blank NLP) and ``pipeline.compare``: one
+Three editions of a plan, written here, go through the real pipeline (blank NLP) and ``pipeline.research.compare``: one
 measure runs through all three unchanged, one keeps its wording but its amount rises from 50 to 80 million, one is
 reworded from "vurdere" to "utvikle" (exploratory → intention) and then dropped, one is new in the second edition
 and continues into the third; the rest appear in one document only. The browser test at the end runs the same
@@ -18,12 +18,12 @@ import pytest
 from test_report import browser  # noqa: F401  (the headless Chromium fixture; skips without Chromium)
 from test_report_browser import NARROW, WIDE, _no_sideways_scroll, _open, _tiltak
 
-from pipeline.compare import compare_documents
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.outputs import name_document
-from pipeline.process import analyse_document
-from pipeline.report import STEP_TEXT_CHARS, render_report
+from pipeline.research.compare import compare_documents
+from pipeline.research.report import STEP_TEXT_CHARS, render_report
 from pipeline.schema import DocumentResult
+from pipeline.store.outputs import name_document
 
 TITLE = "Handlingsplan for helsedata"
 INTRO = "For å gjøre helsedataene lettere tilgjengelige vil regjeringen:\n\n"

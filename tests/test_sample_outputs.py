@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
 
 REPO = Path(__file__).resolve().parents[1]
 SAVED = json.loads((REPO / "tests" / "data" / "sample_corpus_measures.json").read_text(encoding="utf-8"))

@@ -1,6 +1,7 @@
 import json
 
-from pipeline.validate import DOCUMENT_SCHEMA_FILE, SCHEMAS_DIR, document_errors, generated_schemas, render_schema
+from pipeline.research.published_schemas import generated_schemas
+from pipeline.store.validate import DOCUMENT_SCHEMA_FILE, SCHEMAS_DIR, document_errors, render_schema
 
 
 def test_committed_schemas_are_generated_from_the_models():

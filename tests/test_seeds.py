@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
 from pipeline.schema import Language
-from pipeline.validate import document_errors
+from pipeline.store.validate import document_errors
 
 CONFIG = PipelineConfig(nlp="blank")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.prefect_server import free_port, read_state, state_folder, stop_server
+from pipeline.ops.prefect_server import free_port, read_state, state_folder, stop_server
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 CHROMIUM = Path("/usr/bin/chromium")

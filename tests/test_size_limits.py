@@ -26,12 +26,12 @@ from fault_inputs import (
     write_many_paragraphs_docx,
 )
 
+from pipeline.analysis.nlp import MAX_SEGMENT_CHARS, PIECE_CHARS, load_nlp, parse, parse_many, split_for_parsing
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
 from pipeline.errors import DocumentError, UnsupportedFormatError
-from pipeline.loaders import LoadLimits, load_document
-from pipeline.loaders.html import MAX_HTML_BYTES
-from pipeline.nlp import MAX_SEGMENT_CHARS, PIECE_CHARS, load_nlp, parse, parse_many, split_for_parsing
-from pipeline.process import analyse_document
+from pipeline.reading.loaders import LoadLimits, load_document
+from pipeline.reading.loaders.html import MAX_HTML_BYTES
 
 REPO = Path(__file__).resolve().parents[1]
 SENTENCE = "Regjeringen vil etablere et nasjonalt kompetansesenter for helseteknologi i Tromsø og Bodø. "
@@ -166,7 +166,7 @@ def test_one_line_of_a_megabyte_stops_at_the_time_limit_in_bounded_memory(tmp_pa
         from pathlib import Path
         from pipeline.config import PipelineConfig
         from pipeline.errors import DocumentError
-        from pipeline.process import analyse_document
+        from pipeline.analysis.process import analyse_document
         try:
             analyse_document(Path({str(path)!r}), PipelineConfig(max_seconds_per_document=3))
             result = "processed"
@@ -189,7 +189,7 @@ def test_twenty_megabytes_on_one_line_fail_with_a_reason_in_bounded_memory(tmp_p
         from pathlib import Path
         from pipeline.config import PipelineConfig
         from pipeline.errors import DocumentError
-        from pipeline.process import analyse_document
+        from pipeline.analysis.process import analyse_document
         result = []
         for name in ("over.txt", "under.txt"):
             try:
@@ -280,7 +280,7 @@ def test_pdf_page_twenty_million_points_wide_is_read_in_bounded_memory(tmp_path)
     assert path.stat().st_size < 10_000
     run = _in_child(f"""
         from pathlib import Path
-        from pipeline.loaders import load_document
+        from pipeline.reading.loaders import load_document
         document = load_document(Path({str(path)!r}))
         result = {{"lines": [line.text for line in document.lines], "warnings": document.warnings}}
     """)
@@ -306,7 +306,7 @@ def test_html_of_thirty_megabytes_loads_in_bounded_memory(tmp_path):
     path = write_huge_html(tmp_path / "stor.html", megabytes=30)
     run = _in_child(f"""
         from pathlib import Path
-        from pipeline.loaders import load_document
+        from pipeline.reading.loaders import load_document
         document = load_document(Path({str(path)!r}))
         result = [len(document.lines), document.lines[1].text, document.lines[-1].text]
     """)

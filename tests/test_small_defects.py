@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.analysis.process import analyse_document
 from pipeline.cli import app
 from pipeline.config import PipelineConfig
-from pipeline.outputs import write_document
-from pipeline.process import analyse_document
+from pipeline.store.outputs import write_document
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = """Plan for helsedata i kommunene

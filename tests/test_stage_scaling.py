@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from extractors.extract import extract
+from pipeline.analysis.nlp import load_nlp, parse
 from pipeline.config import PipelineConfig
-from pipeline.loaders import load_document
-from pipeline.nlp import load_nlp, parse
+from pipeline.reading.loaders import load_document
+from pipeline.reading.structure import build_structure
 from pipeline.schema import BlockKind
-from pipeline.structure import build_structure
 
 SMALL, LARGE = 10_000, 100_000
 MAX_RATIO = 25  # linear is 10, quadratic 100

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from builders import write_docx, write_html, write_pdf
 
-from pipeline.loaders import load_document
+from pipeline.reading.loaders import load_document
+from pipeline.reading.structure import StructuredDocument, build_structure
 from pipeline.schema import BlockKind
-from pipeline.structure import StructuredDocument, build_structure
 
 HEADER = "Meld. St. 7 (2025–2026) Et bærekraftig næringsliv"
 PDF_PAGES = [

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluation import reading_coverage
-from pipeline.loaders import load_document
+from pipeline.analysis.evaluation import reading_coverage
+from pipeline.reading.loaders import load_document
+from pipeline.reading.structure import StructuredDocument, build_structure
 from pipeline.schema import BlockKind
-from pipeline.structure import StructuredDocument, build_structure
 
 REAL_DOCS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-docs"
 TELEMARK = REAL_DOCS / "telemark-ungdomsrad-handlingsplan-2025.pdf"

@@ -1,8 +1,8 @@
-"""Analysis tasks on Dask sized from the documents' sizes (pipeline.task_batches)."""
+"""Analysis tasks on Dask sized from the documents' sizes (pipeline.runtime.task_batches)."""
 
 from pathlib import Path
 
-from pipeline.task_batches import MAX_TASK_DOCUMENTS, MIN_TASK_BYTES, plan_batches
+from pipeline.runtime.task_batches import MAX_TASK_DOCUMENTS, MIN_TASK_BYTES, plan_batches
 
 
 def _flat(batches: list[list[int]]) -> list[int]:
@@ -45,8 +45,8 @@ def test_one_write_task_per_batch_fails_only_the_documents_that_cannot_be_writte
     import time
 
     from flows import write_batch_task
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.process import analyse_document
 
     sources = []
     for name in ("a", "b"):

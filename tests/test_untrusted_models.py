@@ -24,7 +24,7 @@ import skops.io
 from spacy.language import Language
 from spacy.util import registry
 
-from pipeline.classify import (
+from pipeline.analysis.classify import (
     ALLOWED_ARTIFACT_TYPES,
     DEFAULT_CLASSIFIER,
     SHIPPED_CLASSIFIER_SHA256,
@@ -36,10 +36,10 @@ from pipeline.classify import (
     record_locally_trained,
     trust_list_path,
 )
+from pipeline.analysis.nlp import SHIPPED_NLP_CHECKSUMS, is_shipped_model, load_nlp, model_checksums
+from pipeline.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy, taxonomy_hash
 from pipeline.config import PipelineConfig
 from pipeline.errors import TiltakError
-from pipeline.nlp import SHIPPED_NLP_CHECKSUMS, is_shipped_model, load_nlp, model_checksums
-from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy, taxonomy_hash
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -168,9 +168,9 @@ def test_tiltak_run_refuses_a_crafted_classifier_before_prefect_starts(tmp_path:
 
 def test_the_pinned_hashes_are_the_shipped_models():
     assert hashlib.sha256(SHIPPED_ARTIFACT.read_bytes()).hexdigest() == SHIPPED_CLASSIFIER_SHA256, (
-        "the shipped classifier changed: update SHIPPED_CLASSIFIER_SHA256 in pipeline/classify.py")
+        "the shipped classifier changed: update SHIPPED_CLASSIFIER_SHA256 in pipeline/analysis/classify.py")
     assert hashlib.sha256((SHIPPED_NLP / "checksums.json").read_bytes()).hexdigest() == SHIPPED_NLP_CHECKSUMS, (
-        "the shipped spaCy model changed: update SHIPPED_NLP_CHECKSUMS in pipeline/nlp.py")
+        "the shipped spaCy model changed: update SHIPPED_NLP_CHECKSUMS in pipeline/analysis/nlp.py")
     assert load_classifier().info.origin == "shipped"
     assert load_nlp(str(SHIPPED_NLP)).info.kind == "shipped"
 
@@ -184,7 +184,7 @@ def test_an_external_classifier_loads_only_when_trusted_and_a_recorded_one_is_lo
 
     trusted = load_classifier(folder, trusted=True)
     assert trusted.info.origin == "external"
-    from pipeline.doctor import check_classifier
+    from pipeline.ops.doctor import check_classifier
 
     assert check_classifier().status == "ok" and "shipped" in check_classifier().detail
     refused_check = check_classifier(folder)
@@ -278,7 +278,7 @@ def test_training_stays_within_the_allowed_types_and_is_trusted_only_here(tmp_pa
     assert trained.predict(["bygge dobbeltspor på jernbanen til Kongsberg"])[0].label == "jernbane"
     # The same folder on another machine (another user's trust list) is external there.
     monkeypatch.setenv("TILTAK_HOME", str(tmp_path / "other-home"))
-    monkeypatch.setattr("pipeline.classify._cache", {})  # a fresh process there
+    monkeypatch.setattr("pipeline.analysis.classify._cache", {})  # a fresh process there
     with pytest.raises(ClassifierError, match="external classifier"):
         load_classifier(out, taxonomy)
 
@@ -286,7 +286,7 @@ def test_training_stays_within_the_allowed_types_and_is_trusted_only_here(tmp_pa
 def test_the_shipped_models_give_the_corpus_the_same_focus_areas_as_before():
     """The focus areas of the sample corpus, analysed end to end, equal the shipped model's predictions loaded the
     way it was loaded before issue #22."""
-    from pipeline.process import analyse_document
+    from pipeline.analysis.process import analyse_document
 
     old = _load_the_old_way(SHIPPED_ARTIFACT.read_bytes())
     current = load_classifier()
@@ -331,7 +331,7 @@ def test_a_taxonomy_with_python_tags_is_refused_without_running_them(tmp_path: P
 @pytest.mark.parametrize("field", ["list_intros", "prose_measures", "commitments", "actors", "document_types",
                                    "languages", "taxonomy"])
 def test_data_yaml_with_python_tags_never_runs(tmp_path: Path, field: str):
-    from pipeline.process import analyse_document
+    from pipeline.analysis.process import analyse_document
 
     marker = tmp_path / "marker"
     evil = _evil_yaml(tmp_path / f"{field}.yaml", marker)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from fault_inputs import make_fifo, make_socket, make_symlink_loop, norwegian_text, write_non_utf8_name
 
-from pipeline.batch import InputError, discover, file_sha256, path_from_param, path_param
 from pipeline.io import atomic_write_text, display_path, output_folder_problem
+from pipeline.reading.batch import InputError, discover, file_sha256, path_from_param, path_param
 
 TILTAK = Path(sys.executable).parent / "tiltak"
 BAD_STEM = b"r\xe5d-pl\xe6n"  # Latin-1 'rådplæn': not valid UTF-8
@@ -151,7 +151,7 @@ def test_hashing_a_fifo_fails_at_once_instead_of_waiting_for_a_writer(tmp_path: 
 
 
 def test_a_named_file_is_sniffed_from_its_head_not_read_whole(tmp_path: Path):
-    from pipeline.cli import _check_named_files
+    from pipeline.cli.run import _check_named_files
 
     huge = tmp_path / "stor.pdf"
     with open(huge, "wb") as handle:
@@ -214,7 +214,7 @@ def test_atomic_writes_get_the_permissions_of_any_new_file(tmp_path: Path, umask
                                                        (0o444, 0o644), (0o666, 0o644)])
 def test_a_document_output_is_never_more_readable_than_its_source(tmp_path: Path, analysed_result: dict,
                                                                   source_mode: int, expected: int):
-    from pipeline.outputs import write_document
+    from pipeline.store.outputs import write_document
 
     source = tmp_path / "kilde.txt"
     source.write_text(norwegian_text("helsenæringen"), encoding="utf-8")
@@ -229,8 +229,8 @@ def test_a_document_output_is_never_more_readable_than_its_source(tmp_path: Path
 
 @pytest.fixture(scope="module")
 def analysed_result(tmp_path_factory) -> dict:
+    from pipeline.analysis.process import analyse_document
     from pipeline.config import PipelineConfig
-    from pipeline.process import analyse_document
 
     source = tmp_path_factory.mktemp("analyse") / "plan.txt"
     source.write_text(norwegian_text("helsenæringen"), encoding="utf-8")
@@ -238,9 +238,9 @@ def analysed_result(tmp_path_factory) -> dict:
 
 
 def test_a_non_utf8_file_name_is_written_under_a_safe_name_with_valid_text(tmp_path: Path, analysed_result: dict):
-    from pipeline.batch import plan_outputs
-    from pipeline.outputs import write_document
-    from pipeline.validate import document_errors
+    from pipeline.reading.batch import plan_outputs
+    from pipeline.store.outputs import write_document
+    from pipeline.store.validate import document_errors
 
     source = write_non_utf8_name(tmp_path, BAD_STEM, norwegian_text("helsenæringen"))
     [planned] = plan_outputs({source: file_sha256(source)})
@@ -254,8 +254,8 @@ def test_a_non_utf8_file_name_is_written_under_a_safe_name_with_valid_text(tmp_p
 
 
 def test_a_fifo_where_an_output_or_the_index_goes_is_never_waited_on(tmp_path: Path, analysed_result: dict):
-    from pipeline.output_index import INDEX_NAME, OutputIndex
-    from pipeline.outputs import write_document
+    from pipeline.store.output_index import INDEX_NAME, OutputIndex
+    from pipeline.store.outputs import write_document
 
     source = tmp_path / "plan.txt"
     source.write_text(norwegian_text("helsenæringen"), encoding="utf-8")
@@ -271,7 +271,7 @@ def test_a_fifo_where_an_output_or_the_index_goes_is_never_waited_on(tmp_path: P
 
 
 def _manifest(out: Path):
-    from pipeline.manifest import DocumentRecord, RunManifest, SkippedRecord
+    from pipeline.store.manifest import DocumentRecord, RunManifest, SkippedRecord
 
     return RunManifest(run_id=f"test-{uuid.uuid4().hex[:6]}", tool_version="0", schema_version="1.0.0",
                        status="running", started_at="2026-01-01T00:00:00+00:00", out_dir=str(out), config_hash="c",
@@ -282,10 +282,10 @@ def _manifest(out: Path):
 
 def test_on_a_full_disk_writes_fail_with_the_reason_and_what_was_written_stays_valid(tmp_path: Path,
                                                                                     analysed_result: dict):
-    from pipeline.locking import LOCK_NAME, output_lock
-    from pipeline.output_index import INDEX_NAME, IndexEntry, OutputIndex
-    from pipeline.outputs import ManifestWriteError, WriteError, write_document, write_manifest
-    from pipeline.validate import manifest_errors
+    from pipeline.store.locking import LOCK_NAME, output_lock
+    from pipeline.store.output_index import INDEX_NAME, IndexEntry, OutputIndex
+    from pipeline.store.outputs import ManifestWriteError, WriteError, write_document, write_manifest
+    from pipeline.store.validate import manifest_errors
 
     source = tmp_path / "plan.txt"
     source.write_text(norwegian_text("helsenæringen"), encoding="utf-8")
@@ -366,7 +366,7 @@ def test_named_special_files_and_link_loops_are_one_line_never_a_hang(tmp_path: 
 
 def test_a_run_over_a_shared_folder_reads_only_its_documents_and_records_the_rest(tmp_path: Path, prefect_api: str,
                                                                                   shared_folder: Path):
-    from pipeline.validate import document_errors, manifest_errors
+    from pipeline.store.validate import document_errors, manifest_errors
 
     run = uuid.uuid4().hex[:8]
     write_non_utf8_name(shared_folder, BAD_STEM, norwegian_text(f"kystfiske {run}"))
@@ -403,7 +403,7 @@ def test_a_run_over_a_shared_folder_reads_only_its_documents_and_records_the_res
 
 def test_a_full_disk_fails_the_documents_that_do_not_fit_and_the_run_ends_with_a_valid_manifest(
         tmp_path: Path, prefect_api: str):
-    from pipeline.validate import manifest_errors
+    from pipeline.store.validate import manifest_errors
 
     inputs = tmp_path / "inn"
     inputs.mkdir()
@@ -431,7 +431,7 @@ def test_a_full_disk_fails_the_documents_that_do_not_fit_and_the_run_ends_with_a
 
 def test_a_final_manifest_that_cannot_be_written_is_one_line_and_the_last_one_written_stays_valid(
         tmp_path: Path, prefect_api: str):
-    from pipeline.validate import document_errors, manifest_errors
+    from pipeline.store.validate import document_errors, manifest_errors
 
     document = tmp_path / "plan.txt"
     document.write_text(norwegian_text(f"havbruket {uuid.uuid4().hex[:8]}"), encoding="utf-8")

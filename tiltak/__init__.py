@@ -38,7 +38,7 @@ from pipeline.schema import DocumentResult
 if TYPE_CHECKING:
     import pyarrow
 
-    from pipeline.compare import ComparisonResult
+    from pipeline.research.compare import ComparisonResult
 
 __all__ = ["DocumentResult", "__version__", "analyse", "analyse_text", "compare", "read_outputs"]
 
@@ -59,8 +59,8 @@ def analyse(path: str | Path, **options: Any) -> DocumentResult:
     Raises :class:`pipeline.errors.DocumentError` (its message names the file, the stage and the reason) for a
     document that cannot be analysed, and ``pydantic.ValidationError`` for an unknown or bad option.
     """
-    from pipeline.document_info import apply_overrides
-    from pipeline.process import analyse_document
+    from pipeline.analysis.process import analyse_document
+    from pipeline.reading.document_info import apply_overrides
 
     path = Path(path)
     result = analyse_document(path, _config(options))
@@ -80,8 +80,8 @@ def analyse_text(text: str, *, title: str | None = None, language: str | None = 
     """
     import hashlib
 
-    from pipeline.loaders import text as text_loader
-    from pipeline.process import analyse_source
+    from pipeline.analysis.process import analyse_source
+    from pipeline.reading.loaders import text as text_loader
     from pipeline.schema import Language
 
     if not isinstance(text, str):
@@ -105,7 +105,7 @@ def analyse_text(text: str, *, title: str | None = None, language: str | None = 
 def _offsets_into(result: DocumentResult, original: str) -> DocumentResult:
     """``result`` (offsets into its normalised text) with ``text`` the original string and every span moved into
     it. When the two cannot be aligned item by item, the normalised text is kept, with a warning saying so."""
-    from pipeline.text_offsets import remap_result
+    from pipeline.reading.text_offsets import remap_result
 
     return remap_result(result, original)
 
@@ -139,7 +139,7 @@ def _tables_in_memory(folder: Path) -> dict[str, pyarrow.Table]:
 
     import pyarrow.parquet as pq
 
-    from pipeline.export import collect, write_exports
+    from pipeline.research.export import collect, write_exports
 
     collected = collect(folder)
     if not collected.rows["documents"]:
@@ -176,11 +176,11 @@ def compare(a: str | Path | DocumentResult, b: str | Path | DocumentResult,
     """Compare documents in the order given, each with the next (a→b, b→c …).
 
     Each of ``a``, ``b`` … is a :class:`DocumentResult` (from ``analyse`` or ``analyse_text``) or the path of a
-    document JSON written by ``tiltak run``. Returns :class:`pipeline.compare.ComparisonResult`: per pair, the
+    document JSON written by ``tiltak run``. Returns :class:`pipeline.research.compare.ComparisonResult`: per pair, the
     measures ``continued``, ``modified`` (with what changed), ``new`` and ``dropped``, and the shifts in focus areas,
     strengths and actors (``tiltak compare`` writes the same as JSON).
     """
-    from pipeline.compare import compare_documents, load_result
+    from pipeline.research.compare import compare_documents, load_result
 
     results = [item if isinstance(item, DocumentResult) else load_result(Path(item)) for item in (a, b, *more)]
     return compare_documents(results)

@@ -16,7 +16,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from spans import OUT, text_of  # noqa: E402
 
-from pipeline.evaluation import match_measures  # noqa: E402
+from pipeline.analysis.evaluation import match_measures  # noqa: E402
 
 
 def _spans(annotation: dict, text: str) -> list[str]:

@@ -11,7 +11,8 @@ measures alone; and top-1/top-2 accuracy on a held-out test set of measures from
 on. The threshold below which a measure falls back to the taxonomy's fallback label is chosen on the
 cross-validated predictions. The card records the data hashes, the taxonomy hash, the metrics and the threshold; the
 artifact is saved with skops and its sha256 is written into the card, which the loader checks before reading it, and
-into the user's list of classifiers trained here (pipeline.classify.record_locally_trained), which makes it "local".
+into the user's list of classifiers trained here (pipeline.analysis.classify.record_locally_trained), which makes it
+"local".
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from pipeline.classify import record_locally_trained, write_checked_artifact
-from pipeline.evaluation import focus_area_scores
+from pipeline.analysis.classify import record_locally_trained, write_checked_artifact
+from pipeline.analysis.evaluation import focus_area_scores
+from pipeline.analysis.taxonomy import Taxonomy, load_taxonomy, taxonomy_hash
 from pipeline.io import atomic_write_text
-from pipeline.taxonomy import Taxonomy, load_taxonomy, taxonomy_hash
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data" / "training.jsonl"
@@ -144,7 +145,7 @@ def train(data: Path = DEFAULT_DATA, taxonomy_path: Path | None = None, out: Pat
     """Train, cross-validate, score the held-out ``test`` file if given, save the artifact with skops and write the
     card. Returns the card."""
 
-    from pipeline.taxonomy import DEFAULT_TAXONOMY
+    from pipeline.analysis.taxonomy import DEFAULT_TAXONOMY
 
     taxonomy_path = taxonomy_path or DEFAULT_TAXONOMY
     taxonomy = load_taxonomy(taxonomy_path)

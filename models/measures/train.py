@@ -6,7 +6,7 @@ adjudicated, else ``first/ID.json``: offsets, labels and the text's sha256; the 
 ``../shared/corpora/policy-pages/texts``). Every page goes through the pipeline
 (load → structure → spaCy → the rule extractor), its candidates (``extractors.candidates``) get their features
 (``extractors.detector_features``), and a candidate is a measure when it matches a gold measure by the
-evaluation's rule (token overlap ≥ 0.8, ``pipeline.evaluation.overlap``); its strength is that gold measure's.
+evaluation's rule (token overlap ≥ 0.8, ``pipeline.analysis.evaluation.overlap``); its strength is that gold measure's.
 
 Model: hashed features (the rule and parse signals as a dict; word 1–3-grams of the candidate; word 1–2-grams of
 its list intro and heading) into logistic regression, one for "is a measure"
@@ -20,7 +20,7 @@ grouped cross-validation, so no tested page chose its own threshold; overall, by
 measures per page on pages without measures, strength accuracy; today's rules on the same pages; the same
 figures on the held-out sites (``held_out_site``: the sites the rules were never tuned on, so the rules' figures
 there are honest too); the seeds (``../shared/eval/seeds``), never trained on, scored by
-``pipeline.evaluation.score_document``; the recall on the partial gold of ``../shared/corpora/real-docs``.
+``pipeline.analysis.evaluation.score_document``; the recall on the partial gold of ``../shared/corpora/real-docs``.
 
 Two policies are evaluated the same way: "model" (the detector decides alone) and "hybrid" (the rules' measures
 kept, the detector adds the candidates above its own threshold, chosen the same nested way).
@@ -66,9 +66,9 @@ from extractors.detector import (  # noqa: E402
     select_hybrid,
 )
 from extractors.detector import features as detector_features  # noqa: E402
-from pipeline.classify import write_checked_artifact  # noqa: E402
+from pipeline.analysis.classify import write_checked_artifact  # noqa: E402
+from pipeline.analysis.evaluation import Accuracy, Counts, overlap, score_document  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.evaluation import Accuracy, Counts, overlap, score_document  # noqa: E402
 from pipeline.io import atomic_write_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -150,7 +150,7 @@ def label(page: Page) -> None:
 
 
 def load_pages(annotations: Path, config: PipelineConfig) -> list[Page]:
-    from pipeline.nlp import load_nlp
+    from pipeline.analysis.nlp import load_nlp
 
     index = read_index()
     loaded = load_nlp(config.nlp, trusted=config.trust_nlp)
@@ -362,7 +362,7 @@ def calibration(pages: list[Page], predictions: list[tuple[np.ndarray, list[str]
 
 def seed_figures(models, thresholds: dict[str, float], config: PipelineConfig,
                  calibrator: LogisticRegression | None = None) -> dict:
-    from pipeline.nlp import load_nlp
+    from pipeline.analysis.nlp import load_nlp
 
     if not SEEDS.is_dir():
         return {"skipped": f"{SEEDS} is absent"}
@@ -398,8 +398,8 @@ def real_doc_figures(models, thresholds: dict[str, float], config: PipelineConfi
 
     from benchmarks.reading_gold import structured_gold_pages
     from extractors.detector import detector_input
-    from pipeline.evaluation import match_measures
-    from pipeline.nlp import load_nlp, parse
+    from pipeline.analysis.evaluation import match_measures
+    from pipeline.analysis.nlp import load_nlp, parse
 
     if not REAL_DOCS.is_dir():
         return {"skipped": f"{REAL_DOCS} is absent"}
@@ -524,7 +524,7 @@ def train(annotations: Path, out: Path, folds: int = FOLDS, save: bool = True) -
                         f"chosen by an inner GroupKFold({folds - 1}) on the training pages (the best F1; one with "
                         f"precision >= {PRECISION_FLOOR} preferred when its F1 is within {F1_SLACK} of the best), for "
                         f"each policy; a measure matches a gold one at token overlap >= {MATCH} "
-                        "(pipeline.evaluation.score_document); strength accuracy on matched measures",
+                        "(pipeline.analysis.evaluation.score_document); strength accuracy on matched measures",
             **evaluation,
         },
     }

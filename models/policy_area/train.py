@@ -8,10 +8,10 @@ Data:
 - the real measures of the annotated policy pages (``corpus/annotations/policy-pages/{adjudicated,first}/ID.json``,
   the adjudicated version where a page has one), each labelled with its CAP code by the annotators, as offsets into
   ``../shared/corpora/policy-pages/texts/ID.txt``: the texts are read here, at training time, and never committed.
-  A real measure's features include its surroundings in the page (``pipeline.policy_area.measure_context``).
+  A real measure's features include its surroundings in the page (``pipeline.analysis.policy_area.measure_context``).
 
 Model: hashed word 1–2-grams and character 2–5-grams of the measure, word unigrams of its context at half weight
-(``pipeline.policy_area.FEATURES``), idf-weighted, into a linear SVM (class-balanced) with sigmoid-calibrated
+(``pipeline.analysis.policy_area.FEATURES``), idf-weighted, into a linear SVM (class-balanced) with sigmoid-calibrated
 probabilities. The artifact holds the idf weights and the model (no vocabulary).
 
 Evaluation: cross-validation on the real measures grouped by site (``policy-pages-sources.jsonl``; a site's
@@ -39,9 +39,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.classify import write_checked_artifact  # noqa: E402
-from pipeline.io import atomic_write_text  # noqa: E402
-from pipeline.policy_area import (  # noqa: E402
+from pipeline.analysis.classify import write_checked_artifact  # noqa: E402
+from pipeline.analysis.policy_area import (  # noqa: E402
     ARTIFACT,
     CARD_JSON,
     DEFAULT_POLICY_AREAS,
@@ -53,6 +52,7 @@ from pipeline.policy_area import (  # noqa: E402
     raw_features,
     weighted_features,
 )
+from pipeline.io import atomic_write_text  # noqa: E402
 
 OWN_WORDS = HERE / "data" / "own_words.jsonl"
 TERMS = HERE / "data" / "terms.yaml"
@@ -199,7 +199,7 @@ def train(annotations: Path = DEFAULT_ANNOTATIONS, texts: Path = DEFAULT_TEXTS, 
     artifact = out / ARTIFACT
     artifact_sha256 = write_checked_artifact({"idf": idf, "classifier": model, "features": dict(FEATURES)}, artifact,
                                              POLICY_ARTIFACT_TYPES, "a policy-area classifier",
-                                             "pipeline.policy_area.POLICY_ARTIFACT_TYPES")
+                                             "pipeline.analysis.policy_area.POLICY_ARTIFACT_TYPES")
     card = {
         "name": MODEL_NAME,
         "version": version,

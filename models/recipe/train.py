@@ -100,7 +100,7 @@ def finalize(model: Path, final: Path, ner_model: Path | None = None) -> None:
     separately trained NER (when given) in place of the shared-tok2vec one, meta."""
     import spacy
 
-    from pipeline import nlp_components  # registers tiltak_block_boundaries
+    from pipeline.analysis import nlp_components  # registers tiltak_block_boundaries
 
     nlp = nlp_components.with_sentence_final_numbers(spacy.load(model))
     if ner_model is not None:
@@ -197,7 +197,7 @@ def install(model: Path, metrics_path: Path, dest: Path) -> None:
                                   "words_per_sec": metrics["speed"]["words_per_sec"], "size_mb": metrics["size_mb"]}
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     card.write_card(staging, metrics_path, NOTES, MISSED_TARGET_REASONS)
-    from pipeline.nlp import CHECKSUMS_FILE, model_checksums
+    from pipeline.analysis.nlp import CHECKSUMS_FILE, model_checksums
 
     (staging / CHECKSUMS_FILE).write_text(json.dumps(model_checksums(staging), indent=2) + "\n", encoding="utf-8")
     if dest.exists():

@@ -1,0 +1,1 @@
+"""Running tiltak as a service: the ingestion registry, the local Prefect server, the installation check."""

@@ -1,0 +1,2 @@
+"""Reading a document: finding inputs, the format loaders, normalising, structure (headings, lists, pages) and
+document metadata."""

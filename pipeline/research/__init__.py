@@ -1,0 +1,1 @@
+"""Working with results: comparing documents, measure similarity, the datasets export and search, the HTML report."""
