@@ -378,6 +378,16 @@ class _Speakers:
                     name in who.split() for name in self.government_names)
         return self.last_is_government
 
+    def government_attribution(self, sentence: str) -> bool:
+        """Whether ``sentence`` closes with an attribution to a government speaker (", sier statsminister …",
+        ", seier Støre"): what it says in the first person is then the government's."""
+        attribution = _TRAILING_ATTRIBUTION.search(sentence.rstrip(" .»”\"'"))
+        if not attribution:
+            return False
+        who = attribution.group(0)
+        return bool(self.rules.government_speaker.search(who)) or any(
+            name in _WORD.findall(who) for name in self.government_names)
+
 
 # Words that may stand between a modal and its action ("vil regjeringa i endå større grad enn før leggje til rette"),
 # and words that end that search: the action is then someone else's or not one ("vil at …", "vil ikke …").
@@ -407,12 +417,13 @@ def _starts_with_action(text: str, strength_rules, adverbials: bool = False) -> 
     return False
 
 
-def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
+def _commits(match: re.Match[str], rules: ProseRules, strength_rules, government_quote: bool = False) -> bool:
     """A modal followed by an action verb; a proposal ("foreslår 15 milliarder kroner til …") with or without one;
-    a decided action in the present tense ("lanserer regjeringen et råd"), not said by "vi"."""
+    a decided action in the present tense ("lanserer regjeringen et råd"), said by "vi" only in a quote that a
+    government speaker's attribution closes ("Derfor setter vi av …, sier statsministeren")."""
     modal = " ".join(match.group("modal").lower().split())
     if modal in rules.present_actions:
-        return match.group("subject").lower() not in rules.first_person
+        return government_quote or match.group("subject").lower() not in rules.first_person
     # Adverbials between modal and action only after a named government ("vil regjeringa i endå større grad …"):
     # after "vi" they let in the writer's own plans ("vil vi i <organisation> øke …").
     return modal in rules.proposal_modals or _starts_with_action(
@@ -420,14 +431,15 @@ def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
 
 
 def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool,
-                    government_named_before: bool = False) -> tuple[int, str] | None:
+                    government_named_before: bool = False, government_quote: bool = False) -> tuple[int, str] | None:
     """(offset in the sentence where the measure starts, method), or None. ``government_named_before``: the
-    government was named just before, so "De vil …" may be its commitment."""
+    government was named just before, so "De vil …" may be its commitment. ``government_quote``: the sentence
+    closes with a government speaker's attribution (", sier statsministeren"), so "vi" is the government."""
     if match := rules.request.match(sentence):
         return 0, METHOD_REQUEST
     for pattern in (rules.direct, rules.inverted):
         match = pattern.match(sentence)
-        if match and _commits(match, rules, strength_rules):
+        if match and _commits(match, rules, strength_rules, government_quote):
             if match.group("subject").lower() in rules.first_person and not government_voice:
                 return None
             return 0, METHOD_PROSE
@@ -485,10 +497,12 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         if rules.clauses and any(topic.search(stripped) for topic in rules.clauses.not_topics):
             continue  # areas, priorities, what a plan builds on: not a measure, whatever its subject
         named_before = rules.antecedent_before(doc.text, sent_start)
-        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before)
+        government_quote = voice[block.id] and speakers.government_attribution(stripped)
+        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before, government_quote)
         if verdict is None and sent_start in parsed_sentences:
+            quoted = government_quote or doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START)
             method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
-                                    quoted=doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START))
+                                    quoted=quoted)
             verdict = (0, method) if method else None
         if verdict is None:
             continue
@@ -708,6 +722,10 @@ METHOD_CLAUSE = "prose_clause"
 METHOD_PASSIVE = "prose_passive"
 # An amount makes a passive clause a budget decision ("… økes med 50 millioner", "308 millioner kroner bevilges").
 _AMOUNT = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\b|mill\b|kroner|kr\b|prosent)", re.IGNORECASE)
+# A year makes a present passive a dated decision ("Ordningen forlenges ut 2027", "… innføres fra 2026"); a past
+# year goes with a past form, which is refused before the year is looked at.
+_YEAR = re.compile(r"\b(?:fra|frå|i|innen|innan|ut|til|for|fom\.?|f\.o\.m\.)\s+(?:\d{1,2}\.\s+\w+\s+)?20\d\d\b",
+                   re.IGNORECASE)
 # Auxiliaries that make a clause not a decision: done ("har innført"), past ("ble innført", "ville"), a demand or a
 # possibility ("må økes", "bør", "kan").
 _MONEY = re.compile(r"\b(?:kroner|kr|mill(?:ion|iard)\w*|mrd|pengar|penger|midler|midlar)\b", re.IGNORECASE)
@@ -776,6 +794,7 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
     if not government_voice or text.endswith("?") or any(frame.search(text) for frame in rules.not_topics):
         return None
     amount = bool(_AMOUNT.search(text))
+    dated = bool(_YEAR.search(text))
     government_named = bool(rules.subjects.search(text))
     for verb in _main_clause_verbs(sent):
         children = list(verb.children)
@@ -804,13 +823,16 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
                     return METHOD_CLAUSE
                 if modal is None and "Pres" in verb.morph.get("Tense") and lemma in rules.present_actions:
                     particles = _DECIDING_PARTICLES.get(lemma)
+                    # The particle as the verb's child, or right after the verb and its inverted subject ("setter
+                    # vi av midler", where the parser hangs "av" on the noun)
                     if particles is None or any(c.lower_ in particles for c in children
-                                                if c.dep_ in ("compound:prt", "advmod", "obl", "case")):
+                                                if c.dep_ in ("compound:prt", "advmod", "obl", "case")) \
+                            or any(t.lower_ in particles for t in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]):
                         return METHOD_CLAUSE
                 continue
         passive = _passive_lemma(verb, rules.passive_actions)
         if passive is not None and passive in rules.passive_actions and (
-                in_list or amount or government_named or government_named_before or modal is not None):
+                in_list or amount or dated or government_named or government_named_before or modal is not None):
             return METHOD_PASSIVE
         # "Forsvaret får 165 milliardar kroner meir", "Kongehuset får meir pengar": an allocation told by who gets it.
         if lemma == "få" and "Pres" in verb.morph.get("Tense") and subject is not None \
