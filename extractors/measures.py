@@ -776,6 +776,29 @@ def _passive_lemma(verb, passive_actions: frozenset[str]) -> str | None:
     return None
 
 
+def _participle_lemmas(word: str) -> tuple[str, ...]:
+    """The infinitives a past participle may come from: "utvikla"/"innført" → "utvikle"/"innføre", "fjernet" →
+    "fjerne"."""
+    word = word.lower()
+    forms = [word[:-1] + "e"] if word.endswith(("a", "t")) else []
+    if word.endswith("et"):
+        forms.append(word[:-2] + "e")
+    return tuple(forms)
+
+
+def _bli_participle(sent, verb, passive_actions: frozenset[str]) -> str | None:
+    """"skal det bli utvikla …", "vil lov … bli oppheva": a modal's "bli"/"verte" and the participle right after it,
+    which the parser often reads as a noun in Nynorsk. The participle's lemma, or None."""
+    if verb.lemma_.lower() not in ("bli", "verte") or not any(
+            c.dep_.startswith("aux") and c.lower_ in ("vil", "skal") for c in verb.children):
+        return None
+    for token in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]:
+        lemma = next((form for form in _participle_lemmas(token.text) if form in passive_actions), None)
+        if lemma:
+            return lemma
+    return None
+
+
 def _names_government(subject, rules: ClauseRules) -> bool:
     """Whether the subject's head word (with its compound and name parts: "Støre-regjeringen", "Den nye
     regjeringen") names the government; not a word deeper in the subject ("Planen om hva regjeringa vil …")."""
@@ -830,7 +853,7 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
                             or any(t.lower_ in particles for t in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]):
                         return METHOD_CLAUSE
                 continue
-        passive = _passive_lemma(verb, rules.passive_actions)
+        passive = _passive_lemma(verb, rules.passive_actions) or _bli_participle(sent, verb, rules.passive_actions)
         if passive is not None and passive in rules.passive_actions and (
                 in_list or amount or dated or government_named or government_named_before or modal is not None):
             return METHOD_PASSIVE
