@@ -788,14 +788,17 @@ def _participle_lemmas(word: str) -> tuple[str, ...]:
 
 def _bli_participle(sent, verb, passive_actions: frozenset[str]) -> str | None:
     """"skal det bli utvikla …", "vil lov … bli oppheva": a modal's "bli"/"verte" and the participle right after it,
-    which the parser often reads as a noun in Nynorsk. The participle's lemma, or None."""
-    if verb.lemma_.lower() not in ("bli", "verte") or not any(
-            c.dep_.startswith("aux") and c.lower_ in ("vil", "skal") for c in verb.children):
+    which the parser often reads as a noun in Nynorsk. The participle's lemma, or None. After "vil" the participle
+    must close its clause: "Det vil bli auka press på tenestene" foretells, its "auka" describes a noun."""
+    modals = {c.lower_ for c in verb.children if c.dep_.startswith("aux")}
+    if verb.lemma_.lower() not in ("bli", "verte") or not modals & {"vil", "skal"}:
         return None
     for token in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]:
         lemma = next((form for form in _participle_lemmas(token.text) if form in passive_actions), None)
         if lemma:
-            return lemma
+            following = sent.doc[token.i + 1] if token.i + 1 < sent.end else None
+            closes = following is None or following.is_punct or following.pos_ == "ADP"
+            return lemma if "skal" in modals or closes else None
     return None
 
 
