@@ -417,13 +417,13 @@ def _starts_with_action(text: str, strength_rules, adverbials: bool = False) -> 
     return False
 
 
-def _commits(match: re.Match[str], rules: ProseRules, strength_rules, government_quote: bool = False) -> bool:
+def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
     """A modal followed by an action verb; a proposal ("foreslår 15 milliarder kroner til …") with or without one;
-    a decided action in the present tense ("lanserer regjeringen et råd"), said by "vi" only in a quote that a
-    government speaker's attribution closes ("Derfor setter vi av …, sier statsministeren")."""
+    a decided action in the present tense ("lanserer regjeringen et råd"), not said by "vi" (the parse reads "vi" in
+    a government speaker's quote: clause_verdict)."""
     modal = " ".join(match.group("modal").lower().split())
     if modal in rules.present_actions:
-        return government_quote or match.group("subject").lower() not in rules.first_person
+        return match.group("subject").lower() not in rules.first_person
     # Adverbials between modal and action only after a named government ("vil regjeringa i endå større grad …"):
     # after "vi" they let in the writer's own plans ("vil vi i <organisation> øke …").
     return modal in rules.proposal_modals or _starts_with_action(
@@ -431,15 +431,14 @@ def _commits(match: re.Match[str], rules: ProseRules, strength_rules, government
 
 
 def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool,
-                    government_named_before: bool = False, government_quote: bool = False) -> tuple[int, str] | None:
+                    government_named_before: bool = False) -> tuple[int, str] | None:
     """(offset in the sentence where the measure starts, method), or None. ``government_named_before``: the
-    government was named just before, so "De vil …" may be its commitment. ``government_quote``: the sentence
-    closes with a government speaker's attribution (", sier statsministeren"), so "vi" is the government."""
+    government was named just before, so "De vil …" may be its commitment."""
     if match := rules.request.match(sentence):
         return 0, METHOD_REQUEST
     for pattern in (rules.direct, rules.inverted):
         match = pattern.match(sentence)
-        if match and _commits(match, rules, strength_rules, government_quote):
+        if match and _commits(match, rules, strength_rules):
             if match.group("subject").lower() in rules.first_person and not government_voice:
                 return None
             return 0, METHOD_PROSE
@@ -497,10 +496,12 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         if rules.clauses and any(topic.search(stripped) for topic in rules.clauses.not_topics):
             continue  # areas, priorities, what a plan builds on: not a measure, whatever its subject
         named_before = rules.antecedent_before(doc.text, sent_start)
-        government_quote = voice[block.id] and speakers.government_attribution(stripped)
-        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before, government_quote)
+        verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before)
         if verdict is None and sent_start in parsed_sentences:
-            quoted = government_quote or doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START)
+            # A quote: the paragraph opens with a dash or quotation mark, or the sentence closes with a government
+            # speaker's attribution ("Derfor setter vi av …, sier statsministeren") where the dash was lost
+            quoted = doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START) or (
+                voice[block.id] and speakers.government_attribution(stripped))
             method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
                                     quoted=quoted)
             verdict = (0, method) if method else None

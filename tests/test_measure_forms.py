@@ -3,15 +3,18 @@ recommendations, budget propositions, news about white papers): numbered Stortin
 proposals without an action verb, impersonal budget proposals, "de/dei" for a government named just before,
 done-already items under "Regjeringen vil:", bans and decided sums as binding.
 
-Every text here is written for these tests, in the shape of those documents, and run with the blank NLP pipeline.
-Each form has a negative case beside it.
+Every text here is written for these tests, in the shape of those documents, and run with the blank NLP pipeline
+(``analyse_parsed``: the shipped model, where the rule reads the parse). Each form has a negative case beside it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from test_extraction import analyse_text, measure, texts
+from test_extraction import _check_offsets, analyse_text, measure, texts
+
+from pipeline.config import PipelineConfig
+from pipeline.process import analyse_document
 
 
 def test_numbered_storting_requests_are_measures_whatever_the_intro(tmp_path: Path):
@@ -246,3 +249,56 @@ def test_how_the_plan_itself_is_followed_up_is_not_a_measure(tmp_path: Path):
                "Regjeringa vil leggje fram ein status for oppfølginga av planen kvart år.\n")
     assert texts(analyse_text(tmp_path, content)) == [
         "Regjeringen vil etablere et nasjonalt senter for sjømatforskning i Bergen"]
+
+
+def analyse_parsed(tmp_path: Path, content: str):
+    """The text through the shipped spaCy model, for the rules that read the parse (clause_verdict)."""
+    path = tmp_path / "dokument.txt"
+    path.write_text(content, encoding="utf-8")
+    result = analyse_document(path, PipelineConfig(nlp="best"))
+    assert result.provenance.nlp_model.kind == "shipped"
+    _check_offsets(result)
+    return result
+
+
+def test_vi_decides_in_a_quote_that_a_government_speaker_closes(tmp_path: Path):
+    # "vi" + a decision in the present tense is the government's only when a minister's attribution closes the quote;
+    # the attribution is not part of the span (GUIDELINES: reported speech without the attribution).
+    content = ("Eldreomsorg\n\nEldre skal få et bedre tilbud. Derfor setter vi av 200 millioner kroner til nye "
+               "sykehjemsplasser neste år, sier helseminister Ola Nordmann.\n\n"
+               "Vi trenger frivillige. Derfor setter vi av tid til dugnad hver vår, sier styreleder Per Hansen i "
+               "velforeningen.\n\n"
+               "– Derfor startar vi no arbeidet med ein ny nasjonal strategi for havbruk, seier fiskeriministeren.\n\n"
+               "– Derfor startar vi no arbeidet med ein ny strategi for laget, seier leiaren i Fiskarlaget.\n")
+    assert texts(analyse_parsed(tmp_path, content)) == [
+        "Derfor setter vi av 200 millioner kroner til nye sykehjemsplasser neste år",
+        "Derfor startar vi no arbeidet med ein ny nasjonal strategi for havbruk"]
+
+
+def test_a_dated_present_passive_is_a_decision(tmp_path: Path):
+    # News about a budget deal: "Bostøtten forlenges ut 2027" is decided; without a year, amount, modal or government
+    # nothing tells it from a description, and a past form is done already.
+    content = ("Bostøtte\n\nBostøtten forlenges ut 2027.\n\nBostøtten forlenges ofte.\n\n"
+               "Bostøtten ble forlenget ut 2023.\n\nKan bostøtten forlenges ut 2027?\n")
+    assert texts(analyse_parsed(tmp_path, content)) == ["Bostøtten forlenges ut 2027"]
+
+
+def test_a_modal_bli_with_its_participle_is_a_passive_decision(tmp_path: Path):
+    # Nynorsk participles ("utvikla", "avvikla") that the parser reads as nouns; after "vil" the participle must close
+    # its clause: "Det vil bli auka press …" foretells and is no decision.
+    content = ("Tenester\n\nI tillegg skal det bli utvikla nye digitale verktøy for pasientar.\n\n"
+               "Samtidig vil den gamle ordninga bli avvikla.\n\n"
+               "Det vil bli auka press på tenestene framover.\n\nDet kan bli utvikla nye verktøy.\n")
+    assert texts(analyse_parsed(tmp_path, content)) == [
+        "I tillegg skal det bli utvikla nye digitale verktøy for pasientar",
+        "Samtidig vil den gamle ordninga bli avvikla"]
+
+
+def test_den_after_the_government_named_in_the_same_report(tmp_path: Path):
+    # "varsler regjeringen at den vil …": the span starts at the embedded subject "den"; "Den" after a third party's
+    # sentence is not the government.
+    content = ("Handlingsplan\n\nI handlingsplanen varsler regjeringen at den vil innføre strengere krav til merking "
+               "av sjømat.\n\nBransjen har laget en ny standard. Den vil gi bedre merking av varer.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["den vil innføre strengere krav til merking av sjømat"]
+    assert result.measures[0].strength == "binding"
