@@ -302,3 +302,16 @@ def test_den_after_the_government_named_in_the_same_report(tmp_path: Path):
     result = analyse_text(tmp_path, content)
     assert texts(result) == ["den vil innføre strengere krav til merking av sjømat"]
     assert result.measures[0].strength == "binding"
+
+
+def test_the_main_points_of_a_white_paper_are_its_measures(tmp_path: Path):
+    # A fact sheet lists a white paper's main points under "Hovedpunktene er" (a heading without a colon) or
+    # "Hovudpunkta i meldinga er:"; a list of areas stays out.
+    content = ("Faktaark: melding om fagskolen\n\nRegjeringen legger i dag fram en melding om fagskolen.\n\n"
+               "Hovedpunktene er\n\n• ny finansieringsordning for fagskolene\n\n• flere studieplasser i helsefag\n\n"
+               "Kontakt oss\n\nHovudpunkta i meldinga er:\n\n- eit nasjonalt fagskoleråd\n- betre studiestøtte\n\n"
+               "Hovedområdene er:\n\n- helse\n- teknologi\n")
+    assert texts(analyse_text(tmp_path, content)) == [
+        "Regjeringen legger i dag fram en melding om fagskolen",  # a plan launch (data card)
+        "ny finansieringsordning for fagskolene", "flere studieplasser i helsefag",
+        "eit nasjonalt fagskoleråd", "betre studiestøtte"]
