@@ -315,3 +315,16 @@ def test_the_main_points_of_a_white_paper_are_its_measures(tmp_path: Path):
         "Regjeringen legger i dag fram en melding om fagskolen",  # a plan launch (data card)
         "ny finansieringsordning for fagskolene", "flere studieplasser i helsefag",
         "eit nasjonalt fagskoleråd", "betre studiestøtte"]
+
+
+def test_a_fronted_budget_year_before_an_inverted_proposal(tmp_path: Path):
+    # Budget summaries open with the year: "For 2027 foreslår regjeringa …", "Frå 2028 vil regjeringa …"; the same
+    # frame with an organisation as the subject is its demand, not the author's measure.
+    content = ("Samferdsel\n\nFor 2027 foreslår regjeringa å auke løyvingane til fylkesvegar med 400 millionar "
+               "kroner.\n\nFrå 2028 vil regjeringa innføre nullutsleppskrav for nye ferjer.\n\n"
+               "For 2027 foreslår Norsk Ferjeforbund å halvere billettprisane.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == [
+        "For 2027 foreslår regjeringa å auke løyvingane til fylkesvegar med 400 millionar kroner",
+        "Frå 2028 vil regjeringa innføre nullutsleppskrav for nye ferjer"]
+    assert [m.strength for m in result.measures] == ["binding", "binding"]
