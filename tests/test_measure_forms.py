@@ -270,9 +270,11 @@ def test_vi_decides_in_a_quote_that_a_government_speaker_closes(tmp_path: Path):
                "velforeningen.\n\n"
                "– Derfor startar vi no arbeidet med ein ny nasjonal strategi for havbruk, seier fiskeriministeren.\n\n"
                "– Derfor startar vi no arbeidet med ein ny strategi for laget, seier leiaren i Fiskarlaget.\n")
-    assert texts(analyse_parsed(tmp_path, content)) == [
+    result = analyse_parsed(tmp_path, content)
+    assert texts(result) == [
         "Derfor setter vi av 200 millioner kroner til nye sykehjemsplasser neste år",
         "Derfor startar vi no arbeidet med ein ny nasjonal strategi for havbruk"]
+    assert [m.strength for m in result.measures] == ["binding", "binding"]
 
 
 def test_a_dated_present_passive_is_a_decision(tmp_path: Path):
@@ -280,7 +282,9 @@ def test_a_dated_present_passive_is_a_decision(tmp_path: Path):
     # nothing tells it from a description, and a past form is done already.
     content = ("Bostøtte\n\nBostøtten forlenges ut 2027.\n\nBostøtten forlenges ofte.\n\n"
                "Bostøtten ble forlenget ut 2023.\n\nKan bostøtten forlenges ut 2027?\n")
-    assert texts(analyse_parsed(tmp_path, content)) == ["Bostøtten forlenges ut 2027"]
+    result = analyse_parsed(tmp_path, content)
+    assert texts(result) == ["Bostøtten forlenges ut 2027"]
+    assert result.measures[0].strength == "binding"  # a decided extension (data card: concrete decided actions)
 
 
 def test_a_modal_bli_with_its_participle_is_a_passive_decision(tmp_path: Path):
