@@ -378,6 +378,16 @@ class _Speakers:
                     name in who.split() for name in self.government_names)
         return self.last_is_government
 
+    def government_attribution(self, sentence: str) -> bool:
+        """Whether ``sentence`` closes with an attribution to a government speaker (", sier statsminister …",
+        ", seier Støre"): what it says in the first person is then the government's."""
+        attribution = _TRAILING_ATTRIBUTION.search(sentence.rstrip(" .»”\"'"))
+        if not attribution:
+            return False
+        who = attribution.group(0)
+        return bool(self.rules.government_speaker.search(who)) or any(
+            name in _WORD.findall(who) for name in self.government_names)
+
 
 # Words that may stand between a modal and its action ("vil regjeringa i endå større grad enn før leggje til rette"),
 # and words that end that search: the action is then someone else's or not one ("vil at …", "vil ikke …").
@@ -409,7 +419,8 @@ def _starts_with_action(text: str, strength_rules, adverbials: bool = False) -> 
 
 def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
     """A modal followed by an action verb; a proposal ("foreslår 15 milliarder kroner til …") with or without one;
-    a decided action in the present tense ("lanserer regjeringen et råd"), not said by "vi"."""
+    a decided action in the present tense ("lanserer regjeringen et råd"), not said by "vi" (the parse reads "vi" in
+    a government speaker's quote: clause_verdict)."""
     modal = " ".join(match.group("modal").lower().split())
     if modal in rules.present_actions:
         return match.group("subject").lower() not in rules.first_person
@@ -487,8 +498,12 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         named_before = rules.antecedent_before(doc.text, sent_start)
         verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before)
         if verdict is None and sent_start in parsed_sentences:
+            # A quote: the paragraph opens with a dash or quotation mark, or the sentence closes with a government
+            # speaker's attribution ("Derfor setter vi av …, sier statsministeren") where the dash was lost
+            quoted = doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START) or (
+                voice[block.id] and speakers.government_attribution(stripped))
             method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
-                                    quoted=doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START))
+                                    quoted=quoted)
             verdict = (0, method) if method else None
         if verdict is None:
             continue
@@ -708,6 +723,10 @@ METHOD_CLAUSE = "prose_clause"
 METHOD_PASSIVE = "prose_passive"
 # An amount makes a passive clause a budget decision ("… økes med 50 millioner", "308 millioner kroner bevilges").
 _AMOUNT = re.compile(r"\d[\d .,]{0,16}+\s*(?:mill(?:ion|iard)\w*|mrd\b|mill\b|kroner|kr\b|prosent)", re.IGNORECASE)
+# A year makes a present passive a dated decision ("Ordningen forlenges ut 2027", "… innføres fra 2026"); a past
+# year goes with a past form, which is refused before the year is looked at.
+_YEAR = re.compile(r"\b(?:fra|frå|i|innen|innan|ut|til|for|fom\.?|f\.o\.m\.)\s+(?:\d{1,2}\.\s+\w+\s+)?20\d\d\b",
+                   re.IGNORECASE)
 # Auxiliaries that make a clause not a decision: done ("har innført"), past ("ble innført", "ville"), a demand or a
 # possibility ("må økes", "bør", "kan").
 _MONEY = re.compile(r"\b(?:kroner|kr|mill(?:ion|iard)\w*|mrd|pengar|penger|midler|midlar)\b", re.IGNORECASE)
@@ -758,6 +777,32 @@ def _passive_lemma(verb, passive_actions: frozenset[str]) -> str | None:
     return None
 
 
+def _participle_lemmas(word: str) -> tuple[str, ...]:
+    """The infinitives a past participle may come from: "utvikla"/"innført" → "utvikle"/"innføre", "fjernet" →
+    "fjerne"."""
+    word = word.lower()
+    forms = [word[:-1] + "e"] if word.endswith(("a", "t")) else []
+    if word.endswith("et"):
+        forms.append(word[:-2] + "e")
+    return tuple(forms)
+
+
+def _bli_participle(sent, verb, passive_actions: frozenset[str]) -> str | None:
+    """"skal det bli utvikla …", "vil lov … bli oppheva": a modal's "bli"/"verte" and the participle right after it,
+    which the parser often reads as a noun in Nynorsk. The participle's lemma, or None. After "vil" the participle
+    must close its clause: "Det vil bli auka press på tenestene" foretells, its "auka" describes a noun."""
+    modals = {c.lower_ for c in verb.children if c.dep_.startswith("aux")}
+    if verb.lemma_.lower() not in ("bli", "verte") or not modals & {"vil", "skal"}:
+        return None
+    for token in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]:
+        lemma = next((form for form in _participle_lemmas(token.text) if form in passive_actions), None)
+        if lemma:
+            following = sent.doc[token.i + 1] if token.i + 1 < sent.end else None
+            closes = following is None or following.is_punct or following.pos_ == "ADP"
+            return lemma if "skal" in modals or closes else None
+    return None
+
+
 def _names_government(subject, rules: ClauseRules) -> bool:
     """Whether the subject's head word (with its compound and name parts: "Støre-regjeringen", "Den nye
     regjeringen") names the government; not a word deeper in the subject ("Planen om hva regjeringa vil …")."""
@@ -776,6 +821,7 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
     if not government_voice or text.endswith("?") or any(frame.search(text) for frame in rules.not_topics):
         return None
     amount = bool(_AMOUNT.search(text))
+    dated = bool(_YEAR.search(text))
     government_named = bool(rules.subjects.search(text))
     for verb in _main_clause_verbs(sent):
         children = list(verb.children)
@@ -804,13 +850,16 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
                     return METHOD_CLAUSE
                 if modal is None and "Pres" in verb.morph.get("Tense") and lemma in rules.present_actions:
                     particles = _DECIDING_PARTICLES.get(lemma)
+                    # The particle as the verb's child, or right after the verb and its inverted subject ("setter
+                    # vi av midler", where the parser hangs "av" on the noun)
                     if particles is None or any(c.lower_ in particles for c in children
-                                                if c.dep_ in ("compound:prt", "advmod", "obl", "case")):
+                                                if c.dep_ in ("compound:prt", "advmod", "obl", "case")) \
+                            or any(t.lower_ in particles for t in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]):
                         return METHOD_CLAUSE
                 continue
-        passive = _passive_lemma(verb, rules.passive_actions)
+        passive = _passive_lemma(verb, rules.passive_actions) or _bli_participle(sent, verb, rules.passive_actions)
         if passive is not None and passive in rules.passive_actions and (
-                in_list or amount or government_named or government_named_before or modal is not None):
+                in_list or amount or dated or government_named or government_named_before or modal is not None):
             return METHOD_PASSIVE
         # "Forsvaret får 165 milliardar kroner meir", "Kongehuset får meir pengar": an allocation told by who gets it.
         if lemma == "få" and "Pres" in verb.morph.get("Tense") and subject is not None \

@@ -3,15 +3,18 @@ recommendations, budget propositions, news about white papers): numbered Stortin
 proposals without an action verb, impersonal budget proposals, "de/dei" for a government named just before,
 done-already items under "Regjeringen vil:", bans and decided sums as binding.
 
-Every text here is written for these tests, in the shape of those documents, and run with the blank NLP pipeline.
-Each form has a negative case beside it.
+Every text here is written for these tests, in the shape of those documents, and run with the blank NLP pipeline
+(``analyse_parsed``: the shipped model, where the rule reads the parse). Each form has a negative case beside it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from test_extraction import analyse_text, measure, texts
+from test_extraction import _check_offsets, analyse_text, measure, texts
+
+from pipeline.config import PipelineConfig
+from pipeline.process import analyse_document
 
 
 def test_numbered_storting_requests_are_measures_whatever_the_intro(tmp_path: Path):
@@ -246,3 +249,86 @@ def test_how_the_plan_itself_is_followed_up_is_not_a_measure(tmp_path: Path):
                "Regjeringa vil leggje fram ein status for oppfølginga av planen kvart år.\n")
     assert texts(analyse_text(tmp_path, content)) == [
         "Regjeringen vil etablere et nasjonalt senter for sjømatforskning i Bergen"]
+
+
+def analyse_parsed(tmp_path: Path, content: str):
+    """The text through the shipped spaCy model, for the rules that read the parse (clause_verdict)."""
+    path = tmp_path / "dokument.txt"
+    path.write_text(content, encoding="utf-8")
+    result = analyse_document(path, PipelineConfig(nlp="best"))
+    assert result.provenance.nlp_model.kind == "shipped"
+    _check_offsets(result)
+    return result
+
+
+def test_vi_decides_in_a_quote_that_a_government_speaker_closes(tmp_path: Path):
+    # "vi" + a decision in the present tense is the government's only when a minister's attribution closes the quote;
+    # the attribution is not part of the span (GUIDELINES: reported speech without the attribution).
+    content = ("Eldreomsorg\n\nEldre skal få et bedre tilbud. Derfor setter vi av 200 millioner kroner til nye "
+               "sykehjemsplasser neste år, sier helseminister Ola Nordmann.\n\n"
+               "Vi trenger frivillige. Derfor setter vi av tid til dugnad hver vår, sier styreleder Per Hansen i "
+               "velforeningen.\n\n"
+               "– Derfor startar vi no arbeidet med ein ny nasjonal strategi for havbruk, seier fiskeriministeren.\n\n"
+               "– Derfor startar vi no arbeidet med ein ny strategi for laget, seier leiaren i Fiskarlaget.\n")
+    result = analyse_parsed(tmp_path, content)
+    assert texts(result) == [
+        "Derfor setter vi av 200 millioner kroner til nye sykehjemsplasser neste år",
+        "Derfor startar vi no arbeidet med ein ny nasjonal strategi for havbruk"]
+    assert [m.strength for m in result.measures] == ["binding", "binding"]
+
+
+def test_a_dated_present_passive_is_a_decision(tmp_path: Path):
+    # News about a budget deal: "Bostøtten forlenges ut 2027" is decided; without a year, amount, modal or government
+    # nothing tells it from a description, and a past form is done already.
+    content = ("Bostøtte\n\nBostøtten forlenges ut 2027.\n\nBostøtten forlenges ofte.\n\n"
+               "Bostøtten ble forlenget ut 2023.\n\nKan bostøtten forlenges ut 2027?\n")
+    result = analyse_parsed(tmp_path, content)
+    assert texts(result) == ["Bostøtten forlenges ut 2027"]
+    assert result.measures[0].strength == "binding"  # a decided extension (data card: concrete decided actions)
+
+
+def test_a_modal_bli_with_its_participle_is_a_passive_decision(tmp_path: Path):
+    # Nynorsk participles ("utvikla", "avvikla") that the parser reads as nouns; after "vil" the participle must close
+    # its clause: "Det vil bli auka press …" foretells and is no decision.
+    content = ("Tenester\n\nI tillegg skal det bli utvikla nye digitale verktøy for pasientar.\n\n"
+               "Samtidig vil den gamle ordninga bli avvikla.\n\n"
+               "Det vil bli auka press på tenestene framover.\n\nDet kan bli utvikla nye verktøy.\n")
+    assert texts(analyse_parsed(tmp_path, content)) == [
+        "I tillegg skal det bli utvikla nye digitale verktøy for pasientar",
+        "Samtidig vil den gamle ordninga bli avvikla"]
+
+
+def test_den_after_the_government_named_in_the_same_report(tmp_path: Path):
+    # "varsler regjeringen at den vil …": the span starts at the embedded subject "den"; "Den" after a third party's
+    # sentence is not the government.
+    content = ("Handlingsplan\n\nI handlingsplanen varsler regjeringen at den vil innføre strengere krav til merking "
+               "av sjømat.\n\nBransjen har laget en ny standard. Den vil gi bedre merking av varer.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == ["den vil innføre strengere krav til merking av sjømat"]
+    assert result.measures[0].strength == "binding"
+
+
+def test_the_main_points_of_a_white_paper_are_its_measures(tmp_path: Path):
+    # A fact sheet lists a white paper's main points under "Hovedpunktene er" (a heading without a colon) or
+    # "Hovudpunkta i meldinga er:"; a list of areas stays out.
+    content = ("Faktaark: melding om fagskolen\n\nRegjeringen legger i dag fram en melding om fagskolen.\n\n"
+               "Hovedpunktene er\n\n• ny finansieringsordning for fagskolene\n\n• flere studieplasser i helsefag\n\n"
+               "Kontakt oss\n\nHovudpunkta i meldinga er:\n\n- eit nasjonalt fagskoleråd\n- betre studiestøtte\n\n"
+               "Hovedområdene er:\n\n- helse\n- teknologi\n")
+    assert texts(analyse_text(tmp_path, content)) == [
+        "Regjeringen legger i dag fram en melding om fagskolen",  # a plan launch (data card)
+        "ny finansieringsordning for fagskolene", "flere studieplasser i helsefag",
+        "eit nasjonalt fagskoleråd", "betre studiestøtte"]
+
+
+def test_a_fronted_budget_year_before_an_inverted_proposal(tmp_path: Path):
+    # Budget summaries open with the year: "For 2027 foreslår regjeringa …", "Frå 2028 vil regjeringa …"; the same
+    # frame with an organisation as the subject is its demand, not the author's measure.
+    content = ("Samferdsel\n\nFor 2027 foreslår regjeringa å auke løyvingane til fylkesvegar med 400 millionar "
+               "kroner.\n\nFrå 2028 vil regjeringa innføre nullutsleppskrav for nye ferjer.\n\n"
+               "For 2027 foreslår Norsk Ferjeforbund å halvere billettprisane.\n")
+    result = analyse_text(tmp_path, content)
+    assert texts(result) == [
+        "For 2027 foreslår regjeringa å auke løyvingane til fylkesvegar med 400 millionar kroner",
+        "Frå 2028 vil regjeringa innføre nullutsleppskrav for nye ferjer"]
+    assert [m.strength for m in result.measures] == ["binding", "binding"]
