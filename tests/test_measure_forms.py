@@ -13,8 +13,8 @@ from pathlib import Path
 
 from test_extraction import _check_offsets, analyse_text, measure, texts
 
+from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
-from pipeline.process import analyse_document
 
 
 def test_numbered_storting_requests_are_measures_whatever_the_intro(tmp_path: Path):
