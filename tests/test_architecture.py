@@ -1,5 +1,6 @@
 """The layout's import rules (ARCHITECTURE.md) hold: the import-linter contracts of pyproject.toml are kept, the
-contracts do catch an import against the layers, and the CLI modules import each other without a circle."""
+contracts do catch an import against the layers, and no modules (the CLI's among them) import each other in a
+circle."""
 
 import os
 import re
@@ -81,10 +82,7 @@ def test_no_cli_module_imports_the_package_init():
     assert not graph.find_modules_that_directly_import("pipeline.cli") & modules
 
 
-def test_no_import_circles_among_the_cli_modules():
-    graph, modules = _cli_graph()
-    imports = {module: graph.find_modules_directly_imported_by(module) & modules for module in modules}
-    assert imports["pipeline.cli.main"] >= {"pipeline.cli.run", "pipeline.cli.group"}  # the graph is the real one
+def _assert_no_circle(imports: dict[str, set[str]]) -> None:
     done, on_path = set(), []
 
     def visit(module: str) -> None:
@@ -96,6 +94,22 @@ def test_no_import_circles_among_the_cli_modules():
         on_path.pop()
         done.add(module)
 
-    for module in sorted(modules):
+    for module in sorted(imports):
         if module not in done:
             visit(module)
+
+
+def test_no_import_circles_among_the_cli_modules():
+    graph, modules = _cli_graph()
+    imports = {module: graph.find_modules_directly_imported_by(module) & modules for module in modules}
+    assert imports["pipeline.cli.main"] >= {"pipeline.cli.run", "pipeline.cli.group"}  # the graph is the real one
+    _assert_no_circle(imports)
+
+
+def test_no_import_circles_anywhere_in_pipeline():
+    """Imports inside functions count too: a late import is still a dependency of the module that makes it."""
+    graph = grimp.build_graph("pipeline", cache_dir=None)
+    modules = set(graph.modules)
+    imports = {module: graph.find_modules_directly_imported_by(module) & modules for module in modules}
+    assert "pipeline.reading.loaders.limits" in imports["pipeline.reading.loaders.pdf"]  # the graph is the real one
+    _assert_no_circle(imports)

@@ -32,7 +32,8 @@ from pipeline.analysis.policy_area import classify_policy_areas, load_policy_cla
 from pipeline.config import PipelineConfig
 from pipeline.errors import DocumentError
 from pipeline.reading.document_info import not_norwegian_warning
-from pipeline.reading.loaders import LoadLimits, load_document, raise_hint, time_limit_reason
+from pipeline.reading.loaders import load_document
+from pipeline.reading.loaders.limits import LoadLimits, raise_hint, time_limit_reason
 from pipeline.reading.source import SourceDocument
 from pipeline.reading.structure import StructuredDocument, build_structure
 from pipeline.runtime.workers import (

@@ -7,6 +7,8 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 PLUGIN_NAME = "tiltak"
+# Where `tiltak browse` serves the datasets folder, so that a measure's report_url opens the report beside it.
+FILES_MOUNT = "files"
 
 
 @hookimpl
@@ -20,8 +22,6 @@ def prepare_connection(conn):
 def render_cell(value, column):
     if column != "report_url" or not isinstance(value, str) or "#" not in value or "//" in value:
         return None
-    from pipeline.research.export import FILES_MOUNT
-
     return Markup('<a href="/{}/{}">{}</a>').format(FILES_MOUNT, escape(value), "rapport")
 
 

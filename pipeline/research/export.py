@@ -888,9 +888,6 @@ def datasette_metadata() -> dict[str, Any]:
     }
 
 
-FILES_MOUNT = "files"
-
-
 def make_datasette(datasets_dir: Path):
     """A Datasette instance over an export's ``tiltak.sqlite``, with the export's ``metadata.json`` when present,
     the stemming search functions, and the datasets folder served under ``/files/`` so a measure's
@@ -898,6 +895,7 @@ def make_datasette(datasets_dir: Path):
     from datasette.app import Datasette
 
     from pipeline.research import datasette_plugin
+    from pipeline.research.datasette_plugin import FILES_MOUNT
 
     datasette_plugin.register()
     metadata_path = datasets_dir / METADATA_FILE

@@ -15,13 +15,12 @@ import functools
 import hashlib
 import io
 import re
-import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import DocumentError, UnsupportedFormatError
+from pipeline.errors import UnsupportedFormatError
+from pipeline.reading.loaders.limits import NO_LIMITS, LoadLimits
 from pipeline.reading.source import SourceDocument, SourceFormat
 
 SUPPORTED_SUFFIXES: dict[str, SourceFormat] = {
@@ -41,57 +40,6 @@ _TEXT_CONTROL = set(range(32)) - {9, 10, 12, 13}
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def raise_hint(key: str, value: object) -> str:
-    return f"raise it with `{key} = {value}` in the file given to --config"
-
-
-@dataclass(frozen=True)
-class LoadLimits:
-    """Limits on one document. ``deadline`` is a ``time.monotonic()`` value; None means no limit."""
-
-    max_pages: int | None = None
-    max_chars: int | None = None
-    max_seconds: float | None = None
-    deadline: float | None = None
-    max_bytes: int | None = None
-
-    @classmethod
-    def starting_now(cls, *, max_pages: int | None = None, max_chars: int | None = None,
-                     max_seconds: float | None = None, max_bytes: int | None = None) -> LoadLimits:
-        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-        return cls(max_pages=max_pages, max_chars=max_chars, max_seconds=max_seconds, deadline=deadline,
-                   max_bytes=max_bytes)
-
-    def check_time(self, path: Path, stage: str) -> None:
-        """Raise DocumentError once the document has used up its time (a cooperative check)."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise DocumentError(path, stage, time_limit_reason(self.max_seconds))
-
-    def check_pages(self, path: Path, pages: int) -> None:
-        if self.max_pages is not None and pages > self.max_pages:
-            raise UnsupportedFormatError(path, f"PDF has {pages:,} pages, more than the limit of {self.max_pages:,} "
-                                               f"(max_pages); {raise_hint('max_pages', pages)}")
-
-    def check_bytes(self, path: Path, size: int) -> None:
-        if self.max_bytes is not None and size > self.max_bytes:
-            raise UnsupportedFormatError(path, f"file has {size:,} bytes, more than the limit of {self.max_bytes:,} "
-                                               f"(max_bytes); {raise_hint('max_bytes', size)}")
-
-    def check_chars(self, path: Path, chars: int, stage: str = "load") -> None:
-        if self.max_chars is not None and chars > self.max_chars:
-            raise DocumentError(path, stage, f"text has {chars:,} characters, more than the limit of "
-                                             f"{self.max_chars:,} (max_chars); {raise_hint('max_chars', chars)}")
-
-
-NO_LIMITS = LoadLimits()
-
-
-def time_limit_reason(max_seconds: float | None) -> str:
-    seconds = max_seconds or 0.0
-    return (f"took longer than {seconds:g} s (max_seconds_per_document); stopped, "
-            f"{raise_hint('max_seconds_per_document', f'{2 * seconds:g}')}")
 
 
 def _looks_like_text(head: bytes) -> bool:

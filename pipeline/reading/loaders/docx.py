@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.reading.loaders import NO_LIMITS, LoadLimits
+from pipeline.reading.loaders.limits import NO_LIMITS, LoadLimits
 from pipeline.reading.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

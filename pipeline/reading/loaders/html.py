@@ -23,7 +23,7 @@ import lxml.etree
 import lxml.html
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.reading.loaders import NO_LIMITS, LoadLimits
+from pipeline.reading.loaders.limits import NO_LIMITS, LoadLimits
 from pipeline.reading.loaders.text import decode_text
 from pipeline.reading.source import LineKind, SourceDocument, SourceFormat, SourceLine
 

@@ -18,7 +18,7 @@ import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.reading.loaders import NO_LIMITS, LoadLimits
+from pipeline.reading.loaders.limits import NO_LIMITS, LoadLimits
 from pipeline.reading.source import LineLayout, OcrRun, SourceDocument, SourceLine
 
 LANGUAGE = "nor"

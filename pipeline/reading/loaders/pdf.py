@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.reading.loaders import NO_LIMITS, LoadLimits, pdf_layout
+from pipeline.reading.loaders import pdf_layout
+from pipeline.reading.loaders.limits import NO_LIMITS, LoadLimits
 from pipeline.reading.source import LineLayout, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 NO_TEXT_LAYER = "no_text_layer"

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from pipeline.errors import UnsupportedFormatError
-from pipeline.reading.loaders import NO_LIMITS, LoadLimits
+from pipeline.reading.loaders.limits import NO_LIMITS, LoadLimits
 from pipeline.reading.source import LineKind, PageInfo, SourceDocument, SourceFormat, SourceLine
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s++(.+?)(?<!\s)\s*+#*+\s*+$")
