@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -423,14 +423,46 @@ def _is_acronym(word: str) -> bool:
     return capitals >= 2 and not re.search(r"[a-zæøå]{4}", word) and bool(_ACRONYM.fullmatch(word))
 
 
+_SPELLED_OUT_WORD = re.compile(r"[^\s()]{1,40}")
+_SPELLED_OUT_INSIDE = re.compile(r"[^()]{3,120}\)")
+
+
+def _spelled_out_candidates(acronym: str, text: str) -> Iterator[str]:
+    """The words around each place the text may spell the acronym out: up to eight words (single spaces, no
+    brackets) right before "(ACRONYM)", and the bracket after "ACRONYM (" (3–120 characters). Found with
+    ``str.find``, not a regular expression tried at every position: a 419-page document has a million characters
+    and hundreds of acronyms."""
+    marker = f"({acronym})"
+    index = text.find(marker)
+    while index != -1:
+        words: list[str] = []
+        end = index
+        while len(words) < 8 and end > 0 and text[end - 1] == " ":
+            start = end - 1
+            while start > 0 and end - 1 - start < 40 and not text[start - 1].isspace() and text[start - 1] not in "()":
+                start -= 1
+            if not _SPELLED_OUT_WORD.fullmatch(text[start:end - 1]):
+                break
+            words.append(text[start:end - 1])
+            end = start
+        if words:
+            yield " ".join(reversed(words))
+        index = text.find(marker, index + 1)
+    opening = f"{acronym} ("
+    index = text.find(opening)
+    while index != -1:
+        before = text[index - 1] if index else ""
+        inside = _SPELLED_OUT_INSIDE.match(text, index + len(opening))
+        if inside and not (before and (before.isalnum() or before == "_")):
+            yield inside.group()[:-1]
+        index = text.find(opening, index + 1)
+
+
 def _defined(acronym: str, text: str, gazetteer: Gazetteer) -> bool:
     """Whether the text spells the acronym out as an organisation's name: "Kystens tankesmie (KT)", "NCSC (National
     Cyber Security Centre)"; not a technology's ("Global Navigation Satellite System (GNSS)")."""
-    escaped = re.escape(acronym)
-    spelled_out = re.compile(rf"((?:[^\s()]{{1,40}} ){{1,8}}?)\({escaped}\)"
-                             rf"|(?<![{_LETTER}]){escaped} \(([^()]{{3,120}})\)")
-    for match in spelled_out.finditer(text):
-        for word in (match.group(1) or match.group(2) or "").lower().split():
+    for candidate in _spelled_out_candidates(acronym, text):
+        for word in candidate.lower().split():
             word = word.strip(",.")
             if word.endswith(gazetteer.organisation_suffixes) or word in gazetteer.organisation_heads:
                 return True
