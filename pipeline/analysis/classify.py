@@ -324,11 +324,11 @@ def check_classifier(directory: Path = DEFAULT_CLASSIFIER, taxonomy_path: Path |
     """Refuse what ``load_classifier`` refuses (card, sha256, origin and trust, types, taxonomy) without building the
     model, for a process that only checks (the command line, a run's flow process; its analysis workers load it).
     The pinned shipped artifact's types are not audited again here (auditing imports scikit-learn, seconds): it
-    holds only allowed types (tests/test_untrusted_models.py), and a worker audits it when it loads it."""
-    _verified(Path(directory), taxonomy_path, bool(trusted), audit_shipped=False)
+    holds only allowed types (tests/test_untrusted_models.py), and skops checks them when a worker loads it."""
+    _verified(Path(directory), taxonomy_path, bool(trusted))
 
 
-def _verified(directory: Path, taxonomy_path: Path | None, trusted: bool, audit_shipped: bool = True):
+def _verified(directory: Path, taxonomy_path: Path | None, trusted: bool):
     from pipeline.analysis.taxonomy import DEFAULT_TAXONOMY
 
     card, artifact, data = read_model_card(directory)
@@ -336,8 +336,11 @@ def _verified(directory: Path, taxonomy_path: Path | None, trusted: bool, audit_
     if digest != card.get("artifact_sha256"):
         raise ClassifierError(f"{artifact}: sha256 {digest[:12]}… does not match its card; refusing to load it "
                               "(retrain with `tiltak train-classifier`)")
-    untrusted = (check_artifact_types(data, artifact)  # every classifier, trusted or not
-                 if audit_shipped or digest != SHIPPED_CLASSIFIER_SHA256 else [])
+    # Every classifier is audited, trusted or not, except the pinned shipped artifact: it was audited when it was
+    # pinned (tests/test_untrusted_models.py), and our own two audits of its ~100,000 nodes would cost each process
+    # and Dask worker ~3 s. skops still audits it while loading and refuses any type outside the allowlist.
+    untrusted = (sorted(ALLOWED_ARTIFACT_TYPES) if digest == SHIPPED_CLASSIFIER_SHA256
+                 else check_artifact_types(data, artifact))
     origin = classifier_origin(digest)
     if origin == "external" and not trusted:
         raise ClassifierError(f"{artifact}: an external classifier (sha256 {digest[:12]}…: neither the shipped one "
@@ -361,12 +364,7 @@ def _load(directory: Path, taxonomy_path: Path | None, trusted: bool) -> FocusAr
     import skops.io
 
     card, artifact, data, digest, untrusted, origin, taxonomy, trained_on = _verified(directory, taxonomy_path,
-                                                                                      trusted, audit_shipped=False)
-    if digest == SHIPPED_CLASSIFIER_SHA256:
-        # The pinned artifact was audited when it was pinned (tests/test_untrusted_models.py): our own two audits
-        # of its ~100,000 nodes would cost each process and Dask worker ~3 s. skops still audits it while loading
-        # and refuses any type outside the allowlist.
-        untrusted = sorted(ALLOWED_ARTIFACT_TYPES)
+                                                                                      trusted)
     try:
         model = skops.io.loads(data, trusted=untrusted)
         classes = [str(c) for c in model.classes_]
