@@ -614,10 +614,6 @@ def write_comparison(comparison: ComparisonResult, path: Path) -> Path:
 
 def comparison_errors(data: object) -> list[str]:
     """Everything wrong with a comparison JSON (parsed) against the committed schema; empty when valid."""
-    from jsonschema import Draft202012Validator
+    from pipeline.store.validate import schema_errors
 
-    from pipeline.store.validate import SCHEMAS_DIR
-
-    schema = json.loads((SCHEMAS_DIR / COMPARISON_SCHEMA_FILE).read_text(encoding="utf-8"))
-    return [f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
-            for error in Draft202012Validator(schema).iter_errors(data)]
+    return schema_errors(COMPARISON_SCHEMA_FILE, data)
