@@ -196,7 +196,10 @@ def test_seeds_with_the_detector(seeds_dir, policy):
     assert total.recall >= 0.75
     if card.get("default_policy") == policy:
         assert total.f1 >= 0.95 and strength.value >= 0.90
-        assert PipelineConfig().measure_detector == policy
+        # The rule's pick ships, or the card says that it does not and why (train.py KEPT_DEFAULT_REASON).
+        shipped = PipelineConfig().measure_detector
+        card_text = (DEFAULT_DETECTOR / "README.md").read_text(encoding="utf-8")
+        assert shipped == policy or f"is `{shipped}`, not `{policy}`: the margin" in card_text
 
 
 def test_tiltak_run_with_the_model_and_a_minimum_confidence(tmp_path):
