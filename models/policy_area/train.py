@@ -343,7 +343,8 @@ def render_card(card: dict, taxonomy) -> str:
               for row in cv["document_weight_grid"]]
     lines += ["", "Most confused (gold → predicted): " + ", ".join(
         f"{c['gold']} → {c['predicted']} ({c['measures']})" for c in cv["most_confused"]) + ".", "",
-        PROVENANCE_NOTE, "", DOCUMENT_PRIOR_NOTE, "", "Retrain: `tiltak train-policy-area` (writes this card, `card.json` and the artifact).",
+        PROVENANCE_NOTE, "", DOCUMENT_PRIOR_NOTE, "",
+        "Retrain: `tiltak train-policy-area` (writes this card, `card.json` and the artifact).",
         ""]
     return "\n".join(lines)
 
