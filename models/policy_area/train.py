@@ -225,7 +225,7 @@ def sha256_file(path: Path) -> str:
 
 
 def train(annotations: Path = DEFAULT_ANNOTATIONS, texts: Path = DEFAULT_TEXTS, out: Path = HERE,
-          sources: Path = DEFAULT_SOURCES, folds: int = 5, version: str = "1.0.0", seed: int = 0,
+          sources: Path = DEFAULT_SOURCES, folds: int = 5, version: str = "1.1.0", seed: int = 0,
           own_words: Path = OWN_WORDS, terms: Path = TERMS, taxonomy_path: Path = DEFAULT_POLICY_AREAS) -> dict:
     """Cross-validate, train on everything, save the artifact with skops and write the card. Returns the card."""
     import sklearn
