@@ -302,7 +302,8 @@ def render_card(card: dict, taxonomy) -> str:
         "",
         f"- Model: {card['model']}; scikit-learn {card['sklearn_version']}.",
         f"- Artifact: `{card['artifact']}` (skops; sha256 `{card['artifact_sha256'][:16]}…`, checked before loading; "
-        "the idf weights and the linear model, no vocabulary: no text of the annotated pages is stored).",
+        "the idf weights, the linear model and the document weight, no vocabulary: no text of the annotated pages is "
+        "stored).",
         "",
         "## Data",
         "",
