@@ -1,6 +1,7 @@
 """Policy areas (CAP major topics, issue #18): the shipped classifier loads after its checks, measures of every
 field get their CAP code through the real pipeline, focus areas stay null outside the domain taxonomy's scope, the
-output validates, and the recipe's grouped cross-validation is reproducible."""
+output validates, a short measure takes its field from its document (the document prior), and the recipe's nested
+grouped cross-validation is reproducible."""
 
 import json
 import shutil
@@ -15,6 +16,9 @@ from pipeline.analysis.policy_area import (
     DEFAULT_POLICY_MODEL,
     POLICY_ARTIFACT_TYPES,
     PolicyAreaError,
+    classify_policy_areas,
+    document_text,
+    document_window,
     load_policy_areas,
     load_policy_classifier,
     measure_context,
@@ -43,6 +47,7 @@ def test_the_shipped_artifact_loads_after_its_sha256_and_types_are_checked():
     check_artifact_types(data, DEFAULT_POLICY_MODEL / card["artifact"], POLICY_ARTIFACT_TYPES)  # raises otherwise
     classifier = load_policy_classifier()
     assert classifier.info.artifact_sha256 == card["artifact_sha256"]
+    assert classifier.document_weight == card["evaluation"]["cross_validation"]["document_weight"]
     assert sorted(classifier.classes) == sorted(CAP_CODES)
     assert load_policy_classifier() is classifier  # once per process
     # The card describes the data in the repository: retraining on changed data must rewrite it.
@@ -128,6 +133,46 @@ def test_context_is_cut_at_whole_words():
     assert len(context) <= 400 + 200 + 1
 
 
+# Three documents of different fields (the project's own words), each ending in the same short list item that names
+# no field: only the document says which field it belongs to.
+SHORT_MEASURE_DOCUMENTS = {
+    10: "Ferjestrategi for fylkesvegane\n\nFylket har mange ferjesamband, og mange reisande er avhengige av ferja "
+        "for å kome seg til jobb og skule. Ferjeprisane har auka, og ventetida ved kaiane er lang om sommaren. "
+        "Fylkeskommunen vil:\n\n- ",
+    3: "Plan for sjukeheimar og heimetenester\n\nKommunen får fleire eldre som treng pleie og omsorg. Ventelistene til "
+       "sjukeheimsplass er lange, og heimetenesta manglar sjukepleiarar. Kommunen vil:\n\n- ",
+    6: "Skolebehovsplan for kommunen\n\nElevtallet i grunnskolen øker, og flere skoler mangler lærere med fordypning "
+       "i matematikk. Kommunen vil:\n\n- ",
+}
+
+
+@pytest.mark.parametrize("measure", ["styrkje ordninga", "øke bevilgningen"])
+def test_a_short_measure_gets_its_field_from_its_document(measure: str):
+    classifier = load_policy_classifier()
+    assert 0 < classifier.document_weight < 1
+    alone = set()
+    for code, opening in SHORT_MEASURE_DOCUMENTS.items():
+        text = opening + measure + "\n"
+        start = text.index(measure)
+        item = Measure(id="m1", text=measure, start=start, end=start + len(measure), page=None, method="test")
+        [summary] = classify_policy_areas([item], text, classifier)
+        assert item.policy_area == summary.code == code, (code, item.policy_area)
+        assert 0 < item.policy_area_runner_up_score <= item.policy_area_score <= 1
+        [without_document] = classifier.predict([measure], [measure_context(text, start, item.end)])
+        alone.add(without_document.code)
+    assert len(alone) == 1  # the measure and its near context alone give one answer whatever the document
+
+
+def test_measures_close_together_share_one_document_reading():
+    text = "Tittel på planen\n" + "ord " * 2000
+    windows = {document_window(text, start, start + 40) for start in range(3000, 3400, 20)}
+    assert len(windows) == 1
+    [window] = windows
+    assert window[1] - window[0] <= 6000 and window[0] <= 3000 and window[1] >= 3440
+    assert document_text(text, window).startswith("Tittel på planen\n")
+    assert document_window("kort tekst", 0, 4) == (0, 10)
+
+
 def test_the_recipe_reproduces_its_grouped_cross_validation_on_a_subset(tmp_path: Path, prefect_harness):
     """A quick version of `tiltak train-policy-area` (the real Prefect flow) on 60 annotated pages: the figures in
     the card are those of the recipe's cross-validation, the same on a second run, and the model it writes loads."""
@@ -156,9 +201,15 @@ def test_the_recipe_reproduces_its_grouped_cross_validation_on_a_subset(tmp_path
     assert figures["overall"] == again["overall"] and figures["per_topic"] == again["per_topic"]
     assert figures["overall"]["measures"] == len(real) == card["training_data"]["real_measures"]["measures"]
     assert 0.3 < figures["overall"]["top1_accuracy"] <= figures["overall"]["top2_accuracy"] <= 1.0
+    # The document weight: chosen per outer fold on its training sites (nested), the shipped one on all sites.
+    assert len(figures["document_weight_per_fold"]) == 3
+    grid = {row["document_weight"] for row in figures["document_weight_grid"]}
+    assert set(figures["document_weight_per_fold"]) <= grid and figures["document_weight"] in grid
     assert set(figures["per_language"]) <= {"nb", "nn"}
     assert "top-1" in (out / "README.md").read_text(encoding="utf-8")
     classifier = load_policy_classifier(out, DEFAULT_POLICY_AREAS)
     assert classifier.info.artifact_sha256 == card["artifact_sha256"]
+    assert classifier.document_weight == figures["document_weight"]
+    assert classifier.document_weight == figures["document_weight"]
     [prediction] = classifier.predict(["bygge ny firefelts riksvei og flere gang- og sykkelveier"])
     assert prediction.code == 10

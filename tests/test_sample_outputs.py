@@ -2,8 +2,9 @@
 before the hardening of issues #13 and #22 (exact type allowlist, pinned hashes, bounded loaders, linear
 patterns). ``tests/data/sample_corpus_measures.json`` was written by tiltak 0.2.0 at commit 41d3f99, before those
 changes, and regenerated after the deliberate rule changes of issue #15 (plan launches and commitments in a second
-clause count; a plan's own follow-up does not); regenerate it only for a deliberate change of extraction or models,
-and say so in the commit."""
+clause count; a plan's own follow-up does not) and of issue #18 (the policy-area classifier's document prior moved
+three measures' policy areas into the focus taxonomy's scope, so they got a focus area); regenerate it only for a
+deliberate change of extraction or models, and say so in the commit."""
 
 from __future__ import annotations
 

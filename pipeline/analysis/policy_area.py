@@ -11,6 +11,13 @@ annotated pages it was trained on.
 Features: word 1–2-grams and character 2–5-grams of the measure itself, and word unigrams of its surroundings in
 the document (``CONTEXT_BEFORE`` characters before it, ``CONTEXT_AFTER`` after), weighted lower: "Nå skal planen
 settes i verk" is a climate measure only because of what stands around it.
+
+Document prior: many measures are short ("styrke ordningen") and only the document says which field they are in. The
+same model also reads the measure's part of the document (``document_text``: the document's first line, its title,
+and ``DOCUMENT_REACH`` characters either side of the measure, on a ``DOCUMENT_STEP`` grid so that neighbouring
+measures share one reading), and the measure's probabilities are mixed with that part's:
+``(1 - w) * measure + w * document``, ``w`` (the artifact's ``document_weight``) chosen by grouped cross-validation
+at training. Training and inference compute it with the same function from the same plain text.
 """
 
 from __future__ import annotations
@@ -35,11 +42,15 @@ MODEL_NAME = "tiltak-policy-area"
 CAP_CODES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23)
 CONTEXT_BEFORE = 400
 CONTEXT_AFTER = 200
+DOCUMENT_REACH = 3000
+DOCUMENT_STEP = 1000
+TITLE_CHARS = 200
 
 # The feature settings, checked at load: a model trained with other settings is refused.
-FEATURES = {"version": 1, "words": 2 ** 15, "word_ngrams": [1, 2], "chars": 2 ** 16, "char_ngrams": [2, 5],
+FEATURES = {"version": 2, "words": 2 ** 15, "word_ngrams": [1, 2], "chars": 2 ** 16, "char_ngrams": [2, 5],
             "context": 2 ** 14, "context_weight": 0.5, "context_before": CONTEXT_BEFORE,
-            "context_after": CONTEXT_AFTER}
+            "context_after": CONTEXT_AFTER, "document_reach": DOCUMENT_REACH, "document_step": DOCUMENT_STEP,
+            "title_chars": TITLE_CHARS}
 
 # Every type a policy-area artifact may contain, with the skops loader that rebuilds it: exactly what
 # models/policy_area/train.py writes (the idf weights, a sigmoid-calibrated LinearSVC, the feature settings as a
@@ -131,6 +142,26 @@ def measure_context(text: str, start: int, end: int) -> str:
     return f"{before} {after}".strip()
 
 
+def document_title(text: str) -> str:
+    """The document's first non-empty line (its title in every loader's plain text), at most ``TITLE_CHARS``."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:TITLE_CHARS]
+    return ""
+
+
+def document_window(text: str, start: int, end: int) -> tuple[int, int]:
+    """The part of the document the prior reads for a measure at ``start``-``end``: ``DOCUMENT_REACH`` characters
+    either side of the measure's middle rounded to ``DOCUMENT_STEP``, so that measures close together share it."""
+    middle = round((start + end) / 2 / DOCUMENT_STEP) * DOCUMENT_STEP
+    return max(0, middle - DOCUMENT_REACH), min(len(text), middle + DOCUMENT_REACH)
+
+
+def document_text(text: str, window: tuple[int, int]) -> str:
+    """The title and the window's text: what the document prior is computed from."""
+    return f"{document_title(text)}\n{text[window[0]:window[1]]}"
+
+
 @cache
 def _hashers():
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -181,12 +212,18 @@ class PolicyAreaClassifier:
     classes: list[int]
     taxonomy: PolicyTaxonomy
     info: ClassifierInfo
+    document_weight: float = 0.0
 
-    def predict(self, texts: list[str], contexts: list[str] | None = None) -> list[PolicyPrediction]:
+    def predict(self, texts: list[str], contexts: list[str] | None = None,
+                documents: list[str] | None = None) -> list[PolicyPrediction]:
+        """Each measure's policy area; ``documents`` (``document_text`` of each measure, repeats read once) mixes
+        in the document prior, without them the measure alone decides."""
         if not texts:
             return []
         contexts = contexts if contexts is not None else [""] * len(texts)
         probabilities = self.model.predict_proba(weighted_features(self.idf, texts, contexts))
+        if documents is not None and self.document_weight:
+            probabilities = mix_document_prior(probabilities, self.document_prior(documents), self.document_weight)
         predictions = []
         for row in probabilities:
             order = row.argsort()[::-1]
@@ -196,6 +233,18 @@ class PolicyAreaClassifier:
                 None if second is None else self.classes[second],
                 None if second is None else round(float(row[second]), 4)))
         return predictions
+
+    def document_prior(self, documents: list[str]):
+        """The model's probabilities for each document text (each distinct text read once), one row per entry."""
+        distinct = list(dict.fromkeys(documents))
+        rows = self.model.predict_proba(weighted_features(self.idf, distinct, [""] * len(distinct)))
+        index = {document: row for row, document in enumerate(distinct)}
+        return rows[[index[document] for document in documents]]
+
+
+def mix_document_prior(measure_probabilities, document_probabilities, weight: float):
+    """``(1 - weight) * measure + weight * document``: still a probability distribution per row."""
+    return (1.0 - weight) * measure_probabilities + weight * document_probabilities
 
 
 _cache: dict[tuple[str, str], PolicyAreaClassifier] = {}
@@ -226,7 +275,8 @@ def _load(directory: Path, taxonomy_path: Path) -> PolicyAreaClassifier:
         same_features = parts["features"] == FEATURES
         info = ClassifierInfo(name=card["name"], version=card["version"], taxonomy=taxonomy.name,
                               taxonomy_version=taxonomy.version, artifact_sha256=digest, origin=None)
-        classifier = PolicyAreaClassifier(parts["idf"], parts["classifier"], classes, taxonomy, info)
+        document_weight = float(parts["document_weight"])
+        classifier = PolicyAreaClassifier(parts["idf"], parts["classifier"], classes, taxonomy, info, document_weight)
     except Exception as exc:
         raise PolicyAreaError(f"{artifact}: cannot load the policy-area classifier: "
                               f"{str(exc).splitlines()[0]}") from exc
@@ -245,7 +295,9 @@ def classify_policy_areas(measures: list[Measure], text: str,
     """Set each measure's policy area (CAP code), label, score and runner-up, reading its context from the
     document ``text``; return the document's distribution over policy areas, largest first."""
     contexts = [measure_context(text, m.start, m.end) for m in measures]
-    for measure, prediction in zip(measures, classifier.predict([m.text for m in measures], contexts), strict=True):
+    documents = [document_text(text, document_window(text, m.start, m.end)) for m in measures]
+    predictions = classifier.predict([m.text for m in measures], contexts, documents)
+    for measure, prediction in zip(measures, predictions, strict=True):
         measure.policy_area = prediction.code
         measure.policy_area_label = classifier.taxonomy.label(prediction.code)
         measure.policy_area_score = prediction.score
