@@ -393,7 +393,7 @@ def process_corpus(
               else PipelineConfig(nlp=nlp, **extra))
     # The analysis workers start first: the fork server imports and loads the models while this process does.
     _guard_temporary_server()
-    with interruptible(), _analysis_workers(run_id, config):
+    with interruptible(), _analysis_workers(run_id, config) as start_dask_workers:
         found = discover([path_from_param(p) for p in paths], exclude=out, follow_symlinks=follow_symlinks)
         files = found.files
         _notify_stage("loading models")
@@ -401,6 +401,7 @@ def process_corpus(
         # refuse a bad or untrusted classifier or taxonomy before any work (the analysis workers load it)
         check_classifier(config.classifier, config.taxonomy, trusted=config.trust_classifier)
         identity = analysis_identity(config, loaded)
+        start_dask_workers()
 
         with output_lock(out, wait=wait_lock), _workers_report_here():
             remove_stale_temporaries(out)  # left by a killed run's atomic writes; no other run can be writing now
@@ -455,25 +456,30 @@ def process_corpus(
 
 
 @contextmanager
-def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[None]:
+def _analysis_workers(run_id: str, config: PipelineConfig) -> Iterator[Callable[[], None]]:
     """The run's pool of analysis worker processes (limits enforced; ``analyse_task``), when its tasks run in this
-    process (the default runner) and this process may start processes. Every worker is gone when it closes."""
+    process (the default runner) and this process may start processes. Every worker is gone when it closes.
+
+    Yields the function that starts a Dask run's workers (a no-op on the default runner). The run calls it once its
+    own set-up is done: a local cluster's workers are forked from the fork server only once it has loaded the
+    models, so starting the cluster at once would hold this process's set-up (its own NLP pipeline, the checks)
+    back until then, where it can as well run beside the fork server's loading."""
     runner = get_run_context().task_runner
     if not isinstance(runner, ThreadPoolTaskRunner):
         with _local_dask_workers_forked(runner, config):
-            loading = _load_models_on_dask_workers(runner, config)
+            loading: list = []
             try:
-                yield
+                yield lambda: loading.extend(_load_models_on_dask_workers(runner, config))
             finally:
-                del loading  # released: a worker that has not started loading yet no longer needs to
+                loading.clear()  # released: a worker that has not started loading yet no longer needs to
         return
     if not can_start_workers():
-        yield
+        yield lambda: None
         return
     with analysis_pool(config, ANALYSES_IN_FLIGHT) as pool:
         _run_pools[run_id] = pool
         try:
-            yield
+            yield lambda: None
         finally:
             _run_pools.pop(run_id, None)
 
@@ -507,8 +513,8 @@ def _load_models(settings: dict) -> None:
 
 def _load_models_on_dask_workers(runner, config: PipelineConfig) -> list:
     """Each worker of the run's Dask cluster starts loading the models now, as a plain Dask task (no Prefect task
-    run), while this process sets the run up (loads its own NLP pipeline, fingerprints the files): the first
-    analyses do not wait for it. Returns the futures, to be held while the run lasts. A failure here is not the
+    run), while this process fingerprints the files: the first analyses do not wait for it (forked workers have
+    them already, from the fork server). Returns the futures, to be held while the run lasts. A failure here is not the
     run's: an analysis that needs the models loads them itself and reports what went wrong with its document."""
     try:
         client = runner.client  # starts a LocalCluster now
