@@ -60,8 +60,9 @@ def render_card(meta: dict, metrics: dict, notes: list[str], reasons: dict[str, 
         + ", ".join(source["name"] for source in meta.get("sources", [])) + ".",
         "",
         "Built by `tiltak train-nlp` (recipe: `models/recipe/`). Trained on the NDT files of the UD train range "
-        "(converted NDT → UD by `models/recipe/ndt2ud.py`, with NDT lemmas and NorNE entities); model selection on "
-        "the UD dev file; evaluated once on the UD test file, which it never saw in training.",
+        "(converted NDT → UD by `models/recipe/ndt2ud.py`, with NDT lemmas and NorNE entities; the NER also on the "
+        "Nynorsk NDT files of the UD train range); model selection on the UD Bokmål dev file; evaluated once on the "
+        "UD test file, which it never saw in training.",
         "",
         "## Evaluation on UD Norwegian Bokmål test (`ud/nob/no_bokmaal-ud-test.conllu`)",
         "",

@@ -178,8 +178,40 @@ def chunk(sents: list[dict], n: int) -> list[list[dict]]:
     return [sents[i : i + n] for i in range(0, len(sents), n)]
 
 
-def convert(norne: Path, out: Path, n_sents: int = 10, max_files: int | None = None) -> dict:
-    """Write the DocBins; ``max_files`` keeps only that many NDT files per split (and 50 UD sentences per file)
+def ner_doc(vocab: Vocab, sents: list[list[ndt2ud.Tok]]) -> Doc:
+    """Words, sentence starts and NorNE entities only: what the NER's own training reads."""
+    words, ents, starts = [], [], []
+    for s in sents:
+        words += [t.form for t in s]
+        ents += fix_iob_sequence([fix_iob(t.ner) for t in s])
+        starts += [True] + [False] * (len(s) - 1)
+    spaces = [sp for s in sents for sp in guess_spaces([t.form for t in s])]
+    return Doc(vocab, words=words, spaces=spaces, ents=ents, sent_starts=starts)
+
+
+def write_ner_train(norne: Path, path: Path, n_sents: int, max_files: int | None, nynorsk: bool) -> tuple:
+    """The NER's training set: the Bokmål NDT train range and, with ``nynorsk``, the Nynorsk NDT files of the UD
+    train range (names, places and organisations are largely the same in both written standards)."""
+    files = [(f, set()) for f in splits.ndt_files(norne, "train")[:max_files]]
+    if nynorsk:
+        files += splits.nynorsk_train_files(norne, ndt2ud.read_conll, max_files)
+    vocab = Vocab()
+    db = DocBin(store_user_data=False)
+    n_docs = n_s = n_w = 0
+    for f, drop in files:
+        sents = [s for i, s in enumerate(ndt2ud.read_conll(str(f))) if i not in drop]
+        for group in chunk(sents, n_sents):
+            db.add(ner_doc(vocab, group))
+            n_docs += 1
+            n_s += len(group)
+            n_w += sum(len(s) for s in group)
+    db.to_disk(path)
+    return n_docs, n_s, n_w
+
+
+def convert(norne: Path, out: Path, n_sents: int = 10, max_files: int | None = None, nynorsk: bool = True) -> dict:
+    """Write the DocBins (``train-ner``: the NER's own training set, with the Nynorsk train range when
+    ``nynorsk``); ``max_files`` keeps only that many NDT files per split (and 50 UD sentences per file)
     for a quick smoke run of the whole recipe."""
     stats = {}
     # NDT ranges: group sentences per file, n_sents per doc
@@ -192,6 +224,7 @@ def convert(norne: Path, out: Path, n_sents: int = 10, max_files: int | None = N
                 labels.update(s["deps"])
             groups += chunk(sents, n_sents)
         stats[name] = write(out / f"{name}.spacy", groups)
+    stats["train-ner"] = write_ner_train(norne, out / "train-ner.spacy", n_sents, max_files, nynorsk)
     for split in ("dev", "test"):
         sents = read_ud(norne / "ud" / "nob" / f"no_bokmaal-ud-{split}.conllu")
         if max_files is not None:

@@ -65,3 +65,36 @@ def split_of(stem: str) -> str:
 def ndt_files(norne: str | Path, split: str) -> list[Path]:
     files = sorted(Path(norne, "ndt", "nob").glob("*.conll"))
     return [f for f in files if split_of(f.stem) == split]
+
+
+# A Nynorsk NDT file with more held-out sentences than this belongs to UD dev/test as a whole; below it, the few
+# matches are short sentences that recur across texts ("Takk."), dropped one by one.
+HELD_OUT_SENTENCES_PER_FILE = 5
+
+
+def nynorsk_held_out_sentences(norne: str | Path) -> set[str]:
+    """The space-joined word forms of every sentence of the UD Nynorsk dev and test files."""
+    import convert_ndt
+
+    held = set()
+    for split in ("dev", "test"):
+        for rows in convert_ndt.conllu_rows(Path(norne, "ud", "nno", f"no_nynorsk-ud-{split}.conllu")):
+            held.add(" ".join(r[1] for r in rows))
+    return held
+
+
+def nynorsk_train_files(norne: str | Path, read_conll, limit: int | None = None) -> list[tuple[Path, set[int]]]:
+    """The Nynorsk NDT files of the UD train range, each with the indexes of its sentences to drop.
+
+    The UD_Norwegian-Nynorsk split is by file too, but its ranges are not in the corpus snapshot: it is found by
+    sentence text against the UD Nynorsk dev/test files, so no dev/test sentence is ever trained on."""
+    held = nynorsk_held_out_sentences(norne)
+    out = []
+    for f in sorted(Path(norne, "ndt", "nno").glob("*.conll")):
+        texts = [" ".join(t.form for t in s) for s in read_conll(str(f))]
+        drop = {i for i, t in enumerate(texts) if t in held}
+        if len(drop) <= HELD_OUT_SENTENCES_PER_FILE:
+            out.append((f, drop))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
