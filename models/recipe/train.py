@@ -232,10 +232,10 @@ MISSED_TARGET_REASONS: dict[str, str] = {
               "why the actor extraction leans on the gazetteer for public bodies.",
     "size_mb": "the NER's own tok2vec (about 8 MB) is what buys its entity accuracy; without it the pipeline is about "
                "16 MB.",
-    "words_per_sec": "measured on a busy machine (load average about 3 on 2 cores, beside the project's other jobs). "
-                     "Measured the same way at the same time, release 0.1.0 (9,096 words/s on an idle machine) ran "
-                     "3,639-3,744 words/s and this one 3,708-3,724: the NER's architecture (width, depth, hidden "
-                     "layer) is unchanged, only its rows moved, so the speed is the same.",
+    "words_per_sec": "the machine, not the model: on 2026-12-07 the same idle 2-core machine measured release 0.1.0 "
+                     "(9,096 words/s on its card, measured when it was trained) at 3,960-4,248 words/s and this NER "
+                     "at 3,973-4,237, back to back with the recipe's measure_speed. The NER's architecture (width, "
+                     "depth, hidden layer) is unchanged, only its rows moved, so the speed is the same.",
 }
 
 NOTES = [
