@@ -17,11 +17,13 @@ from pipeline.analysis.policy_area import (
     POLICY_ARTIFACT_TYPES,
     PolicyAreaError,
     classify_policy_areas,
+    document_reading_features,
     document_text,
     document_window,
     load_policy_areas,
     load_policy_classifier,
     measure_context,
+    weighted_features,
 )
 from pipeline.analysis.process import analyse_document
 from pipeline.analysis.taxonomy import load_taxonomy
@@ -171,6 +173,37 @@ def test_measures_close_together_share_one_document_reading():
     assert window[1] - window[0] <= 6000 and window[0] <= 3000 and window[1] >= 3440
     assert document_text(text, window).startswith("Tittel på planen\n")
     assert document_window("kort tekst", 0, 4) == (0, 10)
+
+
+def _reading_cases() -> list[tuple[str, str]]:
+    """Texts to read windows of: long ones made of real pages (many windows overlap, so the pieces are shared),
+    and ones written here for the edges (no whitespace to cut at, only whitespace, hyphens, Greek final sigma)."""
+    cases = [("no whitespace", "Tittel\n" + "a" * 9000), ("only whitespace", " \n\t" * 3000),
+             ("edges", "Tittel på planen\n\nΣΟΦΟΣ helse-  og omsorgs-departementet -- x- -y a--b  \t\n" * 120)]
+    if TEXTS.is_dir():
+        pages = [path.read_text(encoding="utf-8") for path in sorted(TEXTS.glob("*.txt"))[:90]]
+        cases += [(f"pages {i}-{i + 30}", "\n\n".join(pages[i:i + 30])) for i in range(0, 90, 30)]
+    return cases
+
+
+@pytest.mark.parametrize("name, text", _reading_cases(), ids=[name for name, _text in _reading_cases()])
+def test_the_document_reading_from_shared_pieces_equals_reading_each_window(name: str, text: str):
+    """The fast reading (each piece of the text featurised once) gives the rows that featurising every window's
+    own text gives, for windows anywhere in the text, overlapping or not, and the same topics."""
+    import random
+
+    classifier = load_policy_classifier()
+    rng = random.Random(len(text))
+    starts = sorted(rng.sample(range(len(text)), 60))
+    windows = list(dict.fromkeys(document_window(text, start, min(len(text), start + rng.randint(0, 400)))
+                                 for start in starts))
+    fast = document_reading_features(classifier.idf, text, windows)
+    direct = weighted_features(classifier.idf, [document_text(text, window) for window in windows],
+                               [""] * len(windows))
+    assert fast.shape == direct.shape == (len(windows), direct.shape[1])
+    assert abs(fast - direct).max() < 1e-12
+    assert (classifier.model.predict_proba(fast).argmax(axis=1)
+            == classifier.model.predict_proba(direct).argmax(axis=1)).all()
 
 
 def test_the_recipe_reproduces_its_grouped_cross_validation_on_a_subset(tmp_path: Path, prefect_harness):

@@ -22,6 +22,7 @@ at training. Training and inference compute it with the same function from the s
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -184,10 +185,107 @@ def raw_features(texts: list[str], contexts: list[str]):
 
 def weighted_features(idf, texts: list[str], contexts: list[str]):
     """The idf-weighted rows, each part L2-normalised on its own and the context part scaled down."""
+    return _weighted(idf, raw_features(texts, contexts))
+
+
+# The document reading of a long document: each window's hashed counts are summed from pieces of about this many
+# characters, cut at whitespace, so the text is featurised once rather than once per window (about six times).
+READING_PIECE_CHARS = 200
+_WHITESPACE = re.compile(r"\s")
+
+
+def document_reading_features(idf, text: str, windows: list[tuple[int, int]]):
+    """The rows ``weighted_features(idf, [document_text(text, w) for w in windows], [""] * len(windows))`` gives,
+    computed from pieces of ``text`` featurised once. Hashed counts add up: no character n-gram crosses whitespace
+    and no word token contains any, so a window cut at whitespace has the counts of its parts, plus the word
+    bigrams that join one part's last token to the next part's first. The first and last part of each window (its
+    title with the text up to the first cut, and the text from the last cut) are featurised on their own. Equal to
+    the direct computation (tests/test_policy_area.py compares them)."""
+    from bisect import bisect_left, bisect_right
+
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction import FeatureHasher
+
+    if sum(end - start for start, end in windows) <= 1.5 * _covered(windows):  # little overlap: nothing to share
+        return weighted_features(idf, [document_text(text, window) for window in windows], [""] * len(windows))
+    words, chars, _context = _hashers()
+    tokens_of = _word_tokens(words)
+    title = document_title(text)
+    bounds = [0, *_whitespace_cuts(text, READING_PIECE_CHARS), len(text)]
+    spans = []  # per window: the pieces it holds whole, first..last-1 (none when no cut falls inside it)
+    for start, end in windows:
+        first, last = bisect_left(bounds, start), bisect_right(bounds, end) - 1
+        spans.append((first, last) if first <= last else None)
+    needed = sorted({k for span in spans if span for k in range(*span)})
+    row_of = {k: row for row, k in enumerate(needed)}
+    pieces = [text[bounds[k]:bounds[k + 1]] for k in needed]
+    piece_tokens = [tokens_of(piece) for piece in pieces]
+    heads, tails, joins, members = [], [], [], ([], [])
+    for index, ((start, end), span) in enumerate(zip(windows, spans, strict=True)):
+        if span is None:  # no cut inside the window: featurised as it is
+            heads.append(document_text(text, (start, end)))
+            tails.append("")
+            joins.append([])
+            continue
+        first, last = span
+        heads.append(f"{title}\n{text[start:bounds[first]]}")
+        tails.append(text[bounds[last]:end])
+        window_joins, previous = [], None
+        for tokens in [tokens_of(heads[-1]), *(piece_tokens[row_of[k]] for k in range(first, last)),
+                       tokens_of(tails[-1])]:
+            if tokens:
+                if previous is not None:
+                    window_joins.append(f"{previous} {tokens[0]}")
+                previous = tokens[-1]
+        joins.append(window_joins)
+        for k in range(first, last):
+            members[0].append(index)
+            members[1].append(row_of[k])
+    holds = csr_matrix(([1.0] * len(members[0]), members), shape=(len(windows), len(needed)))
+    bigrams = FeatureHasher(n_features=FEATURES["words"], input_type="string", alternate_sign=False,
+                            dtype=words.dtype).transform(joins)
+    word_rows = words.transform(heads) + words.transform(tails) + bigrams
+    char_rows = chars.transform(heads) + chars.transform(tails)
+    if needed:
+        word_rows = word_rows + holds @ words.transform(pieces)
+        char_rows = char_rows + holds @ chars.transform(pieces)
+    context = csr_matrix((len(windows), FEATURES["context"]), dtype=word_rows.dtype)
+    return _weighted(idf, hstack([word_rows, char_rows, context]).tocsr())
+
+
+def _covered(windows: list[tuple[int, int]]) -> int:
+    """How many characters the windows cover together."""
+    covered, reached = 0, 0
+    for start, end in sorted(windows):
+        covered += max(0, end - max(start, reached))
+        reached = max(reached, end)
+    return covered
+
+
+def _whitespace_cuts(text: str, every: int) -> list[int]:
+    """Positions of whitespace characters about ``every`` characters apart (the first at or after each multiple)."""
+    cuts: list[int] = []
+    position = every
+    while position < len(text):
+        match = _WHITESPACE.search(text, position)
+        if match is None:
+            break
+        cuts.append(match.start())
+        position = max(match.start() + 1, position + every)
+    return cuts
+
+
+def _word_tokens(words):
+    """The word tokens the word hasher counts in a text (lower-cased, by its token pattern), in order."""
+    preprocess, tokenize = words.build_preprocessor(), words.build_tokenizer()
+    return lambda text: tokenize(preprocess(text))
+
+
+def _weighted(idf, raw):
     from scipy.sparse import diags, hstack
     from sklearn.preprocessing import normalize
 
-    matrix = idf.transform(raw_features(texts, contexts))
+    matrix = idf.transform(raw)
     cut1, cut2 = FEATURES["words"], FEATURES["words"] + FEATURES["chars"]
     parts = [normalize(matrix[:, :cut1]), normalize(matrix[:, cut1:cut2]), normalize(matrix[:, cut2:])]
     parts[2] = diags([FEATURES["context_weight"]] * parts[2].shape[0]) @ parts[2]
@@ -214,16 +312,19 @@ class PolicyAreaClassifier:
     info: ClassifierInfo
     document_weight: float = 0.0
 
-    def predict(self, texts: list[str], contexts: list[str] | None = None,
-                documents: list[str] | None = None) -> list[PolicyPrediction]:
-        """Each measure's policy area; ``documents`` (``document_text`` of each measure, repeats read once) mixes
-        in the document prior, without them the measure alone decides."""
+    def predict(self, texts: list[str], contexts: list[str] | None = None, documents: list[str] | None = None,
+                in_document: tuple[str, list[tuple[int, int]]] | None = None) -> list[PolicyPrediction]:
+        """Each measure's policy area; ``documents`` (``document_text`` of each measure, repeats read once) or
+        ``in_document`` (the document's text and each measure's ``document_window``, the same reading computed
+        faster) mixes in the document prior, without them the measure alone decides."""
         if not texts:
             return []
         contexts = contexts if contexts is not None else [""] * len(texts)
         probabilities = self.model.predict_proba(weighted_features(self.idf, texts, contexts))
-        if documents is not None and self.document_weight:
-            probabilities = mix_document_prior(probabilities, self.document_prior(documents), self.document_weight)
+        if self.document_weight and (documents is not None or in_document is not None):
+            prior = (self.document_prior(documents) if documents is not None
+                     else self.document_prior_in(*in_document))
+            probabilities = mix_document_prior(probabilities, prior, self.document_weight)
         predictions = []
         for row in probabilities:
             order = row.argsort()[::-1]
@@ -240,6 +341,15 @@ class PolicyAreaClassifier:
         rows = self.model.predict_proba(weighted_features(self.idf, distinct, [""] * len(distinct)))
         index = {document: row for row, document in enumerate(distinct)}
         return rows[[index[document] for document in documents]]
+
+
+    def document_prior_in(self, text: str, windows: list[tuple[int, int]]):
+        """``document_prior`` of each window's ``document_text``, each distinct window read once, from pieces of
+        ``text`` featurised once (``document_reading_features``)."""
+        distinct = list(dict.fromkeys(windows))
+        rows = self.model.predict_proba(document_reading_features(self.idf, text, distinct))
+        index = {window: row for row, window in enumerate(distinct)}
+        return rows[[index[window] for window in windows]]
 
 
 def mix_document_prior(measure_probabilities, document_probabilities, weight: float):
@@ -295,8 +405,8 @@ def classify_policy_areas(measures: list[Measure], text: str,
     """Set each measure's policy area (CAP code), label, score and runner-up, reading its context from the
     document ``text``; return the document's distribution over policy areas, largest first."""
     contexts = [measure_context(text, m.start, m.end) for m in measures]
-    documents = [document_text(text, document_window(text, m.start, m.end)) for m in measures]
-    predictions = classifier.predict([m.text for m in measures], contexts, documents)
+    windows = [document_window(text, m.start, m.end) for m in measures]
+    predictions = classifier.predict([m.text for m in measures], contexts, in_document=(text, windows))
     for measure, prediction in zip(measures, predictions, strict=True):
         measure.policy_area = prediction.code
         measure.policy_area_label = classifier.taxonomy.label(prediction.code)
