@@ -31,7 +31,7 @@ def render_schema(schema: dict) -> str:
 
 # The only keywords the committed schemas may use: those both validators below read alike. The fast one speaks
 # draft 7 and would pass over a 2020-12-only keyword (prefixItems, unevaluatedProperties, ...) without checking it;
-# tests/test_schema_validation.py keeps the schemas within this set.
+# tests/test_schema.py keeps the schemas within this set.
 FAST_CHECKED_KEYWORDS = frozenset({
     "$id", "$ref", "$schema", "$defs", "additionalProperties", "anyOf", "const", "default", "description", "enum",
     "items", "maximum", "minItems", "minimum", "pattern", "properties", "readOnly", "required", "title", "type"})
