@@ -35,14 +35,15 @@ if kind == "pdfplumber extract_text()":
             pages += 1
 else:
     from pipeline.reading.loaders import load_document
-    backend = "pypdfium2" if "pypdfium2" in kind else "pdfplumber"
+    backend = kind.rsplit("(", 1)[1].rstrip(")")
     pages = load_document(path, pdf_backend=backend).page_count
 seconds = time.perf_counter() - started
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"pages": pages, "seconds": seconds, "peak_mb": peak / 1024}))
 """
 
-MEASURES = ("pdfplumber extract_text()", "tiltak load_document (pdfplumber)", "tiltak load_document (pypdfium2)")
+MEASURES = ("pdfplumber extract_text()", "tiltak load_document (pdfplumber)", "tiltak load_document (pdfium)",
+            "tiltak load_document (pypdfium2)")
 
 
 def measure(path: Path, kind: str, checkout: Path) -> dict:

@@ -38,24 +38,40 @@ def _pages_with_markers(count: int) -> bytes:
     return buffer.getvalue()
 
 
-def _damage_page(data: bytes, marker: bytes) -> bytes:
-    """The content stream holding ``marker`` declared as compressed by a filter no reader knows: that page's
-    text cannot be decoded, the rest of the file is intact."""
+def _damage_page(data: bytes, marker: bytes, declared: bytes = b"/ASCII85Decode") -> bytes:
+    """The content stream holding ``marker`` declared as encoded by a filter it is not encoded with (by default
+    ASCII85, which neither pdfium nor pdfminer can decode it as): that page's text cannot be decoded, the rest of
+    the file is intact."""
     at = data.index(marker)
     length = data.rindex(b"/Length", 0, at)
-    return data[:length] + b"/Filter /NoSuchDecode " + data[length:]
+    return data[:length] + b"/Filter " + declared + b" " + data[length:]
 
 
-def test_a_page_that_cannot_be_read_is_a_warning_and_the_other_pages_are_read(tmp_path):
+@pytest.mark.parametrize(("backend", "declared", "reason"), [
+    ("pdfplumber", b"/NoSuchDecode", "NoSuchDecode"),
+    ("pdfplumber", b"/ASCII85Decode", "Ascii85"),
+    # pdfium shows the page as empty and says nothing; the loader reads it again with pdfminer, which names the error
+    ("pdfium", b"/ASCII85Decode", "Ascii85"),
+])
+def test_a_page_that_cannot_be_read_is_a_warning_and_the_other_pages_are_read(tmp_path, backend, declared, reason):
     path = tmp_path / "skadet.pdf"
-    path.write_bytes(_damage_page(_pages_with_markers(4), b"MERKE3"))
-    document = load_document(path)
+    path.write_bytes(_damage_page(_pages_with_markers(4), b"MERKE3", declared))
+    document = load_document(path, pdf_backend=backend)
     text = "\n".join(line.text for line in document.lines)
     assert all(f"MERKE{n}" in text for n in (1, 2, 4)) and "MERKE3" not in text
     assert {line.page for line in document.lines} == {1, 2, 4}
     assert document.page_count == 4
     [warning] = [w for w in document.warnings if "could not be read" in w]
-    assert warning.startswith("page 3 could not be read (") and "NoSuchDecode" in warning and "skipped" in warning
+    assert warning.startswith("page 3 could not be read (") and reason in warning and "skipped" in warning
+
+
+def test_pdfium_reads_a_page_whose_stream_declares_a_filter_it_does_not_use(tmp_path):
+    # An unknown filter on a plain stream: pdfminer gives the page up, pdfium reads the stream as it stands.
+    path = tmp_path / "ukjent-filter.pdf"
+    path.write_bytes(_damage_page(_pages_with_markers(3), b"MERKE2", b"/NoSuchDecode"))
+    document = load_document(path, pdf_backend="pdfium")
+    assert "MERKE2" in "\n".join(line.text for line in document.lines)
+    assert not [w for w in document.warnings if "could not be read" in w]
 
 
 def test_a_document_without_any_readable_page_is_refused_naming_the_file(tmp_path):

@@ -90,10 +90,11 @@ def _extension_warning(path: Path, fmt: SourceFormat) -> str | None:
     return f"content is {fmt.value} although the file name ends in {path.suffix}; read as {fmt.value}"
 
 
-def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: str = "pdfplumber",
+def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: str = "pdfium",
                   ocr: bool = False, progress: Callable[[int, int], None] | None = None) -> SourceDocument:
     """Read ``path`` into a SourceDocument, choosing the loader by its content, within ``limits``. PDFs are read
-    by ``pdf_backend``: "pdfplumber" (with layout) or "pypdfium2" (plain text, faster), telling ``progress``
+    by ``pdf_backend``: "pdfplumber" (with layout), "pdfium" (the same layout reading from pdfium's characters, many
+    times faster) or "pypdfium2" (plain text, without layout), telling ``progress``
     (pages read, page count) after each page (by default a long PDF's progress is printed on stderr); with
     ``ocr``, their pages without a text layer are read by Tesseract (pipeline.reading.loaders.ocr)."""
     path = Path(path)
@@ -107,9 +108,10 @@ def load_document(path: Path, limits: LoadLimits = NO_LIMITS, *, pdf_backend: st
     fmt = sniff_format(data, path)
     from pipeline.reading.loaders import docx, html, pdf, text
 
-    if pdf_backend not in ("pdfplumber", "pypdfium2"):
-        raise ValueError(f"unknown PDF backend {pdf_backend!r}: use 'pdfplumber' or 'pypdfium2'")
-    pdf_reader = functools.partial(pdf.read if pdf_backend == "pdfplumber" else pdf.read_plain, progress=progress)
+    if pdf_backend not in ("pdfplumber", "pdfium", "pypdfium2"):
+        raise ValueError(f"unknown PDF backend {pdf_backend!r}: use 'pdfplumber', 'pdfium' or 'pypdfium2'")
+    pdf_reader = (functools.partial(pdf.read_plain, progress=progress) if pdf_backend == "pypdfium2"
+                  else functools.partial(pdf.read, progress=progress, chars_from=pdf_backend))
     reader = {SourceFormat.PDF: pdf_reader, SourceFormat.HTML: html.read,
               SourceFormat.DOCX: docx.read, SourceFormat.TEXT: text.read}[fmt]
     document = reader(path, data, limits)

@@ -68,6 +68,26 @@ def _open(path: Path, data: bytes, limits: LoadLimits):
     return pdf
 
 
+def _open_pdfium(path: Path, data: bytes, limits: LoadLimits):
+    """``data`` opened with pdfium, its pages read on demand (pipeline.reading.loaders.pdfium_pages)."""
+    import pypdfium2 as pdfium
+
+    from pipeline.reading.loaders.pdfium_pages import PdfiumDocument
+
+    try:
+        pdf = PdfiumDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
+        raise UnsupportedFormatError(path, f"damaged or truncated PDF ({exc})") from exc
+    try:
+        limits.check_pages(path, len(pdf))
+    except UnsupportedFormatError:
+        pdf.close()
+        raise
+    return pdf
+
+
 def _layout(line: dict) -> LineLayout:
     chars = [c for c in line.get("chars", []) if c.get("text", "").strip()]
     sizes = [round(float(c.get("size", 0)), 1) for c in chars] or [0.0]
@@ -157,14 +177,62 @@ def _creation_date(value: object) -> str | None:
 def _page_lines(page, number: int, oversized: list[str]) -> list[dict]:
     """The printed lines of one page in reading order (see pipeline.reading.loaders.pdf_layout)."""
     width, height = float(page.width), float(page.height)
+    chars = page.chars
     if too_large := _oversized(page):
         oversized.append(f"page {number} ({too_large})")
-        return pdf_layout.page_lines(page.chars, width, height, find_columns=False)
+        return pdf_layout.page_lines(chars, width, height, find_columns=False)
     try:
-        return pdf_layout.page_lines(page.chars, width, height, max_grid_cells=MAX_GRID_CELLS)
+        return pdf_layout.page_lines(chars, width, height, max_grid_cells=MAX_GRID_CELLS)
     except pdf_layout.TooLargeForColumns as exc:
         oversized.append(f"page {number} ({exc})")
-        return pdf_layout.page_lines(page.chars, width, height, find_columns=False)
+        return pdf_layout.page_lines(chars, width, height, find_columns=False)
+
+
+class _PdfplumberPages:
+    """pdfplumber's reading of single pages of a document read with pdfium, opened on first use. pdfium reads a page
+    whose content it cannot decode (a damaged stream, an unknown filter) as an empty page and says nothing, and a
+    page it fails on is lost with it: such a page is read again by pdfminer, which reads it or says what is wrong."""
+
+    def __init__(self, path: Path, data: bytes, limits: LoadLimits) -> None:
+        self.path, self.data, self.limits = path, data, limits
+        self._pdf = None
+        self._unopenable = False
+
+    def page_lines(self, number: int, oversized: list[str]) -> tuple[list[dict], bool]:
+        """The page's lines and whether it is an image page without text; a page pdfminer cannot read raises."""
+        if self._pdf is None and not self._unopenable:
+            try:
+                self._pdf = _open(self.path, self.data, self.limits)
+            except UnsupportedFormatError:  # pdfminer cannot open what pdfium did: pdfium's reading stands
+                self._unopenable = True
+        if self._pdf is None:
+            return [], False
+        page = self._pdf.pages[number - 1]
+        try:
+            found = _page_lines(page, number, oversized)
+            return found, not found and bool(page.images)
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+
+
+def _read_page(page, number: int, oversized: list[str], second_reader: _PdfplumberPages | None
+               ) -> tuple[list[dict], bool]:
+    """The page's lines, and whether it is an image page without text. With ``second_reader`` (the page was read by
+    pdfium), a page pdfium fails on or finds empty of text and images is read again by pdfplumber."""
+    try:
+        found = _page_lines(page, number, oversized)
+        images = not found and bool(page.images)
+    except Exception:
+        if second_reader is None:
+            raise
+        found, images = [], False
+    if second_reader is not None and not found and not images:
+        return second_reader.page_lines(number, oversized)
+    return found, images
 
 
 _NAMED_PAGES = 10  # unreadable pages warned about one by one; the rest are counted
@@ -185,14 +253,18 @@ def _unreadable_warnings(path: Path, unreadable: list[str], page_count: int) -> 
     return warnings
 
 
-def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None
-         ) -> SourceDocument:
+def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None,
+         chars_from: str = "pdfplumber") -> SourceDocument:
     """Each page's lines with their layout. A page that cannot be read (a damaged content stream or font, a
     layout the reader trips on) becomes a warning naming it and the reason, and the other pages are read; only
     a document with no readable page is refused. ``progress`` is told of every page read (default: a line on
-    stderr now and then for a long document, see ConsoleProgress)."""
+    stderr now and then for a long document, see ConsoleProgress). ``chars_from``: where the characters come from,
+    "pdfplumber" (pdfminer) or "pdfium" (pypdfium2, many times faster; pipeline.reading.loaders.pdfium_pages)."""
     progress = progress if progress is not None else ConsoleProgress(path.name)
-    pdf = _open(path, data, limits)
+    if chars_from not in ("pdfplumber", "pdfium"):
+        raise ValueError(f"unknown character source {chars_from!r}: use 'pdfplumber' or 'pdfium'")
+    pdf = _open(path, data, limits) if chars_from == "pdfplumber" else _open_pdfium(path, data, limits)
+    second_reader = _PdfplumberPages(path, data, limits) if chars_from == "pdfium" else None
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
     image_pages = 0
@@ -205,9 +277,8 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Prog
             limits.check_time(path, "load")
             try:
                 pages.append(PageInfo(number, float(page.width), float(page.height)))
-                found = _page_lines(page, number, oversized)
-                if not found and page.images:
-                    image_pages += 1
+                found, images = _read_page(page, number, oversized, second_reader)
+                image_pages += bool(images)
                 page_lines = [SourceLine(text=line["text"], page=number, layout=_layout(line)) for line in found]
             except Exception as exc:  # pdfminer and pdfplumber raise many types for a damaged page
                 if len(pages) < number:
@@ -221,6 +292,8 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Prog
             lines.extend(page_lines)
     finally:
         pdf.close()
+        if second_reader is not None:
+            second_reader.close()
     warnings = _unreadable_warnings(path, unreadable, len(pages))
     if oversized:
         warnings.append(f"{_listed(oversized)}: larger than any paper size; read as one column, without looking "
