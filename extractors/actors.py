@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.io import parse_yaml
 from pipeline.rule_patterns import check_rule, check_rules
 from pipeline.schema import Actor, Measure, Mention
 
@@ -96,7 +97,7 @@ def _strip_suffix(written: str) -> str:
 @cache
 def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise GazetteerError(f"{path}: cannot read the actor gazetteer: {exc}") from exc
     types = set(data.get("types", {}))

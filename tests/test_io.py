@@ -46,3 +46,26 @@ def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_parse_yaml_reads_every_data_file_of_the_repository_as_safe_load_does():
+    import yaml
+
+    from pipeline.io import parse_yaml
+
+    root = Path(__file__).resolve().parents[1]
+    files = [p for p in root.rglob("*.yaml") if not any(part.startswith(".") or part == "outputs" for part in
+                                                         p.relative_to(root).parts)]
+    assert len(files) >= 8  # the gazetteer, taxonomies, rule files …
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert parse_yaml(text) == yaml.safe_load(text), path
+
+
+def test_parse_yaml_refuses_python_tags():
+    import yaml
+
+    from pipeline.io import parse_yaml
+
+    with pytest.raises(yaml.YAMLError):
+        parse_yaml("!!python/object/apply:os.system ['echo unsafe']")

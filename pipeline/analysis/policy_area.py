@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import TiltakError
+from pipeline.io import parse_yaml
 from pipeline.schema import ClassifierInfo, Measure, PolicyAreaSummary
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -117,7 +118,7 @@ def load_policy_areas(path: Path = DEFAULT_POLICY_AREAS) -> PolicyTaxonomy:
     from pipeline.analysis.taxonomy import yaml_problem
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = parse_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise PolicyAreaError(f"{path}: cannot read the policy areas: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import TiltakError
+from pipeline.io import parse_yaml
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "models" / "focus_area" / "data" / "taxonomy.yaml"
 
@@ -65,7 +66,7 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
     """The taxonomy at ``path``, parsed as data only (``yaml.safe_load``: a ``!!python/...`` tag is refused, never
     run) and validated."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = parse_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise TiltakError(f"{path}: cannot read the taxonomy: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from pipeline.errors import DocumentError
+from pipeline.io import parse_yaml
 from pipeline.reading.source import SourceDocument
 from pipeline.rule_patterns import compile_rule
 from pipeline.schema import DocumentType, Language
@@ -35,7 +34,7 @@ class LanguageProfiles:
 
 @cache
 def load_language_profiles(path: Path) -> LanguageProfiles:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     profiles = data["profiles"]
     nb, nn = set(profiles["nb"]), set(profiles["nn"])
     return LanguageProfiles(
@@ -100,7 +99,7 @@ class DocumentTypeRules:
 
 @cache
 def load_document_type_rules(path: Path) -> DocumentTypeRules:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     return DocumentTypeRules(
         head_chars=int(data["head_chars"]),
         title_weight=int(data["title_weight"]),

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import __version__
 from pipeline.config import EXTRACTOR_DATA
 from pipeline.errors import TiltakError
-from pipeline.io import atomic_write_text
+from pipeline.io import atomic_write_text, parse_yaml
 from pipeline.research import similarity
 from pipeline.schema import DocumentResult, Measure
 
@@ -299,9 +299,7 @@ def content_tokens(text: str) -> list[str]:
 @cache
 def action_phrases() -> tuple[str, ...]:
     """The action wordings that set a measure's strength (the extractor's vocabulary), longest first."""
-    import yaml
-
-    data = yaml.safe_load(COMMITMENT_WORDS.read_text(encoding="utf-8"))
+    data = parse_yaml(COMMITMENT_WORDS.read_text(encoding="utf-8"))
     phrases = {phrase.lower() for key in STRENGTHS for phrase in data.get(key, [])}
     return tuple(sorted(phrases, key=lambda phrase: (-len(phrase), phrase)))
 
