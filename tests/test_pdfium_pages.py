@@ -156,3 +156,27 @@ def test_a_rotated_page_is_read_as_it_is_shown(tmp_path, rotation):
     for line, plumber_line in zip(document.lines, plumber.lines, strict=True):
         assert line.layout.x0 == pytest.approx(plumber_line.layout.x0, abs=1.0)
         assert line.layout.top == pytest.approx(plumber_line.layout.top, abs=1.0)
+
+
+def test_pdfs_read_in_several_threads_at_once_read_as_one_by_one(tmp_path):
+    # pdfium is not thread-safe: readers take turns (PDFIUM_LOCK), so threads of one process (the Python API, a Dask
+    # worker with several threads) each get the whole, right document.
+    from concurrent.futures import ThreadPoolExecutor
+
+    regular, bold = _register_fonts()
+    paths = []
+    for number in range(6):
+        def draw(canvas, number=number):
+            for page in range(3):
+                canvas.setFont(bold, 14)
+                canvas.drawString(72, 760, f"Kapittel {number}.{page}")
+                canvas.setFont(regular, 10)
+                for row in range(30):
+                    canvas.drawString(72, 720 - 20 * row, f"Tiltak {number}-{page}-{row}: kommunen styrker tilbudet.")
+                canvas.showPage()
+        paths.append(_pdf(tmp_path, f"dokument-{number}.pdf", draw))
+    alone = [[line.text for line in load_document(path).lines] for path in paths]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda path: [line.text for line in load_document(path).lines], paths * 3))
+    assert together == alone * 3
+    assert all(len(lines) == 93 for lines in alone)

@@ -228,22 +228,37 @@ def read_scanned_pages(document: SourceDocument, data: bytes, limits: LoadLimits
         document.warnings.append(f"{OCR_WARNING}: --ocr asked but OCR is not available, "
                                  f"{_pages_word(missing)} not read: {status.problem}")
         return document
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
     from tesserocr import PyTessBaseAPI
 
-    read: dict[int, list[_OcrLine]] = {}
-    failed: list[str] = []  # "page N (why)": a page OCR cannot read is a warning; the other pages go on
+    from pipeline.reading.loaders.pdfium_pages import PDFIUM_LOCK
+
     try:
         api = PyTessBaseAPI(path=str(status.tessdata) + os.sep, lang=LANGUAGE)
     except RuntimeError as exc:  # damaged language data
         document.warnings.append(f"{OCR_WARNING}: --ocr asked but Tesseract cannot start ({exc}), "
                                  f"{_pages_word(missing)} not read: reinstall: {INSTALL_DATA}")
         return document
+    try:
+        with PDFIUM_LOCK:
+            read, failed = _read_pages(api, data, missing, limits, document.path)
+    finally:
+        api.End()
+    return _merge(document, read, failed, status)
+
+
+def _read_pages(api, data: bytes, missing: list[int], limits: LoadLimits, path: Path
+                ) -> tuple[dict[int, list[_OcrLine]], list[str]]:
+    """OCR of the pages numbered ``missing``, and "page N (why)" for each page OCR cannot read (a warning; the other
+    pages go on)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    read: dict[int, list[_OcrLine]] = {}
+    failed: list[str] = []
     pdf = pdfium.PdfDocument(data)
     try:
         for number in missing:
-            limits.check_time(document.path, "ocr")
+            limits.check_time(path, "ocr")
             page = pdf[number - 1]
             try:
                 if pdfium_c.FPDFPage_CountObjects(page.raw) > 0:  # a blank page has nothing to read
@@ -256,8 +271,7 @@ def read_scanned_pages(document: SourceDocument, data: bytes, limits: LoadLimits
                 page.close()
     finally:
         pdf.close()
-        api.End()
-    return _merge(document, read, failed, status)
+    return read, failed
 
 
 def _source_line(page: int, line: _OcrLine, font_size: float) -> SourceLine:

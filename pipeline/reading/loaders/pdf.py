@@ -263,6 +263,15 @@ def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Prog
     progress = progress if progress is not None else ConsoleProgress(path.name)
     if chars_from not in ("pdfplumber", "pdfium"):
         raise ValueError(f"unknown character source {chars_from!r}: use 'pdfplumber' or 'pdfium'")
+    if chars_from == "pdfplumber":
+        return _read(path, data, limits, progress, chars_from)
+    from pipeline.reading.loaders.pdfium_pages import PDFIUM_LOCK
+
+    with PDFIUM_LOCK:
+        return _read(path, data, limits, progress, chars_from)
+
+
+def _read(path: Path, data: bytes, limits: LoadLimits, progress: Progress, chars_from: str) -> SourceDocument:
     pdf = _open(path, data, limits) if chars_from == "pdfplumber" else _open_pdfium(path, data, limits)
     second_reader = _PdfplumberPages(path, data, limits) if chars_from == "pdfium" else None
     lines: list[SourceLine] = []
@@ -314,9 +323,16 @@ def read_plain(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress
     """The ``pypdfium2`` backend: each page's text lines without layout, many times faster than pdfplumber.
     Without font sizes and positions, headings are found only by their wording and numbering, and running
     headers only as a page's first or last line: for large corpora where speed matters more than structure."""
-    import pypdfium2 as pdfium
+    from pipeline.reading.loaders.pdfium_pages import PDFIUM_LOCK
 
     progress = progress if progress is not None else ConsoleProgress(path.name)
+    with PDFIUM_LOCK:
+        return _read_plain(path, data, limits, progress)
+
+
+def _read_plain(path: Path, data: bytes, limits: LoadLimits, progress: Progress) -> SourceDocument:
+    import pypdfium2 as pdfium
+
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:

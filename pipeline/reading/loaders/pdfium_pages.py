@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import ctypes
 import math
+import threading
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+
+# pdfium is not thread-safe (pypdfium2's documentation: one thread at a time in a process): every reader that calls
+# into it (this module, the plain-text backend, OCR's rendering) holds this lock while it has a document open. Documents
+# are read in parallel by worker processes, each with its own pdfium.
+PDFIUM_LOCK = threading.RLock()
 
 # U+0002: how pdfium reports a hyphen at the end of a line; U+FFFE/U+FFFF: no character.
 _LINE_END_HYPHEN = 0x02
