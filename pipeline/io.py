@@ -81,7 +81,11 @@ def parse_yaml(text: str):
     of the repository)."""
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # what yaml.safe_load does, with the C parser
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def read_regular_file(path: Path) -> bytes:
