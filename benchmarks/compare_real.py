@@ -3,7 +3,7 @@
     python benchmarks/compare_real.py [--pages ../shared/corpora/policy-pages] [--details] [--fit] [--json]
 
 The gold (``benchmarks/gold/real_alignment.json``, data card ``benchmarks/gold/README.md``) aligns the annotated
-measures of 19 pairs of real policy pages. Both methods align the gold measures themselves (the measure texts are
+measures of 29 pairs of real policy pages. Both methods align the gold measures themselves (the measure texts are
 read from the pages at run time by their spans), so the figures measure the similarity and the assignment, not the
 measure extraction. Printed:
 
@@ -12,7 +12,7 @@ measure extraction. Printed:
 - ``after``: the pair scorer (``pipeline.research.similarity``), cross-validated leaving one document pair out: the
   logistic regression and the alignment threshold are fitted on the other pairs (the threshold with the best F1 there,
   as for the committed model), then the held-out pair is aligned. (Choosing each fold's threshold by an inner
-  leave-one-pair-out instead gave F1 0.71: P 0.92, R 0.57, the inner choices ranging 0.3–0.75.)
+  leave-one-pair-out instead gave F1 0.71 on the first 19 pairs: P 0.92, R 0.57, the inner choices ranging 0.3–0.75.)
   The pooled precision, recall and F1 over the held-out pairs, and the
   continued/modified agreement on correct pairs.
 - ``*_with_distractors``: each held-out real pair again, now inside a long document pair (``with_distractors``: its
@@ -23,7 +23,7 @@ measure extraction. Printed:
   measures; a few distractors share a field with the held-out pair (hiring of labour, defence), so this precision is
   a lower bound.
 
-``--fit`` fits on all 19 pairs and prints the weights, intercept and threshold to put in
+``--fit`` fits on all the pairs and prints the weights, intercept and threshold to put in
 ``pipeline/research/similarity.py``.
 """
 
