@@ -160,11 +160,9 @@ def test_three_documents_are_compared_each_with_the_next(documents):
     assert (later.aligned[0].status, later.aligned[0].changed) == ("continued", [])
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation of the pair scorer (pipeline/research/similarity.py): in a "
-                   "very small document the leftover measures are each other's best candidate by elimination, and at "
-                   "the threshold fitted on the real pairs (0.35) two with little in common ('gi Innovasjon Norge … "
-                   "eksportrådgivningen' / 'utrede et fond … helseinnovasjoner') are aligned")
 def test_leftovers_with_little_in_common_are_not_aligned(documents):
+    # Until the refit on 29 real pairs this failed: at the threshold then (0.35) the two leftovers of a small document
+    # ('gi Innovasjon Norge … eksportrådgivningen' / 'utrede et fond … helseinnovasjoner') were aligned.
     later = compare_documents([documents[n] for n in ("plan-2024", "plan-2026")]).pairs[0]
     assert [(p.status, p.changed) for p in later.aligned] == [("continued", [])]
     assert later.counts.dropped == 4 and [m.text[:20] for m in later.new] == ["utrede et fond for k"]
@@ -286,11 +284,11 @@ def _benchmark():
     return module
 
 
-# Measured (blank NLP, the pair scorer of pipeline/research/similarity.py, fitted on real document pairs and the
-# development pair, never on the seeds): 9 predicted pairs, 4 correct, of 8 gold pairs: precision 0.44, recall 0.50, all
-# 3 clear pairs found (the earlier TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A
-# regression check, with a margin.
-SEED_PRECISION, SEED_RECALL, MARGIN = 0.44, 0.50, 0.1
+# Measured (blank NLP, the pair scorer of pipeline/research/similarity.py, fitted on 29 real document pairs and the
+# development pair, never on the seeds): 5 predicted pairs, 3 correct, of 8 gold pairs: precision 0.60, recall 0.375,
+# 2 of the 3 clear pairs found (fitted on the first 19 real pairs: 0.44 and 0.50; the earlier TF-IDF method: 0.50 and
+# 0.25); the correct pairs agree with gold on modified. A regression check, with a margin.
+SEED_PRECISION, SEED_RECALL, MARGIN = 0.60, 0.375, 0.1
 
 
 def test_seed_alignment_against_the_gold_alignment(seeds_dir):
