@@ -164,7 +164,7 @@ def test_a_held_out_pair_among_distractors_keeps_its_gold_and_is_scored_on_its_o
     assert module._score_held_out({(0, other[1])}, long, k) == (0, 1, 3)  # a held-out measure on a distractor
 
 
-
+def test_the_committed_weights_are_what_fitting_on_all_pairs_gives(real_pairs):
     module, pairs = real_pairs
     pairs = [*pairs, module.development_pair()]
     weights, intercept = module.fit(pairs)
