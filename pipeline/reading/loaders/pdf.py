@@ -68,6 +68,13 @@ def _open(path: Path, data: bytes, limits: LoadLimits):
     return pdf
 
 
+def _pdfium_refusal(path: Path, exc: Exception) -> UnsupportedFormatError:
+    """Why pdfium could not open ``path``, for the user."""
+    if "password" in str(exc).lower():
+        return UnsupportedFormatError(path, "password-protected PDF; remove the password and try again")
+    return UnsupportedFormatError(path, f"damaged or truncated PDF ({exc})")
+
+
 def _open_pdfium(path: Path, data: bytes, limits: LoadLimits):
     """``data`` opened with pdfium, its pages read on demand (pipeline.reading.loaders.pdfium_pages)."""
     import pypdfium2 as pdfium
@@ -77,9 +84,7 @@ def _open_pdfium(path: Path, data: bytes, limits: LoadLimits):
     try:
         pdf = PdfiumDocument(data)
     except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
-        raise UnsupportedFormatError(path, f"damaged or truncated PDF ({exc})") from exc
+        raise _pdfium_refusal(path, exc) from exc
     try:
         limits.check_pages(path, len(pdf))
     except UnsupportedFormatError:
@@ -336,9 +341,7 @@ def _read_plain(path: Path, data: bytes, limits: LoadLimits, progress: Progress)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise UnsupportedFormatError(path, "password-protected PDF; remove the password and try again") from exc
-        raise UnsupportedFormatError(path, f"damaged or truncated PDF ({exc})") from exc
+        raise _pdfium_refusal(path, exc) from exc
     lines: list[SourceLine] = []
     pages: list[PageInfo] = []
     unreadable: list[str] = []
