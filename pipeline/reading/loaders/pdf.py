@@ -10,6 +10,7 @@ grows with the page's width in points. A page that cannot be read is skipped wit
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import re
 import statistics
@@ -93,10 +94,16 @@ def _open_pdfium(path: Path, data: bytes, limits: LoadLimits):
     return pdf
 
 
+@functools.lru_cache(maxsize=1024)
+def _bold_font(fontname: str) -> bool:
+    """Whether a font's name says it is bold ("ABCDEF+Arial-BoldMT"); asked once per font, not per character."""
+    return any(word in fontname.lower() for word in _BOLD)
+
+
 def _layout(line: dict) -> LineLayout:
     chars = [c for c in line.get("chars", []) if c.get("text", "").strip()]
     sizes = [round(float(c.get("size", 0)), 1) for c in chars] or [0.0]
-    bold = sum(1 for c in chars if any(w in str(c.get("fontname", "")).lower() for w in _BOLD))
+    bold = sum(1 for c in chars if _bold_font(str(c.get("fontname", ""))))
     return LineLayout(x0=float(line["x0"]), x1=float(line["x1"]), top=float(line["top"]),
                       bottom=float(line["bottom"]), font_size=statistics.median(sizes),
                       bold=bool(chars) and bold >= 0.8 * len(chars))

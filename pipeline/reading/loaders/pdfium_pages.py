@@ -36,6 +36,10 @@ _LINE_END_HYPHEN = 0x02
 _NOT_A_CHARACTER = {0, 0xFFFE, 0xFFFF}
 _LINE_BREAKS = {0x0A, 0x0D}
 _FONT_NAME_BYTES = 256
+# FPDFText_GetTextObject with the object's address as a plain integer (ctypes.cast of each returned pointer cost more
+# than the call): only compared, to tell when a character starts a new text object, never dereferenced.
+_text_object_address = ctypes.cast(pdfium_c.FPDFText_GetTextObject,
+                                   ctypes.CFUNCTYPE(ctypes.c_void_p, pdfium_c.FPDF_TEXTPAGE, ctypes.c_int))
 # pdfium's own spaces ("generated") are kept only where the next character on the row stands at least this share of
 # the font size away: a non-breaking space ("177 600", about 0.25 em) is, a letter-spaced word ("thei r", about
 # 0.1 em) is not.
@@ -121,7 +125,7 @@ def page_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[dict]
         if pdfium_c.FPDFText_IsGenerated(handle, index):
             generated_space = previous is not None and chr(code).isspace()
             continue
-        text_object = ctypes.cast(pdfium_c.FPDFText_GetTextObject(handle, index), ctypes.c_void_p).value
+        text_object = _text_object_address(handle, index)
         if text_object is None or text_object != style_of[0]:
             style_of = (text_object, _style(handle, index, view))
         style = style_of[1]
