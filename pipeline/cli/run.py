@@ -81,8 +81,8 @@ def run(
     trust_nlp: Annotated[bool, typer.Option(
         "--trust-nlp", help="Load an --nlp folder whose config names code from outside spaCy and tiltak.")] = False,
     pdf_backend: Annotated[str | None, typer.Option(
-        "--pdf-backend", help="pdfplumber (default: layout, headings), pdfium (the same layout reading, several "
-        "times faster) or pypdfium2 (plain text, much faster).")] = None,
+        "--pdf-backend", help="pdfium (default: layout, headings), pdfplumber (the same layout reading, several "
+        "times slower) or pypdfium2 (plain text without layout, much faster).")] = None,
     ocr: Annotated[bool, typer.Option(
         "--ocr", help="Read PDF pages without a text layer (scans) by OCR: Tesseract, Norwegian (the ocr extra and "
         "apt-get install tesseract-ocr tesseract-ocr-nor; see tiltak doctor).")] = False,

@@ -1,4 +1,5 @@
-"""PDF with pdfplumber: the printed lines of each page, with their position, font size and weight.
+"""PDF: the printed lines of each page, with their position, font size and weight, from the page's characters as
+pdfium (pipeline.reading.loaders.pdfium_pages, the default) or pdfplumber reads them.
 
 Layout is what later tells a heading from body text, a running header from the first line of a page, and a
 wrapped line from a new paragraph (pipeline.reading.normalise). Pages are numbered from 1 as the reader counts them.
