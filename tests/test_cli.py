@@ -94,4 +94,5 @@ def test_an_unknown_pdf_backend_is_one_line(tmp_path: Path):
     result = runner.invoke(app, ["run", str(tmp_path / "a.txt"), "--out", str(tmp_path / "o"),
                                  "--pdf-backend", "pdfminer"])
     assert result.exit_code == 2
-    assert result.output.strip() == "tiltak: error: --pdf-backend must be pdfplumber, pdfium or pypdfium2, not 'pdfminer'"
+    assert result.output.strip() == ("tiltak: error: --pdf-backend must be pdfplumber, pdfium or pypdfium2, "
+                                     "not 'pdfminer'")

@@ -33,7 +33,8 @@ SERVE = '[serve]\ninbox = "inbox"\nout = "ut"\nnlp = "blank"\n'
 
 @pytest.mark.parametrize(("extra", "expected"), [
     ('[tiltak]\nmax_pagez = 50\n', "[tiltak] max_pagez: unknown setting (known: actors, classifier, "),
-    ('[tiltak]\npdf_backend = "pdfminer"\n', "[tiltak] pdf_backend: Input should be 'pdfplumber', 'pdfium' or 'pypdfium2'"),
+    ('[tiltak]\npdf_backend = "pdfminer"\n',
+     "[tiltak] pdf_backend: Input should be 'pdfplumber', 'pdfium' or 'pypdfium2'"),
     ('[tiltak]\nmin_confidence = 2\n', "[tiltak] min_confidence: Input should be less than or equal to 1"),
     ('[tiltak]\nmax_pages = "mange"\n', "[tiltak] max_pages: Input should be a valid integer"),
     ('[tiltak]\ntaxonomy = 5\n', "taxonomy: must be a path (a string), not 5"),
