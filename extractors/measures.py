@@ -231,6 +231,7 @@ class ClauseRules:
     passive_actions: frozenset[str]
     not_frames: tuple[re.Pattern[str], ...]
     not_topics: tuple[re.Pattern[str], ...] = ()
+    pending_actions: frozenset[str] = frozenset()
 
 
 def _load_clause_rules(data: dict, path: Path) -> ClauseRules | None:
@@ -245,7 +246,7 @@ def _load_clause_rules(data: dict, path: Path) -> ClauseRules | None:
         subjects=re.compile(rf"\b(?:{_alternatives(subjects)})\b", re.IGNORECASE),
         first_person=words("clause_first_person"), modals=words("clause_modals"),
         not_actions=words("clause_not_actions"), present_actions=words("clause_present_actions"),
-        passive_actions=words("clause_passive_actions"),
+        passive_actions=words("clause_passive_actions"), pending_actions=words("clause_pending_actions"),
         not_frames=tuple(compile_rule(p, re.IGNORECASE, path, f"clause_not_frames[{i}]")
                          for i, p in enumerate(data.get("clause_not_frames") or [])),
         not_topics=tuple(compile_rule(p, re.IGNORECASE, path, f"clause_not_topics[{i}]")
@@ -811,6 +812,36 @@ def _names_government(subject, rules: ClauseRules) -> bool:
     return bool(rules.subjects.search(" ".join(words)))
 
 
+_COMMISSION = frozenset({"oppdrag", "oppdraget", "mandat"})
+
+
+def _pending_decision(verb, children: list, auxes: list, rules: ClauseRules, government_named_before: bool) -> bool:
+    """A decision the government took that is still pending, told in the perfect or past tense (data card, "Time":
+    pending proposals count, past achievements do not): "Regjeringen har foreslått å …", "fremja regjeringa ein
+    proposisjon …", "Kunnskapsministeren har gitt direktoratet i oppdrag å …", "Regjeringa har bestemt at det skal
+    …". Only with a subject that names the government (or "de"/"dei" right after it is named), not negated."""
+    if not rules.pending_actions or any(c.lower_ in _NEGATIONS for c in children):
+        return False
+    subject = _subject(verb)
+    if subject is None:
+        return False
+    pronoun = subject.lower_ in _PRONOUNS and subject.lower_ not in ("han", "hun", "ho")
+    if not (_names_government(subject, rules) or (pronoun and government_named_before)):
+        return False
+    perfect_or_past = any(a.lower_ in ("har", "hadde") for a in auxes) or "Past" in verb.morph.get("Tense")
+    if not perfect_or_past:
+        return False  # the present tense is the other rules' ("foreslår", "gir i oppdrag")
+    lemma = verb.lemma_.lower()
+    if lemma in rules.pending_actions:
+        return True
+    if lemma == "gi":  # "har gitt X i oppdrag å …"
+        return any(c.lower_ in _COMMISSION for c in children)
+    if lemma in ("bestemme", "vedta"):  # "har bestemt at det skal …": a decision about the future
+        return any(c.dep_ == "ccomp" and any(a.lower_ in ("skal", "vil") for a in c.children if a.dep_ == "aux")
+                   for c in children)
+    return False
+
+
 def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_named_before: bool,
                    quoted: bool = False, in_list: bool = False) -> str | None:
     """METHOD_CLAUSE or METHOD_PASSIVE when a main clause of the spaCy sentence ``sent`` states a measure (see
@@ -826,6 +857,8 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
     for verb in _main_clause_verbs(sent):
         children = list(verb.children)
         auxes = [c for c in children if c.dep_.startswith("aux")]
+        if _pending_decision(verb, children, auxes, rules, government_named_before):
+            return METHOD_CLAUSE
         if any(a.lower_ in _NOT_DECIDING_AUX for a in auxes) or "Past" in verb.morph.get("Tense"):
             continue  # done already, or a past plan ("ville", "skulle")
         if "Part" in verb.morph.get("VerbForm") and not any(a.lower_ in _PASSIVE_AUX for a in auxes):
