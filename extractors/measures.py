@@ -720,6 +720,33 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
 
 # ---- measures read from the parse: a main clause's subject, modal, tense and voice -------------------------------
 
+# A Storting request ("Stortinget ber regjeringen …") proposed by a minority or the opposition is not a measure (data
+# card: opposition proposals, proposals in voting records): the nearest of these markers before it names a party's
+# members or a proposal from a party or representative, and no majority or committee recommendation is named there.
+_STORTING_REQUEST = re.compile(r"^\W*(?:forslag\s+(?:nr\.\s*)?\d+\W+)?stortinget\s+(?:ber|bed|samtykker|samtykkjer|"
+                               r"vedtar|vedtek|gir|gjev)\b", re.IGNORECASE)
+_MINORITY_MARKER = re.compile(r"\b(?:medlem(?:mer|mene|en)?|mindretal+\w*)(?:\s+i\s+komiteen)?\s+(?:fra|frå)\s+"
+                              r"(?=[A-ZÆØÅ])|\bforslag\s+(?:nr\.\s*\d+\s+)?(?:fra|frå)\s+(?=[A-ZÆØÅ]|"
+                              r"stortingsrepresentant)", re.IGNORECASE)
+_MAJORITY_MARKER = re.compile(r"\b(?:flertall\w*|fleirtal\w*|tilråding\w*|tilrådning\w*|rår\s+stortinget|"
+                              r"innstiller|komiteens\s+tilråding)\b", re.IGNORECASE)
+_MINORITY_WINDOW = 600
+_MAJORITY_REACH = 120
+
+
+def minority_request(text: str, measure: Measure) -> bool:
+    """Whether ``measure`` is a Storting request proposed by a minority or the opposition (see above)."""
+    if not _STORTING_REQUEST.match(measure.text):
+        return False
+    start = max(0, measure.start - _MINORITY_WINDOW)
+    before = text[start:measure.start]
+    markers = list(_MINORITY_MARKER.finditer(before))
+    if not markers:
+        return False
+    # Not after "Komiteens flertall, medlemmene fra …", nor a recommendation after the minority's words.
+    return not _MAJORITY_MARKER.search(before, max(0, markers[-1].start() - _MAJORITY_REACH))
+
+
 METHOD_CLAUSE = "prose_clause"
 METHOD_PASSIVE = "prose_passive"
 # An amount makes a passive clause a budget decision ("… økes med 50 millioner", "308 millioner kroner bevilges").
