@@ -467,6 +467,10 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
     return None
 
 
+# The government committing in the author's own voice, at a sentence's start: "Regjeringen vil …", "Regjeringa skal …".
+_GOVERNMENT_COMMITS = re.compile(r"(?:^|[.!?]\s+)(?:regjeringen|regjeringa)\s+(?:vil|skal)\s", re.IGNORECASE)
+
+
 def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, int]], rules: ProseRules,
                            strength_rules, taken: list[Measure], parsed=None) -> list[Measure]:
     """Measures stated in paragraphs: "Regjeringen vil etablere …", "Komiteen ber regjeringen …", "Ett av tiltakene
@@ -482,6 +486,8 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
     seen = Restatements(rules.duplicate_containment)
     for measure in taken:
         seen.add(measure.text)
+    government_page = any(_GOVERNMENT_COMMITS.search(doc.text[b.start:b.end].lstrip()) for b in paragraphs
+                          if not doc.text[b.start:b.end].lstrip().startswith(_QUOTE_START))
     for sent_start, sent_end in sentences:
         index = bisect.bisect_right(starts, sent_start) - 1
         if index < 0 or not (paragraphs[index].start <= sent_start < paragraphs[index].end):
@@ -504,7 +510,7 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             quoted = doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START) or (
                 voice[block.id] and speakers.government_attribution(stripped))
             method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
-                                    quoted=quoted)
+                                    quoted=quoted, government_page=government_page)
             verdict = (0, method) if method else None
         if verdict is None:
             continue
@@ -870,7 +876,7 @@ def _pending_decision(verb, children: list, auxes: list, rules: ClauseRules, gov
 
 
 def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_named_before: bool,
-                   quoted: bool = False, in_list: bool = False) -> str | None:
+                   quoted: bool = False, in_list: bool = False, government_page: bool = False) -> str | None:
     """METHOD_CLAUSE or METHOD_PASSIVE when a main clause of the spaCy sentence ``sent`` states a measure (see
     prose_measures.yaml, ``clause_*``), else None. ``quoted``: the sentence is a quote in the government's voice,
     where "vi" is the government ("Nå bygger vi …"); elsewhere "vi" is whoever wrote the page. ``in_list``: a list
@@ -902,11 +908,14 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
             first_person = subject.lower_ in rules.first_person
             pronoun = subject.lower_ in _PRONOUNS and subject.lower_ not in ("han", "hun", "ho")
             named = _names_government(subject, rules) or (pronoun and government_named_before)
-            if named or (first_person and quoted):
+            # On a page where the government itself commits in the author's voice ("Regjeringen vil …" opening a
+            # sentence outside quotes), the author's "vi"/"me" is the government too.
+            own = first_person and government_page and not quoted
+            if named or (first_person and quoted) or own:
                 # "vi vil/skal" with any verb is too often the writer's own plan or a slogan ("Vi skal kutte
                 # utslippene"): the prose patterns take it with an action verb of the strength lists.
                 if modal is not None and verb.pos_ == "VERB" and "Inf" in verb.morph.get("VerbForm") \
-                        and lemma not in rules.not_actions and not first_person:
+                        and lemma not in rules.not_actions and (not first_person or own):
                     return METHOD_CLAUSE
                 if modal is None and "Pres" in verb.morph.get("Tense") and lemma in rules.present_actions:
                     particles = _DECIDING_PARTICLES.get(lemma)

@@ -9,6 +9,8 @@
   reformen er at …");
 - a Storting request proposed by a party's members (a minority or the opposition) is not a measure; the majority's
   and the committee's recommendation are;
+- on a page where the government commits in the author's voice ("Regjeringen vil …"), the author's "vi skal …" with
+  any verb is the government's; on a page without that, it is not;
 - a speech verb followed by "at" is no closing attribution (the quote candidate is not cut there).
 
 The sentences in the first tests are written for these tests; the last test reads real pages of
@@ -119,6 +121,17 @@ def test_a_minority_request_is_not_a_measure_the_majoritys_and_the_recommendatio
     assert not [t for t in found if "elbiler" in t]
 
 
+def test_the_authors_vi_on_a_page_where_the_government_commits(parsed_pipeline, tmp_path: Path):
+    government = ("Digital grunnmur\n\n"
+                  "Regjeringen vil styrke den digitale grunnmuren i kommunene.\n\n"
+                  "Vi skal delta i det nordiske samarbeidet om digitale identiteter.\n")
+    assert "Vi skal delta i det nordiske samarbeidet om digitale identiteter" in texts(_measures(tmp_path, government))
+    organisation = ("Digital grunnmur\n\n"
+                    "Forbundet mener kommunene trenger mer hjelp.\n\n"
+                    "Vi skal delta i det nordiske samarbeidet om digitale identiteter.\n")
+    assert not texts(_measures(tmp_path, organisation))
+
+
 def test_a_speech_verb_with_at_is_no_closing_attribution(tmp_path: Path):
     """The quote candidate is cut at ", sier statsråden", not at "statsråden understrekar at …" (there the whole
     sentence is the candidate)."""
@@ -136,6 +149,7 @@ REAL_CASES = [
     ("b-059", 2),  # "De har foreslått at …" right after the government is named
     ("b-123", 3),  # "… blir det foreslått at …"
     ("b-129", 1),  # Nynorsk "me vil …" in a minister's quote
+    ("a-041", 0),  # the author's "vi skal …" on a page where the government commits
 ]
 
 
