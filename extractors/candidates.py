@@ -44,10 +44,12 @@ SPEECH_VERBS = frozenset({
     "meiner", "påpeke", "påpeker", "peke", "peker", "legge", "slå", "slår", "melde", "melder", "uttale", "uttaler",
 })
 # A quote's attribution at the end of its sentence ("…, sier statsråden"): the quote is the candidate without it.
+# Not a speech verb with "at" after it ("…, og statsråden understrekar at …"): that reports, it does not attribute.
 # "(?<!\s)": the run of spaces before the verb is read from its first space only (from every space of a long run,
 # "\s+" re-read the rest of the run each time: quadratic).
 _ATTRIBUTION_END = re.compile(r"(?<!\s)(?:\s*[,–])?\s+(?:sier|sa|seier|skriver|skriv|forteller|fortel|understreker|"
-                              r"understrekar|mener|meiner|påpeker|peikar|legger til|legg til)\s[^,.;:!?]{1,80}$",
+                              r"understrekar|mener|meiner|påpeker|peikar|legger til|legg til)"
+                              r"\s(?!at\b)[^,.;:!?]{1,80}$",
                               re.IGNORECASE)
 _ATTRIBUTION_TAIL = 120
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubj:pass", "expl"})

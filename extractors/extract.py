@@ -31,6 +31,7 @@ from extractors.measures import (
     extract_table_measures,
     load_list_intro_rules,
     load_prose_rules,
+    minority_request,
 )
 from pipeline.config import PipelineConfig
 from pipeline.schema import Actor, Block, Commitment, Measure
@@ -180,7 +181,7 @@ def _rule_measures(structured: StructuredText, doc: Doc, config: PipelineConfig)
                              *extract_table_measures(structured, list_rules)], containment=0.8)
     listed += extract_item_sentences(structured, prose_rules, strength_rules, listed, doc)
     prose = extract_prose_measures(structured, _sentences(doc), prose_rules, strength_rules, listed, doc)
-    return sorted([*listed, *prose], key=lambda m: m.start)
+    return sorted([m for m in (*listed, *prose) if not minority_request(structured.text, m)], key=lambda m: m.start)
 
 
 def _model_measures(structured: StructuredText, doc: Doc, config: PipelineConfig, rule_measures: list[Measure],

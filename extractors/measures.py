@@ -231,6 +231,7 @@ class ClauseRules:
     passive_actions: frozenset[str]
     not_frames: tuple[re.Pattern[str], ...]
     not_topics: tuple[re.Pattern[str], ...] = ()
+    pending_actions: frozenset[str] = frozenset()
 
 
 def _load_clause_rules(data: dict, path: Path) -> ClauseRules | None:
@@ -245,7 +246,7 @@ def _load_clause_rules(data: dict, path: Path) -> ClauseRules | None:
         subjects=re.compile(rf"\b(?:{_alternatives(subjects)})\b", re.IGNORECASE),
         first_person=words("clause_first_person"), modals=words("clause_modals"),
         not_actions=words("clause_not_actions"), present_actions=words("clause_present_actions"),
-        passive_actions=words("clause_passive_actions"),
+        passive_actions=words("clause_passive_actions"), pending_actions=words("clause_pending_actions"),
         not_frames=tuple(compile_rule(p, re.IGNORECASE, path, f"clause_not_frames[{i}]")
                          for i, p in enumerate(data.get("clause_not_frames") or [])),
         not_topics=tuple(compile_rule(p, re.IGNORECASE, path, f"clause_not_topics[{i}]")
@@ -466,6 +467,10 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
     return None
 
 
+# The government committing in the author's own voice, at a sentence's start: "Regjeringen vil …", "Regjeringa skal …".
+_GOVERNMENT_COMMITS = re.compile(r"(?:^|[.!?]\s+)(?:regjeringen|regjeringa)\s+(?:vil|skal)\s", re.IGNORECASE)
+
+
 def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, int]], rules: ProseRules,
                            strength_rules, taken: list[Measure], parsed=None) -> list[Measure]:
     """Measures stated in paragraphs: "Regjeringen vil etablere …", "Komiteen ber regjeringen …", "Ett av tiltakene
@@ -481,6 +486,8 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
     seen = Restatements(rules.duplicate_containment)
     for measure in taken:
         seen.add(measure.text)
+    government_page = any(_GOVERNMENT_COMMITS.search(doc.text[b.start:b.end].lstrip()) for b in paragraphs
+                          if not doc.text[b.start:b.end].lstrip().startswith(_QUOTE_START))
     for sent_start, sent_end in sentences:
         index = bisect.bisect_right(starts, sent_start) - 1
         if index < 0 or not (paragraphs[index].start <= sent_start < paragraphs[index].end):
@@ -503,7 +510,7 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             quoted = doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START) or (
                 voice[block.id] and speakers.government_attribution(stripped))
             method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
-                                    quoted=quoted)
+                                    quoted=quoted, government_page=government_page)
             verdict = (0, method) if method else None
         if verdict is None:
             continue
@@ -719,6 +726,33 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
 
 # ---- measures read from the parse: a main clause's subject, modal, tense and voice -------------------------------
 
+# A Storting request ("Stortinget ber regjeringen …") proposed by a minority or the opposition is not a measure (data
+# card: opposition proposals, proposals in voting records): the nearest of these markers before it names a party's
+# members or a proposal from a party or representative, and no majority or committee recommendation is named there.
+_STORTING_REQUEST = re.compile(r"^\W*(?:forslag\s+(?:nr\.\s*)?\d+\W+)?stortinget\s+(?:ber|bed|samtykker|samtykkjer|"
+                               r"vedtar|vedtek|gir|gjev)\b", re.IGNORECASE)
+_MINORITY_MARKER = re.compile(r"\b(?:medlem(?:mer|mene|en)?|mindretal+\w*)(?:\s+i\s+komiteen)?\s+(?:fra|frå)\s+"
+                              r"(?=[A-ZÆØÅ])|\bforslag\s+(?:nr\.\s*\d+\s+)?(?:fra|frå)\s+(?=[A-ZÆØÅ]|"
+                              r"stortingsrepresentant)", re.IGNORECASE)
+_MAJORITY_MARKER = re.compile(r"\b(?:flertall\w*|fleirtal\w*|tilråding\w*|tilrådning\w*|rår\s+stortinget|"
+                              r"innstiller|komiteens\s+tilråding)\b", re.IGNORECASE)
+_MINORITY_WINDOW = 600
+_MAJORITY_REACH = 120
+
+
+def minority_request(text: str, measure: Measure) -> bool:
+    """Whether ``measure`` is a Storting request proposed by a minority or the opposition (see above)."""
+    if not _STORTING_REQUEST.match(measure.text):
+        return False
+    start = max(0, measure.start - _MINORITY_WINDOW)
+    before = text[start:measure.start]
+    markers = list(_MINORITY_MARKER.finditer(before))
+    if not markers:
+        return False
+    # Not after "Komiteens flertall, medlemmene fra …", nor a recommendation after the minority's words.
+    return not _MAJORITY_MARKER.search(before, max(0, markers[-1].start() - _MAJORITY_REACH))
+
+
 METHOD_CLAUSE = "prose_clause"
 METHOD_PASSIVE = "prose_passive"
 # An amount makes a passive clause a budget decision ("… økes med 50 millioner", "308 millioner kroner bevilges").
@@ -811,8 +845,38 @@ def _names_government(subject, rules: ClauseRules) -> bool:
     return bool(rules.subjects.search(" ".join(words)))
 
 
+_COMMISSION = frozenset({"oppdrag", "oppdraget", "mandat"})
+
+
+def _pending_decision(verb, children: list, auxes: list, rules: ClauseRules, government_named_before: bool) -> bool:
+    """A decision the government took that is still pending, told in the perfect or past tense (data card, "Time":
+    pending proposals count, past achievements do not): "Regjeringen har foreslått å …", "fremja regjeringa ein
+    proposisjon …", "Kunnskapsministeren har gitt direktoratet i oppdrag å …", "Regjeringa har bestemt at det skal
+    …". Only with a subject that names the government (or "de"/"dei" right after it is named), not negated."""
+    if not rules.pending_actions or any(c.lower_ in _NEGATIONS for c in children):
+        return False
+    subject = _subject(verb)
+    if subject is None:
+        return False
+    pronoun = subject.lower_ in _PRONOUNS and subject.lower_ not in ("han", "hun", "ho")
+    if not (_names_government(subject, rules) or (pronoun and government_named_before)):
+        return False
+    perfect_or_past = any(a.lower_ in ("har", "hadde") for a in auxes) or "Past" in verb.morph.get("Tense")
+    if not perfect_or_past:
+        return False  # the present tense is the other rules' ("foreslår", "gir i oppdrag")
+    lemma = verb.lemma_.lower()
+    if lemma in rules.pending_actions:
+        return True
+    if lemma == "gi":  # "har gitt X i oppdrag å …"
+        return any(c.lower_ in _COMMISSION for c in children)
+    if lemma in ("bestemme", "vedta"):  # "har bestemt at det skal …": a decision about the future
+        return any(c.dep_ == "ccomp" and any(a.lower_ in ("skal", "vil") for a in c.children if a.dep_ == "aux")
+                   for c in children)
+    return False
+
+
 def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_named_before: bool,
-                   quoted: bool = False, in_list: bool = False) -> str | None:
+                   quoted: bool = False, in_list: bool = False, government_page: bool = False) -> str | None:
     """METHOD_CLAUSE or METHOD_PASSIVE when a main clause of the spaCy sentence ``sent`` states a measure (see
     prose_measures.yaml, ``clause_*``), else None. ``quoted``: the sentence is a quote in the government's voice,
     where "vi" is the government ("Nå bygger vi …"); elsewhere "vi" is whoever wrote the page. ``in_list``: a list
@@ -826,6 +890,8 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
     for verb in _main_clause_verbs(sent):
         children = list(verb.children)
         auxes = [c for c in children if c.dep_.startswith("aux")]
+        if _pending_decision(verb, children, auxes, rules, government_named_before):
+            return METHOD_CLAUSE
         if any(a.lower_ in _NOT_DECIDING_AUX for a in auxes) or "Past" in verb.morph.get("Tense"):
             continue  # done already, or a past plan ("ville", "skulle")
         if "Part" in verb.morph.get("VerbForm") and not any(a.lower_ in _PASSIVE_AUX for a in auxes):
@@ -842,11 +908,14 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
             first_person = subject.lower_ in rules.first_person
             pronoun = subject.lower_ in _PRONOUNS and subject.lower_ not in ("han", "hun", "ho")
             named = _names_government(subject, rules) or (pronoun and government_named_before)
-            if named or (first_person and quoted):
+            # On a page where the government itself commits in the author's voice ("Regjeringen vil …" opening a
+            # sentence outside quotes), the author's "vi"/"me" is the government too.
+            own = first_person and government_page and not quoted
+            if named or (first_person and quoted) or own:
                 # "vi vil/skal" with any verb is too often the writer's own plan or a slogan ("Vi skal kutte
                 # utslippene"): the prose patterns take it with an action verb of the strength lists.
                 if modal is not None and verb.pos_ == "VERB" and "Inf" in verb.morph.get("VerbForm") \
-                        and lemma not in rules.not_actions and not first_person:
+                        and lemma not in rules.not_actions and (not first_person or own):
                     return METHOD_CLAUSE
                 if modal is None and "Pres" in verb.morph.get("Tense") and lemma in rules.present_actions:
                     particles = _DECIDING_PARTICLES.get(lemma)
