@@ -13,7 +13,9 @@ the same layout reading on top. What pdfium does differently, and how it is made
   reader makes its own lines.
 - **Hyphens.** A hyphen that ends a line comes back as U+0002; it is a hyphen ("utleie-" + "leiligheter").
 - **Rotated pages** (/Rotate 90, 180, 270) are turned to the reader's view, boxes and text direction both, so that
-  text upright on screen is upright here (pdfplumber reads such a page sideways).
+  text upright on screen is upright here.
+- **Upright** is pdfminer's test on the text matrix (a·d > 0 and b·c ≤ 0): text at a slant, such as a chart's axis
+  labels at 45°, counts as upright, as pdfplumber has it; only text turned a quarter is read as a sideways line.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class _View:
         return min(xa, xb), max(xa, xb), min(ya, yb), max(ya, yb)
 
     def direction(self, a: float, b: float) -> tuple[float, float]:
-        """A text direction (the text matrix's first column, y up) as the reader sees it (y still up)."""
+        """A vector of the text matrix (a column, y up) as the reader sees it (y still up)."""
         turn = math.radians(self.rotation)
         return a * math.cos(turn) + b * math.sin(turn), -a * math.sin(turn) + b * math.cos(turn)
 
@@ -88,8 +90,9 @@ class _Style:
 
     fontname: str
     size: float
-    upright: bool
-    direction: tuple[float, float]
+    upright: bool  # pdfminer's test: not turned a quarter (the layout reads turned text as sideways lines)
+    horizontal: bool  # upright and level: the box is made one font size high, as pdfminer's
+    matrix: tuple[float, float, float, float]  # the text matrix's linear part, in the reader's view (y up)
 
 
 def _style(handle, index: int, view: _View) -> _Style:
@@ -97,10 +100,12 @@ def _style(handle, index: int, view: _View) -> _Style:
     pdfium_c.FPDFText_GetMatrix(handle, index, matrix)
     name = ctypes.create_string_buffer(_FONT_NAME_BYTES)
     pdfium_c.FPDFText_GetFontInfo(handle, index, name, _FONT_NAME_BYTES, ctypes.byref(ctypes.c_int()))
-    dx, dy = view.direction(matrix.a, matrix.b)
+    a, b = view.direction(matrix.a, matrix.b)
+    c, d = view.direction(matrix.c, matrix.d)
     return _Style(fontname=name.value.decode("utf-8", "replace"),
                   size=pdfium_c.FPDFText_GetFontSize(handle, index) * math.hypot(matrix.c, matrix.d),
-                  upright=dx > 0 and abs(dy) <= 1e-6 * max(abs(dx), 1.0), direction=(dx, dy))
+                  upright=a * d > 0 and b * c <= 0, horizontal=a > 0 and abs(b) <= 1e-6 * max(abs(a), 1.0),
+                  matrix=(a, b, c, d))
 
 
 def page_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[dict]:
@@ -136,14 +141,14 @@ def page_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[dict]
             x0, x1, top, bottom = (rect.left - view.left, rect.right - view.left, view.top - rect.top,
                                    view.top - rect.bottom)
         size = style.size
-        if style.upright and size > 0:
+        if style.horizontal and size > 0:
             top = bottom - size
         if generated_space and _word_gap(previous, x0, bottom, size):
             chars.append({**previous, "text": " ", "x0": previous["x1"], "x1": previous["x1"]})
         generated_space = False
         previous = {"text": "-" if code == _LINE_END_HYPHEN else chr(code), "x0": x0, "x1": x1, "top": top,
                     "bottom": bottom, "size": size, "fontname": style.fontname, "upright": style.upright,
-                    "matrix": (*style.direction, 0.0, 0.0, 0.0, 0.0)}
+                    "matrix": (*style.matrix, 0.0, 0.0)}
         chars.append(previous)
     return chars
 
