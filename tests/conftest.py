@@ -43,3 +43,14 @@ def prefect_api(prefect_harness) -> str:
     from prefect.settings import PREFECT_API_URL
 
     return PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
+def parsed_pipeline():
+    """The trained spaCy pipeline, for tests of rules that read the parse (skipped when only the blank one loads)."""
+    from pipeline.analysis.nlp import load_nlp
+
+    loaded = load_nlp("best")
+    if loaded.info.kind == "blank":
+        pytest.skip("no trained spaCy pipeline: the clause rules read the parse")
+    return loaded

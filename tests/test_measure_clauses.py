@@ -11,23 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from test_extraction import analyse_file, texts
 
 from pipeline.analysis.process import analyse_document
 from pipeline.config import PipelineConfig
 
 CONFIG = PipelineConfig(nlp="best")
-
-
-@pytest.fixture(scope="module")
-def parsed_pipeline():
-    from pipeline.analysis.nlp import load_nlp
-
-    loaded = load_nlp("best")
-    if loaded.info.kind == "blank":
-        pytest.skip("no trained spaCy pipeline: the clause rules read the parse")
-    return loaded
 
 
 def _analyse(tmp_path: Path, content: str):

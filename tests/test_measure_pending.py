@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from test_extraction import texts
+from test_measure_clauses import _analyse as _measures
 
 from models.measures.train import held_out_site, read_index
 from pipeline.analysis.evaluation import overlap
@@ -34,25 +35,6 @@ CONFIG = PipelineConfig(nlp="best")
 ROOT = Path(__file__).resolve().parents[1]
 ANNOTATIONS = ROOT / "corpus" / "annotations" / "policy-pages"
 POLICY_TEXTS = ROOT.parent / "shared" / "corpora" / "policy-pages" / "texts"
-
-
-@pytest.fixture(scope="module")
-def parsed_pipeline():
-    from pipeline.analysis.nlp import load_nlp
-
-    loaded = load_nlp("best")
-    if loaded.info.kind == "blank":
-        pytest.skip("no trained spaCy pipeline: the clause rules read the parse")
-    return loaded
-
-
-def _measures(tmp_path: Path, content: str):
-    path = tmp_path / "side.txt"
-    path.write_text(content, encoding="utf-8")
-    result = analyse_document(path, CONFIG)
-    for measure in result.measures:
-        assert result.text[measure.start:measure.end] == measure.text
-    return result
 
 
 def test_pending_decisions_in_the_perfect_are_measures_past_achievements_are_not(parsed_pipeline, tmp_path: Path):
