@@ -267,12 +267,13 @@ def _unreadable_warnings(path: Path, unreadable: list[str], page_count: int) -> 
 
 
 def read(path: Path, data: bytes, limits: LoadLimits = NO_LIMITS, progress: Progress | None = None,
-         chars_from: str = "pdfplumber") -> SourceDocument:
+         chars_from: str = "pdfium") -> SourceDocument:
     """Each page's lines with their layout. A page that cannot be read (a damaged content stream or font, a
     layout the reader trips on) becomes a warning naming it and the reason, and the other pages are read; only
     a document with no readable page is refused. ``progress`` is told of every page read (default: a line on
     stderr now and then for a long document, see ConsoleProgress). ``chars_from``: where the characters come from,
-    "pdfplumber" (pdfminer) or "pdfium" (pypdfium2, many times faster; pipeline.reading.loaders.pdfium_pages)."""
+    "pdfium" (pypdfium2, the default, several times faster; pipeline.reading.loaders.pdfium_pages) or "pdfplumber"
+    (pdfminer)."""
     progress = progress if progress is not None else ConsoleProgress(path.name)
     if chars_from not in ("pdfplumber", "pdfium"):
         raise ValueError(f"unknown character source {chars_from!r}: use 'pdfplumber' or 'pdfium'")
