@@ -1,7 +1,7 @@
 """Reading coverage on the real documents with partial gold (issue #14): how many gold measures appear as contiguous
 text inside one block on the right page, and pages per second of the loader. Reads ../shared/corpora/real-docs.
 
-    python benchmarks/reading_gold.py [--backend pdfplumber] [--show-missed]
+    python benchmarks/reading_gold.py [--backend pdfium|pdfplumber|pypdfium2] [--show-missed]
 
 The gold pages of a long PDF are cut out (with a few pages around them, for running headers) so the check takes
 seconds; the page numbers are mapped back."""
@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.analysis.evaluation import reading_coverage
+from pipeline.config import PipelineConfig
 from pipeline.reading.loaders import load_document
 from pipeline.reading.structure import build_structure
 
@@ -47,7 +48,7 @@ def structured_gold_pages(path: Path, gold: dict, backend: str, workdir: Path):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default="pdfplumber")
+    parser.add_argument("--backend", default=PipelineConfig().pdf_backend, help="the PDF backend (default: tiltak's)")
     parser.add_argument("--show-missed", action="store_true")
     args = parser.parse_args()
     if not REAL_DOCS.is_dir():
