@@ -411,7 +411,7 @@ def real_doc_figures(models, thresholds: dict[str, float], config: PipelineConfi
     with tempfile.TemporaryDirectory() as workdir:
         for gold_path in sorted(REAL_DOCS.glob("*.pages.gold.json")):
             gold = json.loads(gold_path.read_text(encoding="utf-8"))
-            structured, measures, _ = structured_gold_pages(REAL_DOCS / gold["file"], gold, "pdfplumber",
+            structured, measures, _ = structured_gold_pages(REAL_DOCS / gold["file"], gold, config.pdf_backend,
                                                             Path(workdir))
             doc = parse(loaded, structured.text)
             rule_measures = extract_with_rules(structured, doc, config).measures
