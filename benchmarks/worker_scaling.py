@@ -1,14 +1,21 @@
 """Throughput of ``tiltak run --runner dask`` with 2 local workers against 1, and where the time goes (issue #21:
 the median ratio over alternating runs, with its spread; target ≥ 1.6× on a 2-core machine).
 
-    python benchmarks/worker_scaling.py [--docs 60] [--repeats 3] [--workers 1 2] [--pdf-share 0.3] [--nlp best]
-                                        [--json worker_scaling.json]
+    python benchmarks/worker_scaling.py [--docs 60] [--repeats 3] [--workers 1 2] [--mode both] [--pdf-share 0.3]
+                                        [--nlp best] [--json worker_scaling.json]
     python benchmarks/worker_scaling.py --quick      # 12 documents, one run each: checks that it works
+
+Two ways to run the workers (``--mode``; ``both``, the default, runs them alternately in each repeat):
+- ``new-cluster``: ``tiltak run --runner dask --workers N``, a new local cluster per run;
+- ``pool``: ``tiltak run --runner dask --dask-address ...`` against a ``tiltak workers --workers N`` pool (one per
+  worker count, started before the first timed run and kept for all of them, as a user keeps it between runs): no
+  cluster start and no model load in the timed runs.
 
 One corpus from ``corpus_generator.py``. The worker counts run alternately (1, 2, 1, 2, 1, 2 for three repeats), each
 run in its own output folder with the analysis cache bypassed (``refresh_cache``), so every run analyses every
-document and a slow spell of the machine falls on both configurations. The wall time of a run includes starting its
-``LocalCluster`` and each worker loading the spaCy pipeline and the classifier once: what a user waits for. The
+document and a slow spell of the machine falls on both configurations. The wall time of a ``new-cluster`` run
+includes starting its ``LocalCluster`` and each worker loading the spaCy pipeline and the classifier once: what a user
+waits for without a pool. The
 steady figure excludes that fixed start (documents per second after the first finished one). The fork server the
 workers are forked from is stopped after each run, so every run pays for its start, as every `tiltak run` does. A fresh
 ``PREFECT_HOME`` is set before Prefect is imported and Prefect's temporary server is started first, so no run pays
@@ -21,7 +28,7 @@ Printed per run, and written with more detail to the JSON file:
 - Seconds per stage (load, structure, nlp, extract, classify, assemble), summed over the documents, from each
   output's ``provenance.timings`` (wall time inside the worker).
 - Prefect task runs and task-run state transitions per document, read back from Prefect's API after the run.
-The summary gives, per pair of runs, the ratio of 2-worker to 1-worker throughput; then the median ratio, its
+The summary gives, per mode and pair of runs, the ratio of 2-worker to 1-worker throughput; then the median ratio, its
 spread (min–max), the load average and the date. A run on a busy machine says so (load average per run).
 """
 
@@ -31,11 +38,16 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +74,8 @@ def main() -> None:
     parser.add_argument("--nlp", default="best")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--mode", choices=["new-cluster", "pool", "both"], default="both",
+                        help="a new local cluster per run, runs against a kept `tiltak workers` pool, or both")
     parser.add_argument("--json", type=Path, default=Path("worker_scaling.json"), help="where the figures go")
     parser.add_argument("--quick", action="store_true", help="12 documents, one run per worker count")
     args = parser.parse_args()
@@ -79,12 +93,13 @@ class CpuSampler:
     it runs beside what it measures: descendants from /proc/PID/task/*/children (not a scan of every process on
     the machine), each process's label worked out once; its own CPU is reported (thread ``cpu-sampler``)."""
 
-    def __init__(self, server_pids: set[int]):
+    def __init__(self, server_pids: set[int], ignored_roots: set[int] = frozenset()):
         import psutil
 
         self._psutil = psutil
         self.me = psutil.Process()
         self.server_pids = server_pids
+        self.ignored_roots = set(ignored_roots)  # processes (and their descendants) another run uses: pools kept idle
         self._processes: dict[int, object] = {self.me.pid: self.me}
         self.names: dict[int, str] = {}
         self.last: dict[int, float] = {}
@@ -101,7 +116,10 @@ class CpuSampler:
         from pipeline.runtime.workers import descendants
 
         current = {self.me.pid: self.me}
-        for pid in descendants(self.me.pid):
+        ignored = set(self.ignored_roots)
+        for root in self.ignored_roots:
+            ignored.update(descendants(root))
+        for pid in set(descendants(self.me.pid)) - ignored:
             if pid not in self._processes:
                 try:
                     self._processes[pid] = self._psutil.Process(pid)
@@ -129,6 +147,8 @@ class CpuSampler:
             command = ""
         if "multiprocessing.spawn" in command or "multiprocessing.forkserver" in command:
             return "dask worker"
+        if "workers" in command and "pipeline.cli" in command:
+            return "tiltak workers (scheduler)"
         if "resource_tracker" in command:
             return "resource tracker"
         return "other"
@@ -242,13 +262,46 @@ def _stop_fork_server() -> None:
     forkserver._forkserver._stop()  # the standard library's own way to stop it (its tests use it)
 
 
-def _one_run(flows, corpus: Path, out: Path, workers: int, args) -> dict:
+@contextmanager
+def _worker_pools(counts: list[int], nlp: str) -> Iterator[dict[int, tuple[str, int]]]:
+    """A ``tiltak workers --workers N`` pool per worker count, started one after the other (each loads its models
+    with the machine to itself); yields (scheduler address, PID) by worker count and stops them all at the end."""
+    pools: dict[int, subprocess.Popen] = {}
+    addresses: dict[int, tuple[str, int]] = {}
+    env = {**os.environ, "DASK_LOGGING__DISTRIBUTED": "error"}
+    try:
+        for count in counts:
+            started = time.perf_counter()
+            pool = pools[count] = subprocess.Popen(
+                [sys.executable, "-m", "pipeline.cli", "workers", "--workers", str(count), "--port", "0", "--nlp", nlp],
+                cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+            line = pool.stdout.readline()
+            found = re.search(r"tcp://\S+?(?=[,;\s])", line)
+            if not found:
+                raise SystemExit(f"tiltak workers --workers {count} did not start: {line!r}")
+            addresses[count] = (found.group(0), pool.pid)
+            print(f"pool of {count} worker(s) at {found.group(0)}, ready after {time.perf_counter() - started:.1f} s "
+                  "(counted in no run)", flush=True)
+        yield addresses
+    finally:
+        for pool in pools.values():
+            pool.send_signal(signal.SIGTERM)
+        for pool in pools.values():
+            try:
+                pool.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pool.kill()
+
+
+def _one_run(flows, corpus: Path, out: Path, workers: int, args, address: str | None = None,
+             idle_pools: set[int] = frozenset()) -> dict:
     finished: list[float] = []
     load_before = os.getloadavg()[0]
-    sampler = CpuSampler(_server_pids())
+    sampler = CpuSampler(_server_pids(), idle_pools)
     started = time.perf_counter()
     with sampler, flows.progress_listener(lambda _record, times=finished: times.append(time.perf_counter())):
-        manifest = flows.process_corpus.with_options(task_runner=flows.dask_runner(workers=workers))(
+        runner = flows.dask_runner(address=address) if address else flows.dask_runner(workers=workers)
+        manifest = flows.process_corpus.with_options(task_runner=runner)(
             [str(corpus)], out_dir=str(out), nlp=args.nlp, refresh_cache=True)
     wall = time.perf_counter() - started
     counts = manifest["counts"]
@@ -258,6 +311,7 @@ def _one_run(flows, corpus: Path, out: Path, workers: int, args) -> dict:
     tasks = _task_runs(manifest["flow_run_id"])
     return {
         "workers": workers,
+        "mode": "pool" if address else "new-cluster",
         "wall_seconds": round(wall, 2),
         "documents_per_second": round(args.docs / wall, 3),
         "steady_documents_per_second": round(steady, 3),
@@ -277,7 +331,8 @@ def _describe(run: dict) -> str:
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run["cpu_seconds_by_process"].items())
     stages = ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in run["stage_seconds"].items())
     threads = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run["flow_process_cpu_seconds_by_thread"].items())
-    return (f"{run['workers']} worker(s): {run['wall_seconds']:.1f} s wall, {run['documents_per_second']:.2f} docs/s, "
+    return (f"{run['mode']}, {run['workers']} worker(s): {run['wall_seconds']:.1f} s wall, "
+            f"{run['documents_per_second']:.2f} docs/s, "
             f"steady {run['steady_documents_per_second']:.2f} docs/s, first document after "
             f"{run['first_document_seconds']} s, load {run['load_average_before']:.1f}→{run['load_average_after']:.1f}"
             f"\n    CPU s: {cpu}\n    flow process CPU s by thread: {threads}"
@@ -286,10 +341,10 @@ def _describe(run: dict) -> str:
             f"state transitions {run['state_transitions']} = {run['state_transitions_per_document']:.2f}/document")
 
 
-def _ratios(runs: list[dict], base: int, top: int, key: str) -> list[float]:
+def _ratios(runs: list[dict], base: int, top: int, key: str, mode: str) -> list[float]:
     """Per repeat, the ``top`` run's figure over the ``base`` run's (the runs of one repeat ran back to back)."""
-    bases = [r[key] for r in runs if r["workers"] == base]
-    tops = [r[key] for r in runs if r["workers"] == top]
+    bases = [r[key] for r in runs if r["workers"] == base and r["mode"] == mode]
+    tops = [r[key] for r in runs if r["workers"] == top and r["mode"] == mode]
     return [t / b for b, t in zip(bases, tops, strict=False) if b and b == b and t == t]
 
 
@@ -307,31 +362,39 @@ def run(args: argparse.Namespace) -> None:
           f"temporary server start {server_seconds:.1f} s (counted in no run); {args.repeats} run(s) per worker "
           f"count, alternating {args.workers}", flush=True)
 
+    modes = ["new-cluster", "pool"] if args.mode == "both" else [args.mode]
     runs: list[dict] = []
-    for repeat in range(args.repeats):
-        for workers in args.workers:
-            figures = _one_run(flows, corpus, WORK / f"out-{workers}-{repeat}", workers, args)
-            _stop_fork_server()
-            figures["repeat"] = repeat + 1
-            runs.append(figures)
-            print(f"run {repeat + 1}, {_describe(figures)}", flush=True)
+    with _worker_pools(args.workers if "pool" in modes else [], args.nlp) as pools:
+        for repeat in range(args.repeats):
+            for mode in modes:
+                for workers in args.workers:
+                    address = pools[workers][0] if mode == "pool" else None
+                    idle = {pid for count, (_address, pid) in pools.items() if mode != "pool" or count != workers}
+                    figures = _one_run(flows, corpus, WORK / f"out-{mode}-{workers}-{repeat}", workers, args, address,
+                                       idle)
+                    if mode == "new-cluster":
+                        _stop_fork_server()
+                    figures["repeat"] = repeat + 1
+                    runs.append(figures)
+                    print(f"run {repeat + 1}, {_describe(figures)}", flush=True)
 
     summary: dict = {"date": date, "docs": args.docs, "pdf_share": args.pdf_share, "nlp": args.nlp,
-                     "cpus": os.cpu_count(), "repeats": args.repeats, "workers": args.workers,
+                     "cpus": os.cpu_count(), "repeats": args.repeats, "workers": args.workers, "modes": modes,
                      "prefect_server_start_seconds": round(server_seconds, 2), "runs": runs}
     if len(args.workers) >= 2:
         base, top = args.workers[0], args.workers[-1]
-        for key, label in (("documents_per_second", "wall-time throughput"),
-                           ("steady_documents_per_second", "after the first document")):
-            ratios = _ratios(runs, base, top, key)
-            if not ratios:
-                continue
-            median = statistics.median(ratios)
-            summary[f"ratio_{key}"] = {"each": [round(r, 3) for r in ratios], "median": round(median, 3),
-                                       "min": round(min(ratios), 3), "max": round(max(ratios), 3)}
-            print(f"ratio {top} workers / {base}, {label}: median {median:.2f}× (spread {min(ratios):.2f}–"
-                  f"{max(ratios):.2f}× over {len(ratios)} pair(s): {', '.join(f'{r:.2f}' for r in ratios)}); "
-                  f"target ≥ 1.6×; {date}", flush=True)
+        for mode in modes:
+            for key, label in (("documents_per_second", "wall-time throughput"),
+                               ("steady_documents_per_second", "after the first document")):
+                ratios = _ratios(runs, base, top, key, mode)
+                if not ratios:
+                    continue
+                median = statistics.median(ratios)
+                summary[f"ratio_{mode}_{key}"] = {"each": [round(r, 3) for r in ratios], "median": round(median, 3),
+                                                  "min": round(min(ratios), 3), "max": round(max(ratios), 3)}
+                print(f"ratio {top} workers / {base} ({mode}), {label}: median {median:.2f}× (spread "
+                      f"{min(ratios):.2f}–{max(ratios):.2f}× over {len(ratios)} pair(s): "
+                      f"{', '.join(f'{r:.2f}' for r in ratios)}); target ≥ 1.6×; {date}", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"figures written to {args.json}")

@@ -317,3 +317,48 @@ def test_a_worker_killed_mid_document_loses_no_document(prefect_api, tmp_path):
     assert len(written) + len(_failures(manifest)) == 31
     # Dask ran the lost batch again on a live worker: here no document even failed.
     assert manifest["counts"] == {"processed": 30, "cached": 0, "duplicate": 0, "failed": 1}, manifest["counts"]
+
+
+def test_a_kept_worker_pool_serves_runs_without_loading_models_again(prefect_api, tmp_path):
+    """`tiltak workers` keeps two workers with the shipped models loaded: two `tiltak run --dask-address` runs
+    against it analyse every document on those same two worker processes, load no model there, and give the default
+    runner's outputs; SIGTERM stops the pool and its workers."""
+    import psutil
+    from distributed import Client
+
+    from flows import process_corpus
+
+    corpus = _corpus(tmp_path / "corpus")
+    default = process_corpus(paths=[str(corpus)], out_dir=str(tmp_path / "a"))
+    assert default["counts"] == {"processed": 6, "cached": 0, "duplicate": 0, "failed": 1}
+    env = _cluster_env(prefect_api, tmp_path)
+    tiltak = str(Path(sys.executable).parent / "tiltak")
+    with (tmp_path / "pool.log").open("w") as log:
+        pool = subprocess.Popen([tiltak, "workers", "--workers", "2", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                                stderr=log, text=True)
+    try:
+        ready = pool.stdout.readline()
+        assert ready.startswith("ready: 2 worker(s) at tcp://127.0.0.1:"), ready + (tmp_path / "pool.log").read_text()
+        address = ready.split(" at ")[1].split(",")[0]
+        with Client(address, timeout=60) as client:
+            client.run(_count_loads)
+            pids = client.run(_worker_pid)
+            for out, extra in (("b", []), ("c", ["--refresh"])):
+                run = subprocess.run([tiltak, "run", str(corpus), "--out", str(tmp_path / out), "--runner", "dask",
+                                      "--dask-address", address, *extra],
+                                     env={**env, "PREFECT_HOME": str(tmp_path / "client-prefect")},
+                                     capture_output=True, text=True, timeout=900)
+                assert run.returncode == 1, run.stdout + run.stderr  # the broken PDF failed, the others were written
+                assert "6 processed, 0 cached, 0 duplicate, 1 failed" in run.stdout, run.stdout + run.stderr
+            counts = client.run(_read_counts)
+            assert client.run(_worker_pid) == pids  # the same two processes served both runs
+    finally:
+        pool.send_signal(signal.SIGTERM)
+        returncode = pool.wait(timeout=120)
+    assert returncode == 0, (tmp_path / "pool.log").read_text()
+    assert sum(c["analysed"] for c in counts.values()) == 14  # both runs' analyses ran on the pool's workers
+    assert all(c["nlp_loads"] == 0 and c["classifier_loads"] == 0 for c in counts.values()), counts
+    expected = _documents(tmp_path / "a")
+    assert _documents(tmp_path / "b") == expected and _documents(tmp_path / "c") == expected
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                   for pid in pids.values())

@@ -22,6 +22,7 @@ from pipeline.cli.group import app
 from pipeline.cli.report import register as _register_report
 from pipeline.cli.serve import register as _register_serve
 from pipeline.cli.server import register as _register_server
+from pipeline.cli.workers import register as _register_workers
 
 _register_compare(app)
 _register_export(app)
@@ -29,6 +30,7 @@ _register_report(app)
 _register_serve(app)
 _register_server(app)
 _register_doctor(app)
+_register_workers(app)
 
 # Decorated at import (above), in this order; the rest register here.
 DECORATED_COMMAND_MODULES = (run_commands, result_commands, training_commands)
