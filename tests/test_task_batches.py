@@ -9,15 +9,19 @@ def _flat(batches: list[list[int]]) -> list[int]:
     return sorted(i for batch in batches for i in batch)
 
 
-def test_sixty_policy_documents_give_each_of_two_workers_a_few_tasks():
+def test_sixty_policy_documents_give_each_of_two_workers_a_few_tasks_that_shrink_towards_the_end():
     sizes = [8_000 + 97 * (i % 11) for i in range(60)]  # ~8.5 KB each, as benchmarks/corpus_generator.py writes
     batches = plan_batches(sizes, slots=2)
     assert _flat(batches) == list(range(60))  # every document in exactly one task
-    assert 6 <= len(batches) <= 10  # about four per worker: few task runs, a short tail
-    target = sum(sizes) / 8
-    for batch in batches[:-1]:
-        assert target <= sum(sizes[i] for i in batch) < target + max(sizes)
-    assert all(batch == sorted(batch) for batch in batches)  # documents keep their order within a task
+    assert 6 <= len(batches) <= 12  # a few per worker: few task runs, a short tail
+    uniform = sum(sizes) / 8
+    totals = [sum(sizes[i] for i in batch) for batch in batches]
+    assert all(total < uniform + max(sizes) for total in totals)
+    assert totals[0] >= uniform  # full-size tasks while much of the work is still to come
+    assert max(totals[-2:]) < 0.75 * uniform  # the tasks that end the run are small: the workers finish together
+    assert max(totals[-2:]) >= MIN_TASK_BYTES - max(sizes)  # but not below a task's worth
+    submitted = [sizes[i] for batch in batches for i in batch]
+    assert submitted == sorted(sizes, reverse=True)  # largest documents first
     one = plan_batches(sizes, slots=1)
     assert len(one) < len(batches) and _flat(one) == list(range(60))
 

@@ -78,10 +78,18 @@ def name_document(result: dict, *, stem: str, source: Path) -> dict:
 
 def render_document(result: dict) -> str:
     """The JSON text of a document, refused unless it validates against the published schema."""
+    _check_schema(result)
+    return _json_text(result)
+
+
+def _json_text(result: dict) -> str:
+    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+
+
+def _check_schema(result: dict) -> None:
     errors = document_errors(result)
     if errors:
         raise TiltakError(f"{result['document']['source_path']}: output fails its schema: {'; '.join(errors[:5])}")
-    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
 
 
 def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> Path:
@@ -89,13 +97,15 @@ def write_document(result: dict, out_dir: Path, *, stem: str, source: Path) -> P
     unchanged, cached analysis on a re-run) is left as it is: it was validated when it was written."""
     named = DocumentResult.model_validate(name_document(result, stem=stem, source=source)).model_dump(mode="json")
     path = out_dir / f"{stem}.json"
-    text = json.dumps(named, ensure_ascii=False, indent=2) + "\n"
+    # Rendered once (the indented encoder is pure Python: a second rendering cost as much as the validation).
+    text = _json_text(named)
     try:
         if read_regular_file(path).decode("utf-8") == text:
             return path
     except (OSError, UnicodeDecodeError):
         pass
-    rendered = render_document(named)
+    _check_schema(named)
+    rendered = text
     try:
         # No more readable than its source (a confidential 0600 input gives a 0600 output).
         mode = mode_within(os.stat(source).st_mode)
