@@ -461,7 +461,9 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
         return 0, METHOD_REQUEST
     for pattern in (rules.direct, rules.inverted):
         match = pattern.match(sentence)
-        if match and _commits(match, rules, strength_rules) and not _framed(rules, sentence[:match.start("rest")]):
+        # the frame before the action: the words up to the modal and the first words after it ("vil truleg …")
+        if match and _commits(match, rules, strength_rules) and not _framed(
+                rules, " ".join([sentence[:match.start("rest")], *match.group("rest").split()[:3]])):
             if match.group("subject").lower() in rules.first_person and not government_voice:
                 return None
             return 0, METHOD_PROSE
@@ -916,7 +918,8 @@ def _pending_decision(verb, children: list, auxes: list, rules: ClauseRules, gov
     if lemma in ("bestemme", "vedta"):  # "har bestemt at det skal …": a decision about the future
         # to act, not a status ("har bestemt at Ny-Ålesund skal være hovedsenteret")
         return any(c.dep_ == "ccomp" and any(a.lower_ in ("skal", "vil") for a in c.children if a.dep_ == "aux")
-                   and c.lemma_.lower() not in rules.not_actions for c in children)
+                   and c.lemma_.lower() not in rules.not_actions and not any(a.dep_ == "cop" for a in c.children)
+                   for c in children)
     return False
 
 
