@@ -432,8 +432,9 @@ def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
 
 
 def _framed(rules: ProseRules, before: str) -> bool:
-    """Whether the words ``before`` a commitment make it a demand, a critic's reaction, a guess or a condition
-    (prose_measures.yaml ``clause_not_frames``): "Kanskje vil regjeringen …", "Hvis prisen stiger, vil …"."""
+    """Whether the words ``before`` a commitment make it a demand, a critic's reaction, a guess, an indirect question
+    or an alternative weighed (prose_measures.yaml ``clause_not_frames``): "Kanskje vil regjeringen …", "Det er uklart
+    hvordan regjeringen vil …"."""
     return bool(rules.clauses) and any(frame.search(before) for frame in rules.clauses.not_frames)
 
 
@@ -916,7 +917,7 @@ def _pending_decision(verb, children: list, auxes: list, rules: ClauseRules, gov
     if lemma == "gi":  # "har gitt X i oppdrag å …"
         return any(c.lower_ in _COMMISSION for c in children)
     if lemma in ("bestemme", "vedta"):  # "har bestemt at det skal …": a decision about the future
-        # to act, not a status ("har bestemt at Ny-Ålesund skal være hovedsenteret")
+        # to act, not a status ("har bestemt at byen skal være sete for instituttet")
         return any(c.dep_ == "ccomp" and any(a.lower_ in ("skal", "vil") for a in c.children if a.dep_ == "aux")
                    and c.lemma_.lower() not in rules.not_actions and not any(a.dep_ == "cop" for a in c.children)
                    for c in children)

@@ -5,15 +5,15 @@ the sentences it must refuse, in Bokmål and Nynorsk:
 
 - saying, not doing, after a modal: "Komiteen vil understreke at …", "Fleirtalet vil peike på …";
 - a critic's reaction, a guess and an alternative a study weighs: "… er kritisk til at det foreslås …", "Kanskje vil
-  det …", "Regjeringa vil truleg …", "I alternativ to etableres …";
+  det …", "Regjeringa vil truleg …", "I alternativ B opprettes …";
 - an indirect question: "Det er uklart hvordan regjeringen vil …";
 - a text about itself and a package whose measures are told elsewhere: "I denne rapporten vil vi …", "Derfor legger
   regjeringen fram flere tiltak for å …" (a counted package, "legger fram 40 tiltak", is a plan launch and counts);
 - an opinion attributed to someone other than a government speaker: "…, mener Frp-lederen";
 - compounds of "regjering" that name a party or a building, not the government: "Regjeringspartiet vil …";
-- an allocation told by who gets it, outside a budget or the government's context, or a refusal: "Enkelte ansatte får
+- an allocation told by who gets it, outside a budget or the government's context, or a refusal: "Noen av meglerne får
   bonuser på …", "… får avslag på …";
-- "vil" alone before an s-passive foretells: "Dermed vil bevegelsene overføres …";
+- "vil" alone before an s-passive foretells: "Dermed vil signalene overføres …";
 - a Storting request in a member's or a party's proposal, or one the vote turned down ("Forslaget ble … ikke
   bifalt"); the committee's recommendation and a numbered decision stay;
 - a decision about a state, not an action: "Stortinget har bestemt at … skal være …".
@@ -43,10 +43,10 @@ def test_saying_verbs_after_a_modal_are_remarks_not_measures(parsed_pipeline, tm
 
 def test_critics_guesses_and_alternatives_are_not_measures(parsed_pipeline, tmp_path: Path):
     content = ("Skatt på snus\n\n"
-               "Kanskje vil det utvikles et svart marked for snus.\n\n"
+               "Kanskje vil det etableres et svart marked for snus.\n\n"
                "Regjeringa vil truleg innføre ein ny avgift på snus.\n\n"
                "Lederen i bransjeforeningen er kritisk til at det foreslås å doble avgiften.\n\n"
-               "I alternativ to etableres et eget tilsyn for tobakk.\n\n"
+               "I alternativ B opprettes et eget tilsyn for tobakk.\n\n"
                "Regjeringen vil innføre en ny avgift på snus fra neste år.\n\n"
                "Det vert gjort framlegg om å auke avgifta på snus med 20 prosent.\n")
     found = texts(_measures(tmp_path, content))
@@ -91,7 +91,7 @@ def test_an_opinion_attributed_to_a_critic_is_not_the_governments_word(parsed_pi
 
 def test_compounds_of_regjering_that_name_a_party_are_no_government_subject(parsed_pipeline, tmp_path: Path):
     content = ("Valet i haust\n\n"
-               "Regjeringspartiet vil unngå debatten om bompengar.\n\n"
+               "Regjeringspartiet vil endre bompengeordninga etter valet.\n\n"
                "Regjeringspartiene vil stemme mot forslaget om nye bompenger.\n\n"
                "Støre-regjeringa vil innføre gratis ferje for alle øysamfunn.\n")
     found = texts(_measures(tmp_path, content))
@@ -103,24 +103,24 @@ def test_an_allocation_told_by_who_gets_it_needs_a_budget_or_the_government(pars
     budget = ("Statsbudsjettet for neste år\n\n"
               "Forsvaret får 2 milliarder kroner mer til nye fartøy.\n\n"
               "Kommunane får 500 millionar kroner meir til eldreomsorga.\n\n"
-              "Festivalen får avslag på 45 000 kroner i støtte.\n")
+              "Teatergruppa får avslag på søknaden om 80 000 kroner.\n")
     found = texts(_measures(tmp_path, budget))
     assert "Forsvaret får 2 milliarder kroner mer til nye fartøy" in found
     assert "Kommunane får 500 millionar kroner meir til eldreomsorga" in found
     assert not [t for t in found if "avslag" in t]
     company = ("Bonus i banken\n\n"
-               "Enkelte ansatte får bonuser på rundt 300 000 kroner.\n\n"
+               "Noen av meglerne får bonuser på over en halv million kroner.\n\n"
                "Dei tilsette får 20 000 kroner kvar i tillegg.\n")
     assert not texts(_measures(tmp_path, company))
 
 
 def test_vil_alone_before_an_s_passive_foretells(parsed_pipeline, tmp_path: Path):
     content = ("Spill på skjermen\n\n"
-               "Dermed vil bevegelsene overføres direkte til figuren på skjermen.\n\n"
+               "Dermed vil signalene fra klokka overføres til mobilen din.\n\n"
                "Ordninga med gratis skulemat skal utvidast til alle fylke.\n")
     found = texts(_measures(tmp_path, content))
     assert "Ordninga med gratis skulemat skal utvidast til alle fylke" in found
-    assert not [t for t in found if "bevegelsene" in t]
+    assert not [t for t in found if "signalene" in t]
 
 
 def test_storting_requests_of_members_parties_and_turned_down_ones_are_not_measures(tmp_path: Path):
@@ -151,8 +151,8 @@ def test_storting_requests_of_members_parties_and_turned_down_ones_are_not_measu
 
 def test_a_decision_about_a_state_is_not_a_pending_action(parsed_pipeline, tmp_path: Path):
     content = ("Forskning på Svalbard\n\n"
-               "Stortinget har bestemt at Ny-Ålesund skal være hovedsenteret for forskningen.\n\n"
+               "Stortinget har bestemt at Tromsø skal være sete for det nye polarinstituttet.\n\n"
                "Regjeringa har bestemt at det skal byggjast eit nytt forskingsskip.\n")
     found = texts(_measures(tmp_path, content))
     assert "Regjeringa har bestemt at det skal byggjast eit nytt forskingsskip" in found
-    assert not [t for t in found if "Ny-Ålesund" in t]
+    assert not [t for t in found if "Tromsø" in t]
