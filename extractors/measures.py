@@ -431,6 +431,29 @@ def _commits(match: re.Match[str], rules: ProseRules, strength_rules) -> bool:
         match.group("rest"), strength_rules, adverbials=match.group("subject").lower() not in rules.first_person)
 
 
+def _framed(rules: ProseRules, before: str) -> bool:
+    """Whether the words ``before`` a commitment make it a demand, a critic's reaction, a guess, an indirect question
+    or an alternative weighed (prose_measures.yaml ``clause_not_frames``): "Kanskje vil regjeringen …", "Det er uklart
+    hvordan regjeringen vil …"."""
+    return bool(rules.clauses) and any(frame.search(before) for frame in rules.clauses.not_frames)
+
+
+# A sentence closing with an opinion attributed to someone ("…, mener Frp-lederen", "…, meinte ho"): a view of what
+# the government will do, not the government's word, unless a government speaker holds it.
+_OPINION_ATTRIBUTION = re.compile(r"[,–-]\s*(?:mener|meiner|mente|meinte|hevder|hevdar|hevdet|hevda|påstår|påstod|tror|"
+                                  r"trur|trudde|trodde|frykter|fryktar|fryktet|frykta)\s+(?P<who>[^,.!?]{1,80})\W*$",
+                                  re.IGNORECASE)
+
+
+def _opinion(sentence: str, rules: ProseRules, speakers: _Speakers) -> bool:
+    match = _OPINION_ATTRIBUTION.search(sentence.rstrip())
+    if not match:
+        return False
+    who = match.group("who")
+    return not (rules.government_speaker.search(who) or any(name in _WORD.findall(who)
+                                                            for name in speakers.government_names))
+
+
 def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government_voice: bool,
                     government_named_before: bool = False) -> tuple[int, str] | None:
     """(offset in the sentence where the measure starts, method), or None. ``government_named_before``: the
@@ -439,7 +462,9 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
         return 0, METHOD_REQUEST
     for pattern in (rules.direct, rules.inverted):
         match = pattern.match(sentence)
-        if match and _commits(match, rules, strength_rules):
+        # the frame before the action: the words up to the modal and the first words after it ("vil truleg …")
+        if match and _commits(match, rules, strength_rules) and not _framed(
+                rules, " ".join([sentence[:match.start("rest")], *match.group("rest").split()[:3]])):
             if match.group("subject").lower() in rules.first_person and not government_voice:
                 return None
             return 0, METHOD_PROSE
@@ -447,7 +472,8 @@ def _match_sentence(sentence: str, rules: ProseRules, strength_rules, government
         match = rules.pronoun_direct.match(sentence)
         if match and _commits(match, rules, strength_rules):
             return 0, METHOD_PROSE
-    if rules.impersonal and government_voice and rules.impersonal.search(sentence):
+    if rules.impersonal and government_voice and (match := rules.impersonal.search(sentence)) \
+            and not _framed(rules, sentence[:match.start()]):
         return 0, METHOD_PROPOSAL
     match = rules.reported.search(sentence)
     if match and _starts_with_action(match.group("rest"), strength_rules):
@@ -486,6 +512,7 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
     seen = Restatements(rules.duplicate_containment)
     for measure in taken:
         seen.add(measure.text)
+    budget_page = bool(_BUDGET.search(doc.text))
     government_page = any(_GOVERNMENT_COMMITS.search(doc.text[b.start:b.end].lstrip()) for b in paragraphs
                           if not doc.text[b.start:b.end].lstrip().startswith(_QUOTE_START))
     for sent_start, sent_end in sentences:
@@ -502,6 +529,8 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
         lead = len(sentence) - len(stripped)
         if rules.clauses and any(topic.search(stripped) for topic in rules.clauses.not_topics):
             continue  # areas, priorities, what a plan builds on: not a measure, whatever its subject
+        if _opinion(stripped, rules, speakers):
+            continue
         named_before = rules.antecedent_before(doc.text, sent_start)
         verdict = _match_sentence(stripped, rules, strength_rules, voice[block.id], named_before)
         if verdict is None and sent_start in parsed_sentences:
@@ -510,7 +539,8 @@ def extract_prose_measures(doc: StructuredText, sentences: Iterable[tuple[int, i
             quoted = doc.text[block.start:block.end].lstrip().startswith(_QUOTE_START) or (
                 voice[block.id] and speakers.government_attribution(stripped))
             method = clause_verdict(parsed_sentences[sent_start], rules.clauses, voice[block.id], named_before,
-                                    quoted=quoted, government_page=government_page)
+                                    quoted=quoted, government_page=government_page,
+                                    budget_context=budget_page)
             verdict = (0, method) if method else None
         if verdict is None:
             continue
@@ -731,19 +761,36 @@ def extract_table_measures(doc: StructuredText, rules: ListIntroRules) -> list[M
 # members or a proposal from a party or representative, and no majority or committee recommendation is named there.
 _STORTING_REQUEST = re.compile(r"^\W*(?:forslag\s+(?:nr\.\s*)?\d+\W+)?stortinget\s+(?:ber|bed|samtykker|samtykkjer|"
                                r"vedtar|vedtek|gir|gjev)\b", re.IGNORECASE)
-_MINORITY_MARKER = re.compile(r"\b(?:medlem(?:mer|mene|en)?|mindretal+\w*)(?:\s+i\s+komiteen)?\s+(?:fra|frå)\s+"
-                              r"(?=[A-ZÆØÅ])|\bforslag\s+(?:nr\.\s*\d+\s+)?(?:fra|frå)\s+(?=[A-ZÆØÅ]|"
-                              r"stortingsrepresentant)", re.IGNORECASE)
+_MINORITY_MARKER = re.compile(
+    r"\b(?:medlem(?:mer|mene|en)?|mindretal+\w*)(?:\s+i\s+komiteen)?\s+(?:fra|frå)\s+(?=[A-ZÆØÅ])"
+    # "Forslag nr. 3 fra …", "Forslag nr. 1, frå …", "Forslagene nr. 2 og 3, fra …"
+    r"|\bforslag(?:ene|a)?\s+(?:nr\.\s*)?(?:\d+(?:\s*(?:og|,)\s*\d+)*\s*,?\s+)?(?:fra|frå)\s+(?=[A-ZÆØÅ]|stortingsrepresentant)"
+    # A member's or party's proposal: "Representantforslag fra …", "… på vegne av Høyre", "Høyre fremmer følgende
+    # forslag:" (the committee's and the majority's own are majority markers below)
+    r"|\brepresentantforslag\w*|\bdokument\s+8\b|\bpå\s+vegne\s+av\s+(?!komiteen|regjering|fleirtal|flertal)\w"
+    r"|\b(?:fremmer|fremmar|fremjar|fremja|fremmet|setter\s+fram|set\s+fram)\s+(?:følgende|følgjande|dette|slikt|"
+    r"et|eit|ett|eitt)?\s*forslag", re.IGNORECASE)
 _MAJORITY_MARKER = re.compile(r"\b(?:flertall\w*|fleirtal\w*|tilråding\w*|tilrådning\w*|rår\s+stortinget|"
-                              r"innstiller|komiteens\s+tilråding)\b", re.IGNORECASE)
-_MINORITY_WINDOW = 600
+                              r"innstiller|komiteens\s+tilråding|komiteen\s+(?:fremmer|fremjar|legger\s+fram|"
+                              r"legg\s+fram|tilrår|ber)|vedtak\s+(?:nr\.\s*)?\d+)\b", re.IGNORECASE)
+# A proposal in a voting record that the vote turned down: "Forslaget ble med 60 mot 40 stemmer ikke bifalt."
+_REJECTED = re.compile(r"\b(?:ble|blei|vart|er|vert)\s+(?:[\w.]+\s+){0,6}?(?:ikke|ikkje)\s+"
+                       r"(?:bifalt|vedtatt|vedteke\w*|vedtekne)\b|\b(?:forslaget|forslagene|forslaga)\s+(?:[\w.]+\s+){0,6}?(?:falt|fall|"
+                       r"forkastet|forkasta)\b|\b(?:ble|blei|vart)\s+forkast(?:et|a)\b", re.IGNORECASE)
+_MINORITY_WINDOW = 2000
 _MAJORITY_REACH = 120
+_REJECTION_REACH = 400
 
 
 def minority_request(text: str, measure: Measure) -> bool:
-    """Whether ``measure`` is a Storting request proposed by a minority or the opposition (see above)."""
+    """Whether ``measure`` is a Storting request proposed by a minority or the opposition, or turned down in the
+    vote that follows it (see above)."""
     if not _STORTING_REQUEST.match(measure.text):
         return False
+    after = text[measure.end:measure.end + _REJECTION_REACH]
+    next_request = re.search(r"\bstortinget\s+(?:ber|bed)\b", after, re.IGNORECASE)
+    if _REJECTED.search(after[:next_request.start()] if next_request else after):
+        return True
     start = max(0, measure.start - _MINORITY_WINDOW)
     before = text[start:measure.start]
     markers = list(_MINORITY_MARKER.finditer(before))
@@ -870,13 +917,20 @@ def _pending_decision(verb, children: list, auxes: list, rules: ClauseRules, gov
     if lemma == "gi":  # "har gitt X i oppdrag å …"
         return any(c.lower_ in _COMMISSION for c in children)
     if lemma in ("bestemme", "vedta"):  # "har bestemt at det skal …": a decision about the future
+        # to act, not a status ("har bestemt at byen skal være sete for instituttet")
         return any(c.dep_ == "ccomp" and any(a.lower_ in ("skal", "vil") for a in c.children if a.dep_ == "aux")
+                   and c.lemma_.lower() not in rules.not_actions and not any(a.dep_ == "cop" for a in c.children)
                    for c in children)
     return False
 
 
+_BUDGET = re.compile(r"\b(?:\w*budsjett\w*|løyving\w*|løyver|løyvd|bevilg\w*|bevilling\w*|tildel\w*)\b", re.IGNORECASE)
+_REFUSALS = frozenset({"avslag", "nei", "ingenting", "ingen"})
+
+
 def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_named_before: bool,
-                   quoted: bool = False, in_list: bool = False, government_page: bool = False) -> str | None:
+                   quoted: bool = False, in_list: bool = False, government_page: bool = False,
+                   budget_context: bool = False) -> str | None:
     """METHOD_CLAUSE or METHOD_PASSIVE when a main clause of the spaCy sentence ``sent`` states a measure (see
     prose_measures.yaml, ``clause_*``), else None. ``quoted``: the sentence is a quote in the government's voice,
     where "vi" is the government ("Nå bygger vi …"); elsewhere "vi" is whoever wrote the page. ``in_list``: a list
@@ -885,6 +939,7 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
     if not government_voice or text.endswith("?") or any(frame.search(text) for frame in rules.not_topics):
         return None
     amount = bool(_AMOUNT.search(text))
+    budget_context = budget_context or bool(_BUDGET.search(text))
     dated = bool(_YEAR.search(text))
     government_named = bool(rules.subjects.search(text))
     for verb in _main_clause_verbs(sent):
@@ -926,13 +981,20 @@ def clause_verdict(sent, rules: ClauseRules, government_voice: bool, government_
                             or any(t.lower_ in particles for t in sent.doc[verb.i + 1:min(verb.i + 3, sent.end)]):
                         return METHOD_CLAUSE
                 continue
-        passive = _passive_lemma(verb, rules.passive_actions) or _bli_participle(sent, verb, rules.passive_actions)
+        s_passive = _passive_lemma(verb, rules.passive_actions)
+        passive = s_passive or _bli_participle(sent, verb, rules.passive_actions)
+        # "vil" alone does not make an s-passive a decision: "Dermed vil bevegelsene overføres …" foretells
+        decided_modal = modal is not None and not (s_passive and modal.lower_ == "vil")
         if passive is not None and passive in rules.passive_actions and (
-                in_list or amount or dated or government_named or government_named_before or modal is not None):
+                in_list or amount or dated or government_named or government_named_before or decided_modal):
             return METHOD_PASSIVE
-        # "Forsvaret får 165 milliardar kroner meir", "Kongehuset får meir pengar": an allocation told by who gets it.
+        # "Forsvaret får 165 milliardar kroner meir", "Kongehuset får meir pengar": an allocation told by who gets it,
+        # in a budget's or the government's context (not "Enkelte ansatte får summer på 300 000 kroner", nor a
+        # refusal: "får avslag på …").
         if lemma == "få" and "Pres" in verb.morph.get("Tense") and subject is not None \
                 and subject.lower_ not in rules.first_person and subject.lower_ not in _PRONOUNS \
+                and (government_named or government_named_before or budget_context) \
+                and not any(word.lower_ in _REFUSALS for word in verb.subtree) \
                 and any(_MONEY.search(word.text) for child in verb.children if child.dep_ == "obj"
                         for word in child.subtree):
             return METHOD_PASSIVE
