@@ -145,6 +145,20 @@ def test_dask_options_are_checked_before_anything_runs(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("tiltak: error:") and message in lines[0], lines
 
 
+
+def test_a_worker_pool_refuses_a_missing_model_and_a_taken_port_before_starting(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        cases = {("--nlp", "ingen_slik_modell"): "'ingen_slik_modell' is not installed",
+                 ("--port", str(port)): f"cannot listen on 127.0.0.1:{port}"}
+        for options, message in cases.items():
+            result = CliRunner().invoke(app, ["workers", "--workers", "1", *options])
+            assert result.exit_code == 2, result.output
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("tiltak: error:") and message in lines[0], lines
+
 TOPICS = ["havbruk", "skole", "energi", "helse", "kultur", "samferdsel", "landbruk", "forsvar", "klima"]
 VERBS = ["innføre", "styrke", "utrede", "etablere", "forenkle", "utvide", "fornye", "prioritere"]
 OBJECTS = ["tilskuddsordningen", "samarbeidet med kommunene", "forskningen", "tilsynet", "opplæringen",

@@ -29,12 +29,14 @@ def workers(
     SIGTERM. Runs use it with `tiltak run DOCS --runner dask --dask-address ADDRESS` and start analysing at once: no
     cluster start and no model load per run (`--runner dask --workers N` pays for both in every run)."""
     from pipeline.cli.console import console, errors, fail
-    from pipeline.config import PipelineConfig
+    from pipeline.cli.run import checked_run_settings
     from pipeline.errors import TiltakError
 
     try:
-        config = PipelineConfig.from_toml(config_file, nlp=nlp) if config_file else PipelineConfig(nlp=nlp)
-    except (ValueError, TiltakError) as exc:  # an unreadable file (named in the message) or invalid settings
+        # what `tiltak run` refuses, refused here before anything starts
+        config = checked_run_settings(config_file, nlp, {})
+        _check_port_free(host, port)
+    except TiltakError as exc:
         raise fail(str(exc)) from exc
     try:
         from flows import dask_worker_pool
@@ -58,6 +60,23 @@ def workers(
     except TiltakError as exc:
         raise fail(str(exc)) from exc
     console.print("workers stopped", highlight=False)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Dask reports a taken port with a traceback of its own; this says which port and what to do."""
+    import socket
+
+    from pipeline.errors import TiltakError
+
+    if port == 0:
+        return
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise TiltakError(f"cannot listen on {host}:{port} ({reason}): another `tiltak workers` or Dask "
+                          "scheduler may be using it; --port 0 takes a free port") from exc
 
 
 def register(app: typer.Typer) -> None:
