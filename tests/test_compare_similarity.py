@@ -24,6 +24,27 @@ def test_compounds_split_into_known_lemmas_with_an_inflected_head():
     assert similarity.split_compound("trussel") == ("trussel",)
 
 
+def test_known_nouns_and_compounds_with_an_unknown_first_part_give_their_parts():
+    # a noun the treebank knows is split when its parts are long and far more frequent than it
+    assert similarity.split_compound("kulturfelt") == ("kultur", "felt")
+    # an unknown compound keeps its known head, inflected or not
+    assert similarity.split_compound(similarity.lemma("flerårsmagasinene"))[-1] == "magasin"
+    # a well-known verb or a short noun stays whole
+    assert similarity.split_compound("fortsette") == ("fortsette",)
+    assert similarity.split_compound("trussel") == ("trussel",)
+
+
+def test_a_compound_head_left_out_before_a_conjunction_is_restored():
+    assert "innleie" in similarity.roots("nye regler for inn- og utleie av arbeidskraft")
+    assert "distriktspolitikk" in similarity.roots("Distrikts- og regionalpolitikk")
+
+
+def test_verbal_nouns_in_ning_and_else_map_to_their_verb():
+    assert similarity.verb_of_noun("bevilgning") == "bevilge"
+    assert similarity.verb_of_noun(similarity.lemma("ansettelser")) == "ansette"
+    assert "ansette" in similarity.roots("færre midlertidige ansettelser")
+
+
 def test_a_compound_and_its_spelled_out_phrase_share_their_parts():
     compound = similarity.roots("Etablere helseteknologiordningen")
     phrase = similarity.roots("etablere en ordning for helseteknologi")
@@ -60,6 +81,10 @@ def test_nominal_and_verbal_style_share_the_action_verb():
 def test_amounts_are_compared_by_value_and_years_are_not_amounts():
     assert similarity.amounts("1,4 milliarder kroner i 2024") == similarity.amounts("1 400 millioner kroner")
     assert similarity.amounts("fra 2025 til 2030") == set()
+    # inflected unit words, and a rounded amount against the exact one
+    assert similarity.amounts("dei 3,2 milliardane") == {3.2e9}
+    assert similarity.same_amounts(similarity.amounts("3,2 milliardar"), similarity.amounts("3 247 mill. kroner"))
+    assert not similarity.same_amounts(similarity.amounts("3,2 milliardar"), similarity.amounts("3 500 mill."))
 
 
 def test_signals_carry_the_shared_evidence_and_the_best_candidate_scores_highest():
