@@ -162,12 +162,12 @@ def test_cross_validated_alignment_on_real_pairs_beats_the_earlier_method(real_p
     before = module._score(module.before(pairs)[1][:n], pairs[:n])
     _, found, _, among = module.cross_validate(pairs)
     after = module._score(found[:n], pairs[:n])
-    # The bar is 0.75; measured 0.59 on the 29 pairs (0.79 on the first 19 alone): a regression check.
-    assert after["f1"] >= 0.55 and after["precision"] >= 0.75
+    # The bar is 0.75; measured 0.68 on the 39 pairs (0.58 before the seventh session): a regression check.
+    assert after["f1"] >= 0.64 and after["precision"] >= 0.7
     assert after["f1"] > before["f1"]
     agreement = module.status_agreement(pairs[:n], found[:n])
     assert agreement["accuracy"] >= 0.8
-    # among distractors (30–40 measures a side) the same folds find no more gold pairs, at a far lower precision
+    # among distractors (90–100 measures a side) the same folds find no more gold pairs, at a far lower precision
     assert among["tp"] + among["fn"] == sum(len(p["gold"]) for p in pairs[:n])
     assert among["tp"] <= after["tp"] and among["precision"] < after["precision"]
 
@@ -195,7 +195,8 @@ def test_the_committed_weights_are_what_fitting_on_all_pairs_gives(real_pairs):
     weights, intercept = module.fit(pairs)
     assert weights == pytest.approx(similarity.WEIGHTS, abs=0.01)
     assert intercept == pytest.approx(similarity.INTERCEPT, abs=0.01)
-    assert module.choose_threshold(pairs, weights, intercept) == pytest.approx(similarity.MIN_PROBABILITY)
+    longs = [None if pair.get("dev") else module.with_distractors(pairs, k) for k, pair in enumerate(pairs)]
+    assert module.grouped_threshold(pairs, longs)[0] == pytest.approx(similarity.MIN_PROBABILITY)
 
 
 def test_three_documents_chain_into_measure_histories_with_amounts_over_time(tmp_path):
