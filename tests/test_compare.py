@@ -284,11 +284,12 @@ def _benchmark():
     return module
 
 
-# Measured (blank NLP, the pair scorer of pipeline/research/similarity.py, fitted on 29 real document pairs and the
-# development pair, never on the seeds): 5 predicted pairs, 3 correct, of 8 gold pairs: precision 0.60, recall 0.375,
-# 2 of the 3 clear pairs found (fitted on the first 19 real pairs: 0.44 and 0.50; the earlier TF-IDF method: 0.50 and
-# 0.25); the correct pairs agree with gold on modified. A regression check, with a margin.
-SEED_PRECISION, SEED_RECALL, MARGIN = 0.60, 0.375, 0.1
+# Measured (blank NLP, the pair scorer of pipeline/research/similarity.py, fitted on 39 real document pairs and the
+# development pair, never on the seeds): 3 predicted pairs, 2 correct, of 8 gold pairs: precision 0.67, recall 0.25,
+# 1 of the 3 clear pairs found (fitted on 29 real pairs before the seventh session: 0.60 and 0.375; on the first 19:
+# 0.44 and 0.50; the earlier TF-IDF method: 0.50 and 0.25); the correct pairs agree with gold on modified. A
+# regression check, with a margin.
+SEED_PRECISION, SEED_RECALL, MARGIN = 0.67, 0.25, 0.1
 
 
 def test_seed_alignment_against_the_gold_alignment(seeds_dir):

@@ -24,6 +24,27 @@ def test_compounds_split_into_known_lemmas_with_an_inflected_head():
     assert similarity.split_compound("trussel") == ("trussel",)
 
 
+def test_known_nouns_and_compounds_with_an_unknown_first_part_give_their_parts():
+    # a noun the treebank knows is split when its parts are long and far more frequent than it
+    assert similarity.split_compound("kulturfelt") == ("kultur", "felt")
+    # an unknown compound keeps its known head, inflected or not
+    assert similarity.split_compound(similarity.lemma("flerårsmagasinene"))[-1] == "magasin"
+    # a well-known verb or a short noun stays whole
+    assert similarity.split_compound("fortsette") == ("fortsette",)
+    assert similarity.split_compound("trussel") == ("trussel",)
+
+
+def test_a_compound_head_left_out_before_a_conjunction_is_restored():
+    assert "innleie" in similarity.roots("nye regler for inn- og utleie av arbeidskraft")
+    assert "distriktspolitikk" in similarity.roots("Distrikts- og regionalpolitikk")
+
+
+def test_verbal_nouns_in_ning_and_else_map_to_their_verb():
+    assert similarity.verb_of_noun("bevilgning") == "bevilge"
+    assert similarity.verb_of_noun(similarity.lemma("ansettelser")) == "ansette"
+    assert "ansette" in similarity.roots("færre midlertidige ansettelser")
+
+
 def test_a_compound_and_its_spelled_out_phrase_share_their_parts():
     compound = similarity.roots("Etablere helseteknologiordningen")
     phrase = similarity.roots("etablere en ordning for helseteknologi")
@@ -60,6 +81,10 @@ def test_nominal_and_verbal_style_share_the_action_verb():
 def test_amounts_are_compared_by_value_and_years_are_not_amounts():
     assert similarity.amounts("1,4 milliarder kroner i 2024") == similarity.amounts("1 400 millioner kroner")
     assert similarity.amounts("fra 2025 til 2030") == set()
+    # inflected unit words, and a rounded amount against the exact one
+    assert similarity.amounts("dei 3,2 milliardane") == {3.2e9}
+    assert similarity.same_amounts(similarity.amounts("3,2 milliardar"), similarity.amounts("3 247 mill. kroner"))
+    assert not similarity.same_amounts(similarity.amounts("3,2 milliardar"), similarity.amounts("3 500 mill."))
 
 
 def test_signals_carry_the_shared_evidence_and_the_best_candidate_scores_highest():
@@ -137,12 +162,12 @@ def test_cross_validated_alignment_on_real_pairs_beats_the_earlier_method(real_p
     before = module._score(module.before(pairs)[1][:n], pairs[:n])
     _, found, _, among = module.cross_validate(pairs)
     after = module._score(found[:n], pairs[:n])
-    # The bar is 0.75; measured 0.59 on the 29 pairs (0.79 on the first 19 alone): a regression check.
-    assert after["f1"] >= 0.55 and after["precision"] >= 0.75
+    # The bar is 0.75; measured 0.63 on the 39 pairs (0.58 before the seventh session): a regression check.
+    assert after["f1"] >= 0.6 and after["precision"] >= 0.7
     assert after["f1"] > before["f1"]
     agreement = module.status_agreement(pairs[:n], found[:n])
     assert agreement["accuracy"] >= 0.8
-    # among distractors (30–40 measures a side) the same folds find no more gold pairs, at a far lower precision
+    # among distractors (90–100 measures a side) the same folds find no more gold pairs, at a far lower precision
     assert among["tp"] + among["fn"] == sum(len(p["gold"]) for p in pairs[:n])
     assert among["tp"] <= after["tp"] and among["precision"] < after["precision"]
 
@@ -170,7 +195,8 @@ def test_the_committed_weights_are_what_fitting_on_all_pairs_gives(real_pairs):
     weights, intercept = module.fit(pairs)
     assert weights == pytest.approx(similarity.WEIGHTS, abs=0.01)
     assert intercept == pytest.approx(similarity.INTERCEPT, abs=0.01)
-    assert module.choose_threshold(pairs, weights, intercept) == pytest.approx(similarity.MIN_PROBABILITY)
+    longs = [None if pair.get("dev") else module.with_distractors(pairs, k) for k, pair in enumerate(pairs)]
+    assert module.grouped_threshold(pairs, longs)[0] == pytest.approx(similarity.MIN_PROBABILITY)
 
 
 def test_three_documents_chain_into_measure_histories_with_amounts_over_time(tmp_path):

@@ -568,8 +568,9 @@ def compare_documents(results: list[DocumentResult]) -> ComparisonResult:
             similarity="pair scorer (pipeline/similarity.py): logistic regression over character n-gram TF-IDF, "
                        "IDF-weighted overlap of lemmas and compound parts (treebank lexicon; Nynorsk mapped to "
                        "Bokmål, verbal nouns to verbs), same action verb, amounts, shared actors and mutual-best "
-                       "closeness, fitted on real document pairs; aligned on the texts without their leading action "
-                       "wording, one-to-one by linear_sum_assignment",
+                       "closeness (amounts and actors in proportion to the text similarity), fitted on real document "
+                       "pairs, with a prior for the document pair's size; aligned on the texts without their leading "
+                       "action wording, one-to-one by linear_sum_assignment",
             weights={name: _round(weight) for name, weight in similarity.WEIGHTS.items()},
             min_similarity=similarity.MIN_PROBABILITY, continued_similarity=CONTINUED_OVERLAP,
         ),
