@@ -126,3 +126,26 @@ def test_an_altered_model_is_refused(tmp_path: Path):
     weights.write_bytes(bytes(data))
     with pytest.raises(TiltakError, match=r"do not match its checksums.json \(parser/model\)"):
         load_nlp(str(copy))
+
+
+@pytest.mark.skipif(not NORNE.is_dir(), reason="../shared/corpora/norne is not present")
+def test_pretraining_text_leaves_out_held_out_sites_and_ud_dev_test(tmp_path: Path):
+    """The NER's pretraining text (recipe stage "pretrain") takes policy pages of the development sites only, by
+    the measure recipe's own rule, and no sentence of the UD dev or test files."""
+    from models.measures.train import held_out_site
+
+    sys.path.insert(0, str(RECIPE))
+    import raw_text
+
+    pages = NORNE.parent / "policy-pages"
+    rows = [json.loads(line) for name in ("index-a.jsonl", "index-b.jsonl")
+            for line in (pages / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    kept = set(raw_text.policy_page_ids(pages))
+    assert kept == {r["id"] for r in rows if not held_out_site(r["site"])}
+    assert 0 < len(kept) < len(rows)
+    out = tmp_path / "raw.jsonl"
+    stats = raw_text.build(NORNE, out, max_files=2)
+    assert stats["ndt-train"] > 0 and stats["policy-pages"] > 0 and stats["real-docs"] > 0
+    texts = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    held = [h for h in raw_text.ud_held_out_texts(NORNE) if len(h) >= 25]
+    assert not any(h in t for t in texts for h in held)

@@ -24,8 +24,9 @@ def train_nlp(
     corpus: Annotated[Path, typer.Option(help="The NorNE / NDT corpus folder (read-only).")] = DEFAULT_NORNE,
     work: Annotated[Path, typer.Option(help="Where converted data and checkpoints go (never the repo).")] = (
         Path("/tmp/tiltak-train")),
-    stages: Annotated[str, typer.Option(help="Comma-separated: convert,train,train-ner,finalize,evaluate,install.")] = (
-        "convert,train,train-ner,finalize,evaluate,install"),
+    stages: Annotated[str, typer.Option(
+        help="Comma-separated: convert,train,pretrain,train-ner,finalize,evaluate,install.")] = (
+        "convert,train,pretrain,train-ner,finalize,evaluate,install"),
     max_minutes: Annotated[float | None, typer.Option(help="Wall-clock budget for the training stage.")] = None,
     dest: Annotated[Path | None, typer.Option(help="Install the model here (default models/nb_tiltak_core).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Override the config's training.max_steps.")] = None,
