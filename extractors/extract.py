@@ -65,14 +65,21 @@ _NOT_NAME_POS = frozenset({"VERB", "AUX", "ADV", "ADP", "SCONJ", "CCONJ", "PRON"
 
 
 def _entities(doc: Doc) -> list[tuple[int, int, str]]:
-    """NER spans, without leading words that cannot open a name ("Innrette FORNY …" at the start of an item)."""
+    """NER spans, without leading words that cannot open a name ("Innrette FORNY …" at the start of an item) and
+    without whitespace at either end, cut at a blank line: a name does not run on into the next block (a model may
+    take the blank line after a heading into the name, "Stoltenberg II\n\n")."""
     spans = []
     for ent in doc.ents:
         tokens = list(ent)
-        while tokens and tokens[0].pos_ in _NOT_NAME_POS:
+        block_end = next((i for i, token in enumerate(tokens) if token.is_space and token.text.count("\n") >= 2), None)
+        if block_end is not None:
+            tokens = tokens[:block_end]
+        while tokens and (tokens[0].is_space or tokens[0].pos_ in _NOT_NAME_POS):
             tokens = tokens[1:]
+        while tokens and tokens[-1].is_space:
+            tokens = tokens[:-1]
         if tokens:
-            spans.append((tokens[0].idx, ent.end_char, ent.label_))
+            spans.append((tokens[0].idx, tokens[-1].idx + len(tokens[-1].text), ent.label_))
     return spans
 
 

@@ -166,3 +166,23 @@ def test_actors_of_real_documents(name, wanted, unwanted):
         assert found.get(actor) == kind, (actor, found)
     assert not unwanted & set(found), found
     assert all(a.type != "organisation" or not a.name.isupper() or len(a.name) <= 6 for a in result.actors), found
+
+
+def test_a_name_the_model_runs_on_past_a_blank_line_is_cut_there(gazetteer):
+    """A NER span that takes in the blank line after a heading, or whitespace at either end, gives the name alone
+    (a real case with the shipped NER: "Stoltenberg II\\n\\n" as an organisation)."""
+    import spacy
+    from spacy.tokens import Span
+
+    from extractors.extract import _entities
+
+    text = "Kvotedirektoratet\n\nKvotedirektoratet skal  gi råd til Regeneron \n"
+    doc = spacy.blank("nb")(text)
+    space = [t.i for t in doc if t.is_space]
+    assert space, [t.text for t in doc]
+    words = {t.text: t.i for t in doc if not t.is_space}
+    doc.ents = [Span(doc, 0, space[0] + 2, "ORG"),  # "Kvotedirektoratet\n\nKvotedirektoratet"
+                Span(doc, words["Regeneron"], len(doc), "ORG")]  # "Regeneron \n"
+    spans = _entities(doc)
+    assert [text[start:end] for start, end, _label in spans] == ["Kvotedirektoratet", "Regeneron"]
+    assert set(_names(text, gazetteer, spans)) >= {"Kvotedirektoratet", "Regeneron"}
